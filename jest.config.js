@@ -1,0 +1,13 @@
+// Jest runs in native ESM mode (node --experimental-vm-modules) because
+// @actions/core 3 and secretlint are ESM-only; ts-jest transpiles only
+// (isolatedModules in tsconfig): `npm run typecheck` is where types are checked.
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }]
+  },
+  testMatch: ['<rootDir>/tests/**/*.test.ts'],
+  testTimeout: 60000,
+  maxWorkers: 2
+};

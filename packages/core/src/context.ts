@@ -1,0 +1,64 @@
+// The run context: what a gate learns from its environment (workspace, repo,
+// event payload, clock, logger). Built once from env; tests build it directly.
+
+import { readFileSync } from 'node:fs';
+import type { Logger } from './logger.ts';
+
+export interface EventInfo {
+  name: string;
+  /** The PR's target branch (pull_request.base.ref), when the event is a PR. */
+  baseRef?: string;
+  headRef?: string;
+  headSha?: string;
+  prNumber?: number;
+  /** Set when GITHUB_EVENT_PATH was given but could not be read or parsed. */
+  problem?: string;
+}
+
+export interface RunContext {
+  env: NodeJS.ProcessEnv;
+  workspace: string;
+  /** owner/name, '' when unknown (a local CLI run outside any forge). */
+  repository: string;
+  event: EventInfo;
+  logger: Logger;
+  now: () => Date;
+}
+
+export function readEvent(env: NodeJS.ProcessEnv): EventInfo {
+  const info: EventInfo = { name: env.GITHUB_EVENT_NAME ?? '' };
+  // GITHUB_BASE_REF / GITHUB_HEAD_REF are set on PR events by GitHub and Gitea alike.
+  if (env.GITHUB_BASE_REF) info.baseRef = env.GITHUB_BASE_REF;
+  if (env.GITHUB_HEAD_REF) info.headRef = env.GITHUB_HEAD_REF;
+  const path = env.GITHUB_EVENT_PATH;
+  if (!path) return info;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    info.problem = `event payload ${path} is not readable JSON`;
+    return info;
+  }
+  const pr = (payload as { pull_request?: Record<string, unknown> } | null)?.pull_request;
+  if (pr && typeof pr === 'object') {
+    const base = pr.base as { ref?: unknown } | undefined;
+    const head = pr.head as { ref?: unknown; sha?: unknown } | undefined;
+    if (typeof base?.ref === 'string') info.baseRef = base.ref;
+    if (typeof head?.ref === 'string') info.headRef = head.ref;
+    if (typeof head?.sha === 'string') info.headSha = head.sha;
+    const num = (payload as { number?: unknown }).number ?? pr.number;
+    if (typeof num === 'number') info.prNumber = num;
+  }
+  return info;
+}
+
+export function contextFromEnv(env: NodeJS.ProcessEnv, logger: Logger): RunContext {
+  return {
+    env,
+    workspace: env.GITHUB_WORKSPACE || process.cwd(),
+    repository: env.GITHUB_REPOSITORY ?? '',
+    event: readEvent(env),
+    logger,
+    now: () => new Date()
+  };
+}
