@@ -3,7 +3,7 @@
 // frontmatter only; anything missing, unparsable or inconsistent is FAIL.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { dump, load, JSON_SCHEMA } from 'js-yaml';
 import { isVerdict, type Frontmatter, type FrontmatterValue, type Verdict } from './verdict.ts';
@@ -27,9 +27,26 @@ export function renderReport(fm: Frontmatter, body: string): string {
   return `---\n${yaml}---\n\n${body.trimEnd()}\n`;
 }
 
+/**
+ * mkdir -p, one level at a time. Node's recursive mkdirSync spins forever on
+ * some pseudo file systems (a report-dir under /proc hangs the process), and
+ * a gate must answer, not hang.
+ */
+export function ensureDir(dir: string): void {
+  const missing: string[] = [];
+  let cur = dir;
+  while (!existsSync(cur)) {
+    missing.unshift(cur);
+    const up = dirname(cur);
+    if (up === cur) break;
+    cur = up;
+  }
+  for (const d of missing) mkdirSync(d);
+}
+
 /** Writes atomically (temp file + rename) so a reader never sees half a report. */
 export function writeReport(path: string, fm: Frontmatter, body: string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   const tmp = join(dirname(path), `.${process.pid}.${Date.now()}.tmp`);
   writeFileSync(tmp, renderReport(fm, body), { mode: 0o644 });
   renameSync(tmp, path);

@@ -4,6 +4,7 @@
 // leaves the group and is beyond reach without cgroups; documented.
 
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface RunOptions {
   cwd?: string;
@@ -54,14 +55,37 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** True while any process of the group is alive. */
-export function groupAlive(pgid: number): boolean {
+/**
+ * Live (non-zombie) members of a process group. kill(-pgid, 0) alone is not
+ * enough: in a container whose init does not reap, killed children linger as
+ * zombies and would look alive forever. On Linux /proc tells the state.
+ */
+export function groupMembers(pgid: number): number[] {
   try {
     process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  } catch {
+    return []; // no process at all, zombie or not: the cheap common case
   }
+  if (process.platform !== 'linux') return [pgid];
+  const members: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // Fields after the parenthesised command name: state ppid pgrp ...
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(rest[2]) === pgid && rest[0] !== 'Z' && rest[0] !== 'X') members.push(Number(name));
+  }
+  return members;
+}
+
+/** True while any process of the group is alive (zombies do not count). */
+export function groupAlive(pgid: number): boolean {
+  return groupMembers(pgid).length > 0;
 }
 
 class Tail {

@@ -1,0 +1,109 @@
+// CVSS base scores from vector strings, implemented from the FIRST
+// specifications: v3.0/v3.1 (section 7.1 formulas, Appendix A Roundup) and
+// v2 (section 3.2.1). CVSS v4 scores need FIRST's macro-vector lookup tables
+// and are not computed here; callers fall back to other severity data.
+
+export interface CvssScore {
+  version: '2.0' | '3.0' | '3.1';
+  score: number;
+}
+
+const V3_WEIGHTS: Record<string, Record<string, number>> = {
+  AV: { N: 0.85, A: 0.62, L: 0.55, P: 0.2 },
+  AC: { L: 0.77, H: 0.44 },
+  UI: { N: 0.85, R: 0.62 },
+  C: { H: 0.56, L: 0.22, N: 0 },
+  I: { H: 0.56, L: 0.22, N: 0 },
+  A: { H: 0.56, L: 0.22, N: 0 }
+};
+// Privileges Required weighs more when the scope changes.
+const V3_PR: Record<'U' | 'C', Record<string, number>> = {
+  U: { N: 0.85, L: 0.62, H: 0.27 },
+  C: { N: 0.85, L: 0.68, H: 0.5 }
+};
+const V3_BASE = ['AV', 'AC', 'PR', 'UI', 'S', 'C', 'I', 'A'];
+
+/** Parses `CVSS:3.x/AV:..` into its metrics; undefined if malformed or a base metric is missing. */
+function metrics(parts: string[]): Map<string, string> | undefined {
+  const m = new Map<string, string>();
+  for (const p of parts) {
+    const kv = /^([A-Za-z]+):([A-Za-z]+)$/.exec(p);
+    if (!kv || m.has(kv[1])) return undefined; // each metric at most once
+    m.set(kv[1], kv[2]);
+  }
+  return m;
+}
+
+/** CVSS v3.1 Roundup: the smallest one-decimal number >= x, immune to float error. */
+export function roundUp31(x: number): number {
+  const i = Math.round(x * 100000);
+  return i % 10000 === 0 ? i / 100000 : (Math.floor(i / 10000) + 1) / 10;
+}
+
+/** CVSS v3.0 defined Roundup as a plain ceiling to one decimal. */
+function roundUp30(x: number): number {
+  return Math.ceil(x * 10) / 10;
+}
+
+export function cvss3BaseScore(vector: string): CvssScore | undefined {
+  const [head, ...rest] = vector.trim().split('/');
+  const ver = /^CVSS:3\.([01])$/.exec(head);
+  if (!ver) return undefined;
+  const m = metrics(rest);
+  if (!m || !V3_BASE.every((k) => m.has(k))) return undefined;
+  const scope = m.get('S');
+  if (scope !== 'U' && scope !== 'C') return undefined;
+  const w = (k: string): number | undefined => V3_WEIGHTS[k][m.get(k)!];
+  const av = w('AV');
+  const ac = w('AC');
+  const ui = w('UI');
+  const c = w('C');
+  const i = w('I');
+  const a = w('A');
+  const pr = V3_PR[scope][m.get('PR')!];
+  if ([av, ac, ui, c, i, a, pr].some((x) => x === undefined)) return undefined;
+  const iss = 1 - (1 - c!) * (1 - i!) * (1 - a!);
+  const impact =
+    scope === 'U' ? 6.42 * iss : 7.52 * (iss - 0.029) - 3.25 * Math.pow(iss - 0.02, 15);
+  const exploitability = 8.22 * av! * ac! * pr! * ui!;
+  const roundUp = ver[1] === '1' ? roundUp31 : roundUp30;
+  let score = 0;
+  if (impact > 0) {
+    score =
+      scope === 'U'
+        ? roundUp(Math.min(impact + exploitability, 10))
+        : roundUp(Math.min(1.08 * (impact + exploitability), 10));
+  }
+  return { version: ver[1] === '1' ? '3.1' : '3.0', score };
+}
+
+const V2_WEIGHTS: Record<string, Record<string, number>> = {
+  AV: { L: 0.395, A: 0.646, N: 1.0 },
+  AC: { H: 0.35, M: 0.61, L: 0.71 },
+  Au: { M: 0.45, S: 0.56, N: 0.704 },
+  C: { N: 0, P: 0.275, C: 0.66 },
+  I: { N: 0, P: 0.275, C: 0.66 },
+  A: { N: 0, P: 0.275, C: 0.66 }
+};
+
+export function cvss2BaseScore(vector: string): CvssScore | undefined {
+  // OSV writes v2 vectors bare; NVD sometimes wraps them in parentheses.
+  const m = metrics(
+    vector
+      .trim()
+      .replace(/^\(|\)$/g, '')
+      .split('/')
+  );
+  if (!m) return undefined;
+  const w: Record<string, number> = {};
+  for (const k of Object.keys(V2_WEIGHTS)) {
+    const v = V2_WEIGHTS[k][m.get(k) ?? ''];
+    if (v === undefined) return undefined;
+    w[k] = v;
+  }
+  const impact = 10.41 * (1 - (1 - w.C) * (1 - w.I) * (1 - w.A));
+  const exploitability = 20 * w.AV * w.AC * w.Au;
+  const f = impact === 0 ? 0 : 1.176;
+  const raw = (0.6 * impact + 0.4 * exploitability - 1.5) * f;
+  return { version: '2.0', score: Math.round(raw * 10 + 1e-9) / 10 };
+}

@@ -1,0 +1,199 @@
+// The security gate: secrets in the commits the branch adds (fail-closed,
+// unconditionally) and vulnerabilities its lockfile changes introduce
+// (fail-open and loud when the feed is down, unless the user opts out).
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunContext } from '../../core/src/context.ts';
+import { ToolError, describeError } from '../../core/src/errors.ts';
+import type { GateDefinition } from '../../core/src/gate.ts';
+import { modeFor, type GatePolicy } from '../../core/src/policy.ts';
+import type { GateOutcome } from '../../core/src/verdict.ts';
+import { Git } from '../../git/src/git.ts';
+import { buildSecurityConfig, SECURITY_INPUTS, type SecurityConfig } from './config.ts';
+import { resolveBranchRange, type BranchRange } from './range.ts';
+import type { SecretScanResult } from './findings.ts';
+import { scanRangeEmbedded } from './secrets/scan.ts';
+import { locateGitleaks } from './gitleaks/locate.ts';
+import { installGitleaks } from './gitleaks/install.ts';
+import { runGitleaks } from './gitleaks/run.ts';
+import { auditDependencies, type AuditResult } from './deps/audit.ts';
+import { OsvApiSource } from './deps/osv-api.ts';
+import { OsvDirectorySource } from './deps/osv-directory.ts';
+import { renderSecurityBody } from './report.ts';
+
+export const SECURITY_REPORT_FILE = '17-security-report.md';
+
+export function securityPolicy(config: SecurityConfig | undefined): GatePolicy {
+  return {
+    // Secrets: no input can make a scanner error pass.
+    byKind: { secrets: 'fail-closed', 'dep-audit': config?.depAuditFailClosed ? 'fail-closed' : 'fail-open' },
+    default: 'fail-closed'
+  };
+}
+
+export interface DepAuditOutcome {
+  state: 'ok' | 'disabled' | 'no-lockfile-changes' | 'unavailable';
+  result?: AuditResult;
+  problem?: string;
+}
+
+async function scanSecrets(config: SecurityConfig, range: BranchRange, git: Git, ctx: RunContext): Promise<SecretScanResult> {
+  let binary: string | undefined;
+  if (config.secretsEngine !== 'embedded') {
+    if (config.gitleaksInstall) {
+      binary = await installGitleaks({
+        version: config.gitleaksVersion,
+        sha256: config.gitleaksSha256,
+        baseUrl: config.gitleaksDownloadUrl,
+        destDir: ctx.env.RUNNER_TOOL_CACHE || join(tmpdir(), 'quality-gates-tools'),
+        logger: ctx.logger
+      });
+    } else {
+      binary = await locateGitleaks({ explicitPath: config.gitleaksPath, env: ctx.env });
+    }
+    if (!binary && config.secretsEngine === 'gitleaks') {
+      throw new ToolError(
+        'secrets',
+        `secrets-engine is 'gitleaks' but no gitleaks binary was found${config.gitleaksPath ? ` at ${config.gitleaksPath}` : ' on PATH'}; set gitleaks-path, gitleaks-install: true, or secrets-engine: embedded`
+      );
+    }
+  }
+  if (!binary) {
+    return scanRangeEmbedded({
+      repoDir: config.repoDir,
+      base: range.base,
+      head: range.head,
+      allowlistPath: config.allowlistPath,
+      allowlistRef: range.baseTip,
+      timeoutMs: config.scanTimeoutMs,
+      logger: ctx.logger
+    });
+  }
+  // Scanner config and ignores come from the target branch, never from the branch under test.
+  const tmp = mkdtempSync(join(tmpdir(), 'qg-gitleaks-'));
+  try {
+    const fromBase = async (name: string): Promise<string | undefined> => {
+      const text = await git.showFile(range.baseTip, name);
+      if (text === undefined) return undefined;
+      const p = join(tmp, name.replace(/^\./, 'dot-'));
+      writeFileSync(p, text);
+      return p;
+    };
+    return await runGitleaks({
+      binary,
+      repoDir: config.repoDir,
+      base: range.base,
+      head: range.head,
+      configPath: await fromBase('.gitleaks.toml'),
+      ignorePath: await fromBase('.gitleaksignore'),
+      timeoutMs: config.scanTimeoutMs,
+      logger: ctx.logger
+    });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function auditDeps(config: SecurityConfig, range: BranchRange, git: Git, ctx: RunContext): Promise<DepAuditOutcome> {
+  if (!config.depAudit) return { state: 'disabled' };
+  const source = config.osvDb
+    ? new OsvDirectorySource(config.osvDb)
+    : new OsvApiSource({ baseUrl: config.osvUrl, timeoutMs: 30_000 });
+  try {
+    const result = await auditDependencies({ git, base: range.base, head: range.head, source, failOnSeverity: config.failOnSeverity, logger: ctx.logger });
+    return { state: result.lockfilesAudited.length === 0 ? 'no-lockfile-changes' : 'ok', result };
+  } catch (err) {
+    return { state: 'unavailable', problem: describeError(err) };
+  }
+}
+
+export async function evaluateSecurity(config: SecurityConfig, ctx: RunContext): Promise<GateOutcome> {
+  const started = Date.now();
+  const git = new Git(config.repoDir, { timeoutMs: config.scanTimeoutMs });
+  const range = await resolveBranchRange(git, config, ctx.logger);
+  const rangeText = `${range.base}..${range.head}`;
+  const warnings: string[] = [...range.notes];
+
+  let scan: SecretScanResult;
+  if (range.commits === 0) {
+    // Not "found nothing": there was nothing to look at, and the report says so.
+    scan = { engine: config.secretsEngine === 'gitleaks' ? 'gitleaks' : 'embedded', commitsScanned: 0, bytesScanned: 0, findings: [], notes: [`the branch adds no commits over ${config.baseRef}: nothing to scan`] };
+  } else {
+    try {
+      scan = await scanSecrets(config, range, git, ctx);
+    } catch (err) {
+      if (err instanceof ToolError) throw err;
+      throw new ToolError('secrets', describeError(err));
+    }
+    if (scan.commitsScanned !== range.commits) {
+      throw new ToolError('secrets', `the ${scan.engine} scanner saw ${scan.commitsScanned} of the ${range.commits} commits in ${rangeText}; a partial scan is not a clean scan`);
+    }
+  }
+
+  const deps = await auditDeps(config, range, git, ctx);
+  let depVerdictFail = false;
+  if (deps.state === 'unavailable') {
+    const mode = modeFor(securityPolicy(config), 'dep-audit');
+    const msg = `dependency audit unavailable: ${deps.problem} (${mode}${mode === 'fail-open' ? ': not counted against the branch; set dep-audit-fail-closed: true to fail instead' : ': verdict FAIL'})`;
+    warnings.push(msg);
+    ctx.logger.warning(msg);
+    depVerdictFail = mode === 'fail-closed';
+  }
+  warnings.push(...(deps.result?.notes ?? []).filter((n) => /unavailable|not auditable|corrupt/i.test(n)));
+
+  const secrets = scan.findings.length;
+  const introduced = deps.result?.introduced.length ?? 0;
+  const blocking = deps.result?.blocking.length ?? 0;
+  const scanned = `scanned ${scan.commitsScanned} commit${scan.commitsScanned === 1 ? '' : 's'} (${scan.bytesScanned} bytes) with ${scan.engine}`;
+  let verdict: GateOutcome['verdict'] = 'PASS';
+  const reasons: string[] = [];
+  if (secrets > 0) {
+    verdict = 'FAIL';
+    reasons.push(`${secrets} secret${secrets === 1 ? '' : 's'} found`);
+  }
+  if (blocking > 0) {
+    verdict = 'FAIL';
+    reasons.push(`${blocking} new vulnerabilit${blocking === 1 ? 'y' : 'ies'} at or above ${config.failOnSeverity}`);
+  }
+  if (depVerdictFail) {
+    verdict = 'FAIL';
+    reasons.push('dependency audit unavailable (fail-closed)');
+  }
+  if (reasons.length === 0) reasons.push('no secrets, no new vulnerabilities at or above ' + config.failOnSeverity);
+  const summary = `${reasons.join('; ')}; ${scanned}`;
+
+  const body = renderSecurityBody({ verdict, summary, config, range, scan, deps, warnings, durationMs: Date.now() - started });
+  return {
+    verdict,
+    summary,
+    fields: {
+      head_sha: range.head,
+      base_sha: range.base,
+      base_ref: config.baseRef,
+      range: rangeText,
+      commits_scanned: scan.commitsScanned,
+      bytes_scanned: scan.bytesScanned,
+      secrets_engine: scan.engine,
+      secrets_found: secrets,
+      dep_audit: deps.state,
+      vulnerabilities_new: introduced,
+      vulnerabilities_blocking: blocking,
+      fail_on_severity: config.failOnSeverity
+    },
+    body,
+    warnings
+  };
+}
+
+export const securityGate: GateDefinition<SecurityConfig> = {
+  gate: 'security',
+  reportFile: SECURITY_REPORT_FILE,
+  statusKey: 'security_status',
+  inputs: Object.values(SECURITY_INPUTS),
+  policy: securityPolicy,
+  buildConfig: buildSecurityConfig,
+  evaluate: evaluateSecurity,
+  headSha: (o) => (typeof o.fields.head_sha === 'string' ? o.fields.head_sha : undefined)
+};

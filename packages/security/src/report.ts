@@ -1,0 +1,86 @@
+// The human half of the security artefact. Findings are listed verbatim but
+// redacted: rule, file, line, commit, date and fingerprint, never the value.
+
+import { markdownTable } from '../../core/src/markdown.ts';
+import type { Verdict } from '../../core/src/verdict.ts';
+import type { SecurityConfig } from './config.ts';
+import type { SecretScanResult } from './findings.ts';
+import type { BranchRange } from './range.ts';
+import type { DepAuditOutcome } from './gate.ts';
+
+export interface SecurityBodyInput {
+  verdict: Verdict;
+  summary: string;
+  config: SecurityConfig;
+  range: BranchRange;
+  scan: SecretScanResult;
+  deps: DepAuditOutcome;
+  warnings: string[];
+  durationMs: number;
+}
+
+export function renderSecurityBody(x: SecurityBodyInput): string {
+  const out: string[] = [];
+  out.push(`## Security gate: ${x.verdict}`, '', x.summary, '');
+  out.push(
+    markdownTable(
+      ['Range', 'Commits scanned', 'Bytes scanned', 'Engine', 'Duration'],
+      [[`${x.config.baseRef} (${x.range.base.slice(0, 12)})..${x.range.head.slice(0, 12)}`, x.scan.commitsScanned, x.scan.bytesScanned, x.scan.engine, `${(x.durationMs / 1000).toFixed(1)} s`]]
+    ),
+    ''
+  );
+  out.push('### Secrets', '');
+  if (x.scan.findings.length === 0) {
+    out.push(x.scan.commitsScanned === 0 ? 'Nothing to scan: the branch adds no commits.' : 'No secrets found in the commits this branch adds.', '');
+  } else {
+    out.push(
+      'Remove each secret from the branch history (rewrite the commit that added it) and rotate it: it has been pushed.',
+      '',
+      markdownTable(
+        ['Rule', 'File', 'Line', 'Commit', 'Author date', 'Fingerprint'],
+        x.scan.findings.map((f) => [f.ruleId, f.file, f.line, f.commit.slice(0, 12), f.authorDate, f.fingerprint])
+      ),
+      ''
+    );
+  }
+  out.push('### Dependencies', '');
+  switch (x.deps.state) {
+    case 'disabled':
+      out.push('Dependency audit disabled (input dep-audit: false).', '');
+      break;
+    case 'unavailable':
+      out.push(`**Dependency audit unavailable:** ${x.deps.problem}`, '');
+      break;
+    case 'no-lockfile-changes':
+      out.push('The branch changes no lockfile: nothing to audit.', '');
+      break;
+    case 'ok': {
+      const r = x.deps.result!;
+      out.push(`Audited ${r.lockfilesAudited.join(', ')} (${r.packagesChecked} packages).`, '');
+      if (r.introduced.length === 0) out.push('No vulnerabilities introduced by this branch.', '');
+      else {
+        out.push(
+          markdownTable(
+            ['Blocks', 'Severity', 'Package', 'Version', 'Advisory', 'Fixed in', 'Lockfile', 'Summary'],
+            r.introduced.map((v) => [
+              r.blocking.includes(v) ? 'yes' : 'no',
+              v.severity,
+              `${v.ecosystem}:${v.name}`,
+              v.version,
+              [v.id, ...v.aliases].join(', '),
+              v.fixed.join(', ') || '-',
+              v.lockfile,
+              v.summary
+            ])
+          ),
+          ''
+        );
+      }
+      break;
+    }
+  }
+  const notes = [...x.scan.notes, ...(x.deps.result?.notes ?? [])];
+  if (x.warnings.length > 0) out.push('### Warnings', '', ...x.warnings.map((w) => `- ${w}`), '');
+  if (notes.length > 0) out.push('### Notes', '', ...notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}

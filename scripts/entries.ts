@@ -1,0 +1,20 @@
+// The bundles this repository ships: one per action folder, plus the CLI.
+// The build and the check-dist step both read this list, so they cannot
+// disagree about what dist/ should contain.
+
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Entry {
+  name: string;
+  source: string;
+}
+
+export function entries(root: string): Entry[] {
+  const actions = readdirSync(join(root, 'actions'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, 'actions', d.name, 'main.ts')))
+    .map((d) => ({ name: d.name, source: join('actions', d.name, 'main.ts') }));
+  return [...actions, { name: 'cli', source: join('packages', 'cli', 'src', 'main.ts') }].sort((a, b) =>
+    a.name.localeCompare(b.name)
+  );
+}

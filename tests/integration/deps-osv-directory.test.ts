@@ -1,0 +1,181 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OsvDirectorySource } from '../../packages/security/src/deps/osv-directory.ts';
+import {
+  FeedDataError,
+  FeedUnavailableError
+} from '../../packages/security/src/deps/vuln-source.ts';
+import { zipEntries, ZipError } from '../../packages/security/src/deps/zip-reader.ts';
+import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
+import {
+  JINJA_GHSA,
+  JINJA_PYSEC,
+  LODASH_PROTO,
+  LODASH_TEMPLATE,
+  MINIMIST,
+  record
+} from '../fixtures/osv/records.ts';
+import { writeZip } from '../fixtures/osv/zip-writer.ts';
+import type { OsvVuln } from '../../packages/security/src/deps/osv-record.ts';
+
+afterAll(cleanupTempDirs);
+
+function writeRecords(dir: string, records: OsvVuln[]): void {
+  mkdirSync(dir, { recursive: true });
+  for (const r of records) writeFileSync(join(dir, `${r.id}.json`), JSON.stringify(r));
+}
+
+const ids = (vulns: OsvVuln[] | undefined): string[] => (vulns ?? []).map((v) => v.id).sort();
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('OsvDirectorySource', () => {
+  it('reads the per-ecosystem export layout and matches ranges locally', async () => {
+    const dir = tempDir('qg-osv-');
+    // Ranges only: no versions lists, so this exercises the range evaluation.
+    const strip = (r: OsvVuln): OsvVuln => ({
+      ...r,
+      affected: r.affected!.map(({ versions: _v, ...a }) => a)
+    });
+    writeRecords(join(dir, 'npm'), [LODASH_PROTO, LODASH_TEMPLATE, MINIMIST].map(strip));
+    writeRecords(join(dir, 'PyPI'), [JINJA_PYSEC, JINJA_GHSA].map(strip));
+    const src = new OsvDirectorySource(dir);
+    const res = await src.query([
+      { ecosystem: 'npm', name: 'lodash', version: '4.17.11' },
+      { ecosystem: 'npm', name: 'lodash', version: '4.17.12' },
+      { ecosystem: 'npm', name: 'lodash', version: '4.17.21' },
+      { ecosystem: 'npm', name: 'left-pad', version: '1.0.0' },
+      { ecosystem: 'PyPI', name: 'jinja2', version: '2.10' },
+      { ecosystem: 'PyPI', name: 'jinja2', version: '2.10.1' }
+    ]);
+    expect(ids(res.get('npm:lodash@4.17.11'))).toEqual(
+      [LODASH_TEMPLATE.id, LODASH_PROTO.id].sort()
+    );
+    expect(ids(res.get('npm:lodash@4.17.12'))).toEqual([LODASH_TEMPLATE.id]);
+    expect(res.get('npm:lodash@4.17.21')).toEqual([]);
+    expect(res.get('npm:left-pad@1.0.0')).toEqual([]);
+    expect(ids(res.get('PyPI:jinja2@2.10'))).toEqual([JINJA_GHSA.id, JINJA_PYSEC.id].sort());
+    expect(res.get('PyPI:jinja2@2.10.1')).toEqual([]);
+  });
+
+  it('reads a flat directory of records and looks PyPI names up normalised', async () => {
+    const dir = tempDir('qg-osv-');
+    writeRecords(dir, [
+      record('PYSEC-9', 'PyPI', 'Zope.Interface', [{ introduced: '0' }, { fixed: '5.0' }]),
+      LODASH_PROTO
+    ]);
+    const res = await new OsvDirectorySource(dir).query([
+      { ecosystem: 'PyPI', name: 'zope-interface', version: '4.7.1' },
+      { ecosystem: 'npm', name: 'lodash', version: '4.17.0' }
+    ]);
+    expect(ids(res.get('PyPI:zope-interface@4.7.1'))).toEqual(['PYSEC-9']);
+    expect(ids(res.get('npm:lodash@4.17.0'))).toEqual([LODASH_PROTO.id]);
+  });
+
+  it('reads all.zip archives, keeping the newer copy of a record found twice', async () => {
+    const dir = tempDir('qg-osv-');
+    mkdirSync(join(dir, 'npm'));
+    const newer = { ...LODASH_PROTO, modified: '2025-01-01T00:00:00Z', summary: 'newer copy' };
+    writeFileSync(
+      join(dir, 'npm', 'all.zip'),
+      writeZip([
+        { name: `${newer.id}.json`, data: JSON.stringify(newer) },
+        { name: `${MINIMIST.id}.json`, data: JSON.stringify(MINIMIST), deflate: false }
+      ])
+    );
+    writeRecords(join(dir, 'npm'), [LODASH_PROTO]);
+    const res = await new OsvDirectorySource(dir).query([
+      { ecosystem: 'npm', name: 'lodash', version: '4.17.11' },
+      { ecosystem: 'npm', name: 'minimist', version: '1.2.0' }
+    ]);
+    expect(res.get('npm:lodash@4.17.11')![0].summary).toBe('newer copy');
+    expect(ids(res.get('npm:minimist@1.2.0'))).toEqual([MINIMIST.id]);
+  });
+
+  it('names the corrupt record file', async () => {
+    const dir = tempDir('qg-osv-');
+    writeRecords(join(dir, 'npm'), [LODASH_PROTO]);
+    writeFileSync(join(dir, 'npm', 'GHSA-broken.json'), '{"id": "GHSA-broken", ');
+    const err = await rejection(
+      new OsvDirectorySource(dir).query([{ ecosystem: 'npm', name: 'lodash', version: '1.0.0' }])
+    );
+    expect(err).toBeInstanceOf(FeedDataError);
+    expect(err.message).toContain(join(dir, 'npm', 'GHSA-broken.json'));
+    expect(err.message).toMatch(/not valid JSON/);
+
+    const dir2 = tempDir('qg-osv-');
+    writeRecords(join(dir2, 'npm'), [
+      {
+        id: 'GHSA-bad',
+        affected: [{ package: { ecosystem: 'npm', name: 'x' }, ranges: 'oops' }]
+      } as unknown as OsvVuln
+    ]);
+    await expect(
+      new OsvDirectorySource(dir2).query([{ ecosystem: 'npm', name: 'x', version: '1.0.0' }])
+    ).rejects.toThrow(
+      /GHSA-bad\.json is not a valid OSV record: GHSA-bad: affected\[0\]\.ranges is not an array/
+    );
+  });
+
+  it('a missing directory, or one without the ecosystem, is FeedUnavailableError', async () => {
+    const missing = join(tempDir('qg-osv-'), 'nope');
+    await expect(
+      new OsvDirectorySource(missing).query([{ ecosystem: 'npm', name: 'x', version: '1.0.0' }])
+    ).rejects.toThrow(FeedUnavailableError);
+    const dir = tempDir('qg-osv-');
+    writeRecords(join(dir, 'npm'), [LODASH_PROTO]);
+    const err = await rejection(
+      new OsvDirectorySource(dir).query([{ ecosystem: 'PyPI', name: 'x', version: '1.0' }])
+    );
+    expect(err).toBeInstanceOf(FeedUnavailableError);
+    expect(err.message).toMatch(/has no PyPI records/);
+  });
+
+  it('reports records whose bounds cannot be compared, and counts them as affecting', async () => {
+    const dir = tempDir('qg-osv-');
+    writeRecords(join(dir, 'npm'), [
+      record('GHSA-odd', 'npm', 'x', [{ introduced: '0' }, { fixed: 'v-next' }])
+    ]);
+    const src = new OsvDirectorySource(dir);
+    const res = await src.query([{ ecosystem: 'npm', name: 'x', version: '1.0.0' }]);
+    expect(ids(res.get('npm:x@1.0.0'))).toEqual(['GHSA-odd']);
+    expect(src.notes()[0]).toMatch(/GHSA-odd: SEMVER range bound "v-next" is not a SemVer version/);
+  });
+});
+
+describe('zip reader', () => {
+  it('rejects what is not a zip and detects damage', () => {
+    expect(() => zipEntries(Buffer.from('not a zip at all, just text'))).toThrow(ZipError);
+    const zip = writeZip([{ name: 'a.json', data: '{"id":"A"}', deflate: false }]);
+    zip[zip.indexOf('{"id"')] = 0x5b; // flip a byte of the stored data
+    expect(() => zipEntries(zip)[0].read()).toThrow(/CRC/);
+  });
+
+  const hasZip = (() => {
+    try {
+      execFileSync('zip', ['-v'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  (hasZip ? it : it.skip)('reads a zip64 archive written by Info-ZIP', () => {
+    const dir = tempDir('qg-zip-');
+    writeFileSync(join(dir, 'A.json'), '{"id":"A"}');
+    writeFileSync(join(dir, 'B.json'), JSON.stringify({ id: 'B', pad: 'x'.repeat(5000) }));
+    execFileSync('zip', ['-q', '-fz', join(dir, 'all.zip'), 'A.json', 'B.json'], { cwd: dir });
+    const archive = readFileSync(join(dir, 'all.zip'));
+    expect(archive.includes(Buffer.from([0x50, 0x4b, 0x06, 0x06]))).toBe(true); // a zip64 end record
+    const entries = zipEntries(archive);
+    expect(entries.map((e) => e.name)).toEqual(['A.json', 'B.json']);
+    expect(JSON.parse(entries[1].read().toString()).pad).toHaveLength(5000);
+  });
+});
