@@ -13,8 +13,8 @@
 // directory is a private temp dir, the env vars are removed and inline allow
 // comments are ignored unless the caller opts in.
 //
-// gitleaks' "N commits scanned." counts only commits that add content (see
-// scannable-commits.ts). It is checked against git's own count of those; once
+// gitleaks' "N commits scanned." counts only commits with a text hunk in a
+// surviving file (see scannable-commits.ts). It is checked against git's own count of those; once
 // it agrees, the result reports every commit of the range as covered, so a
 // caller can compare commitsScanned with `git rev-list --count`.
 
