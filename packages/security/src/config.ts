@@ -71,7 +71,9 @@ export function buildSecurityConfig(src: InputSource, ctx: RunContext): Security
   const version = readString(src, I.gitleaksVersion);
   if (version !== '' && !/^v?\d+\.\d+\.\d+$/.test(version)) throw new ConfigurationError(I.gitleaksVersion, 'a release version such as 8.28.0', version);
   const url = readString(src, I.gitleaksDownloadUrl);
-  if (url !== '' && !/^https?:\/\//.test(url)) throw new ConfigurationError(I.gitleaksDownloadUrl, 'an http(s) URL', url);
+  if (url !== '' && !/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/])/.test(url)) {
+    throw new ConfigurationError(I.gitleaksDownloadUrl, 'an https URL (plain http only to a loopback mirror)', url);
+  }
   const osvUrl = readString(src, I.osvUrl, DEFAULT_OSV_URL);
   if (!/^https?:\/\/[^\s]+$/.test(osvUrl)) throw new ConfigurationError(I.osvUrl, 'an http(s) URL such as https://api.osv.dev', osvUrl);
 

@@ -20,6 +20,7 @@ import { installGitleaks } from './gitleaks/install.ts';
 import { runGitleaks } from './gitleaks/run.ts';
 import { auditDependencies, type AuditResult } from './deps/audit.ts';
 import { OsvApiSource } from './deps/osv-api.ts';
+import { FeedError } from './deps/vuln-source.ts';
 import { OsvDirectorySource } from './deps/osv-directory.ts';
 import { renderSecurityBody } from './report.ts';
 
@@ -34,7 +35,8 @@ export function securityPolicy(config: SecurityConfig | undefined): GatePolicy {
 }
 
 export interface DepAuditOutcome {
-  state: 'ok' | 'disabled' | 'no-lockfile-changes' | 'unavailable';
+  /** unavailable: the feed could not be reached; error: a lockfile or record could not be read. */
+  state: 'ok' | 'disabled' | 'no-lockfile-changes' | 'unavailable' | 'error';
   result?: AuditResult;
   problem?: string;
 }
@@ -51,7 +53,7 @@ async function scanSecrets(config: SecurityConfig, range: BranchRange, git: Git,
         logger: ctx.logger
       });
     } else {
-      binary = await locateGitleaks({ explicitPath: config.gitleaksPath, env: ctx.env });
+      binary = await locateGitleaks({ explicitPath: config.gitleaksPath, env: ctx.env, logger: ctx.logger });
     }
     if (!binary && config.secretsEngine === 'gitleaks') {
       throw new ToolError(
@@ -105,7 +107,7 @@ async function auditDeps(config: SecurityConfig, range: BranchRange, git: Git, c
     const result = await auditDependencies({ git, base: range.base, head: range.head, source, failOnSeverity: config.failOnSeverity, logger: ctx.logger });
     return { state: result.lockfilesAudited.length === 0 ? 'no-lockfile-changes' : 'ok', result };
   } catch (err) {
-    return { state: 'unavailable', problem: describeError(err) };
+    return { state: err instanceof FeedError ? 'unavailable' : 'error', problem: describeError(err) };
   }
 }
 
@@ -134,14 +136,15 @@ export async function evaluateSecurity(config: SecurityConfig, ctx: RunContext):
 
   const deps = await auditDeps(config, range, git, ctx);
   let depVerdictFail = false;
-  if (deps.state === 'unavailable') {
+  if (deps.state === 'unavailable' || deps.state === 'error') {
+    // Best effort by design: neither a dead feed nor an unreadable lockfile decides
+    // the verdict unless the user asked for fail-closed; both are said loudly.
     const mode = modeFor(securityPolicy(config), 'dep-audit');
-    const msg = `dependency audit unavailable: ${deps.problem} (${mode}${mode === 'fail-open' ? ': not counted against the branch; set dep-audit-fail-closed: true to fail instead' : ': verdict FAIL'})`;
+    const msg = `dependency audit ${deps.state === 'error' ? 'failed' : 'unavailable'}: ${deps.problem} (${mode}${mode === 'fail-open' ? ': not counted against the branch; set dep-audit-fail-closed: true to fail instead' : ': verdict FAIL'})`;
     warnings.push(msg);
     ctx.logger.warning(msg);
     depVerdictFail = mode === 'fail-closed';
   }
-  warnings.push(...(deps.result?.notes ?? []).filter((n) => /unavailable|not auditable|corrupt/i.test(n)));
 
   const secrets = scan.findings.length;
   const introduced = deps.result?.introduced.length ?? 0;
@@ -159,7 +162,7 @@ export async function evaluateSecurity(config: SecurityConfig, ctx: RunContext):
   }
   if (depVerdictFail) {
     verdict = 'FAIL';
-    reasons.push('dependency audit unavailable (fail-closed)');
+    reasons.push(`dependency audit ${deps.state === 'error' ? 'failed' : 'unavailable'} (fail-closed)`);
   }
   if (reasons.length === 0) reasons.push('no secrets, no new vulnerabilities at or above ' + config.failOnSeverity);
   const summary = `${reasons.join('; ')}; ${scanned}`;

@@ -51,12 +51,15 @@ export function renderSecurityBody(x: SecurityBodyInput): string {
     case 'unavailable':
       out.push(`**Dependency audit unavailable:** ${x.deps.problem}`, '');
       break;
+    case 'error':
+      out.push(`**Dependency audit failed:** ${x.deps.problem}`, '');
+      break;
     case 'no-lockfile-changes':
       out.push('The branch changes no lockfile: nothing to audit.', '');
       break;
     case 'ok': {
       const r = x.deps.result!;
-      out.push(`Audited ${r.lockfilesAudited.join(', ')} (${r.packagesChecked} packages).`, '');
+      out.push(`Audited ${r.lockfilesAudited.join(', ')} (${r.packagesAtHead} packages at HEAD, ${r.packagesChecked} new versions looked up).`, '');
       if (r.introduced.length === 0) out.push('No vulnerabilities introduced by this branch.', '');
       else {
         out.push(
