@@ -5,7 +5,12 @@ export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }]
+    '^.+\\.ts$': ['ts-jest', {
+        useESM: true,
+        diagnostics: false,
+        // Keep './x.ts' specifiers as written: Jest resolves the sources directly.
+        tsconfig: { rewriteRelativeImportExtensions: false, allowImportingTsExtensions: true }
+      }]
   },
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
   testTimeout: 60000,

@@ -36,7 +36,8 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     args = parseArgs(argv);
   } catch (err) {
-    process.stderr.write(`quality-gates: ${(err as Error).message}\n`);
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`quality-gates: ${err.message}\n`);
     return 2;
   }
   if (args.own.help || args.command === '' || args.command === 'help') {
