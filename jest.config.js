@@ -5,12 +5,15 @@ export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', {
+    '^.+\\.ts$': [
+      'ts-jest',
+      {
         useESM: true,
         diagnostics: false,
         // Keep './x.ts' specifiers as written: Jest resolves the sources directly.
         tsconfig: { rewriteRelativeImportExtensions: false, allowImportingTsExtensions: true }
-      }]
+      }
+    ]
   },
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
   testTimeout: 60000,

@@ -21,15 +21,25 @@ export interface ActionMeta {
 
 export function readActionMeta(path: string): ActionMeta {
   const doc = load(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  const inputs = Object.entries((doc.inputs ?? {}) as Record<string, Record<string, unknown>>).map(([name, v]) => ({
-    name,
-    description: String(v.description ?? ''),
-    required: v.required === true,
-    default: v.default === undefined ? '' : String(v.default)
-  }));
-  const outputs = Object.entries((doc.outputs ?? {}) as Record<string, Record<string, unknown>>).map(([name, v]) => ({
+  const inputs = Object.entries((doc.inputs ?? {}) as Record<string, Record<string, unknown>>).map(
+    ([name, v]) => ({
+      name,
+      description: String(v.description ?? ''),
+      required: v.required === true,
+      default: v.default === undefined ? '' : String(v.default)
+    })
+  );
+  const outputs = Object.entries(
+    (doc.outputs ?? {}) as Record<string, Record<string, unknown>>
+  ).map(([name, v]) => ({
     name,
     description: String(v.description ?? '')
   }));
-  return { name: String(doc.name ?? ''), description: String(doc.description ?? '').trim(), inputs, outputs, runs: doc.runs as ActionMeta['runs'] };
+  return {
+    name: String(doc.name ?? ''),
+    description: String(doc.description ?? '').trim(),
+    inputs,
+    outputs,
+    runs: doc.runs as ActionMeta['runs']
+  };
 }

@@ -10,7 +10,9 @@ import { entries } from './entries.ts';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outIdx = process.argv.indexOf('--out');
 const outRoot = outIdx > 0 ? resolve(process.argv[outIdx + 1]) : join(root, 'dist');
-const only = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--out');
+const only = process.argv
+  .slice(2)
+  .filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--out');
 
 const ncc = join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
 const selected = entries(root).filter((e) => only.length === 0 || only.includes(e.name));
@@ -29,10 +31,26 @@ for (const e of selected) {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const started = Date.now();
-  execFileSync(process.execPath, [ncc, 'build', join(root, e.source), '-o', out, '--minify', '--license', 'licenses.txt', '--quiet', '--target', 'es2023'], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit']
-  });
+  execFileSync(
+    process.execPath,
+    [
+      ncc,
+      'build',
+      join(root, e.source),
+      '-o',
+      out,
+      '--minify',
+      '--license',
+      'licenses.txt',
+      '--quiet',
+      '--target',
+      'es2023'
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit']
+    }
+  );
   prune(out);
   process.stdout.write(`bundled ${e.name} -> ${out} (${Date.now() - started} ms)\n`);
 }

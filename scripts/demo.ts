@@ -24,7 +24,12 @@ const env = {
 };
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('git', args, {
+    cwd,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
 }
 
 /** A key id with AWS's shape, made up now: never a real credential. */
@@ -52,30 +57,60 @@ try {
 
   git(repo, 'checkout', '-q', '-b', 'agent/leaky-config', 'main');
   commitFile(repo, 'src/config.js', `export const region = 'eu-west-1';\n`, 'add config');
-  commitFile(repo, 'src/config.js', `export const region = 'eu-west-1';\nexport const awsKeyId = '${fakeAwsKeyId()}';\n`, 'wire up storage');
+  commitFile(
+    repo,
+    'src/config.js',
+    `export const region = 'eu-west-1';\nexport const awsKeyId = '${fakeAwsKeyId()}';\n`,
+    'wire up storage'
+  );
   git(repo, 'push', '-q', 'origin', 'agent/leaky-config');
 
   git(repo, 'checkout', '-q', '-b', 'agent/clean-feature', 'main');
-  commitFile(repo, 'src/feature.js', 'export function greet(name) {\n  return `hello ${name}`;\n}\n', 'add greeting');
+  commitFile(
+    repo,
+    'src/feature.js',
+    'export function greet(name) {\n  return `hello ${name}`;\n}\n',
+    'add greeting'
+  );
   git(repo, 'push', '-q', 'origin', 'agent/clean-feature');
 
   const outcomes: Record<string, number> = {};
   for (const branch of ['agent/leaky-config', 'agent/clean-feature']) {
     git(repo, 'checkout', '-q', branch);
-    process.stdout.write(`\n$ quality-gates edge --repo <demo>/repo --base-ref main   # on ${branch}\n`);
-    const r = spawnSync(process.execPath, [cli, 'edge', '--repo', repo, '--base-ref', 'main', '--report-dir', join(work, 'reports', branch.replace('/', '-'))], {
-      env,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe']
-    });
+    process.stdout.write(
+      `\n$ quality-gates edge --repo <demo>/repo --base-ref main   # on ${branch}\n`
+    );
+    const r = spawnSync(
+      process.execPath,
+      [
+        cli,
+        'edge',
+        '--repo',
+        repo,
+        '--base-ref',
+        'main',
+        '--report-dir',
+        join(work, 'reports', branch.replace('/', '-'))
+      ],
+      {
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe']
+      }
+    );
     process.stdout.write(r.stdout);
     if (r.status !== 0 && r.status !== 1) process.stderr.write(r.stderr);
     if (r.status === 1) {
       // Show what a developer (or agent) fixing the branch sees: redacted findings.
-      const report = readFileSync(join(work, 'reports', branch.replace('/', '-'), '17-security-report.md'), 'utf8');
+      const report = readFileSync(
+        join(work, 'reports', branch.replace('/', '-'), '17-security-report.md'),
+        'utf8'
+      );
       const secrets = report.slice(report.indexOf('### Secrets'));
       const table = secrets.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| ---'));
-      process.stdout.write(`\n17-security-report.md findings (the secret itself is never shown):\n${table.join('\n')}\n`);
+      process.stdout.write(
+        `\n17-security-report.md findings (the secret itself is never shown):\n${table.join('\n')}\n`
+      );
     }
     outcomes[branch] = r.status ?? -1;
   }

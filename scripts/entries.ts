@@ -14,7 +14,7 @@ export function entries(root: string): Entry[] {
   const actions = readdirSync(join(root, 'actions'), { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, 'actions', d.name, 'main.ts')))
     .map((d) => ({ name: d.name, source: join('actions', d.name, 'main.ts') }));
-  return [...actions, { name: 'cli', source: join('packages', 'cli', 'src', 'main.ts') }].sort((a, b) =>
-    a.name.localeCompare(b.name)
+  return [...actions, { name: 'cli', source: join('packages', 'cli', 'src', 'main.ts') }].sort(
+    (a, b) => a.name.localeCompare(b.name)
   );
 }

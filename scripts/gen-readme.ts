@@ -19,7 +19,11 @@ export function actionDocs(path: string): string {
     `| Input | Type | Default | Description |`,
     `| --- | --- | --- | --- |`,
     ...meta.inputs.map((i) => {
-      const type = /^(true|false)$/.test(i.default) ? 'Bool' : /^\d+$/.test(i.default) ? 'Number' : 'String';
+      const type = /^(true|false)$/.test(i.default)
+        ? 'Bool'
+        : /^\d+$/.test(i.default)
+          ? 'Number'
+          : 'String';
       return `| \`${i.name}\` | ${type} | ${i.default === '' ? '' : `\`${cell(i.default)}\``} | ${cell(i.description)}${i.required ? ' (required)' : ''} |`;
     }),
     '',

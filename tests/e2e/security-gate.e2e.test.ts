@@ -31,7 +31,9 @@ function checkout(repo: TestRepo, branch: string, depth?: number): string {
 
 function everything(run: ActionRun, ws: string): string {
   const reports = join(ws, 'gate-reports');
-  const files = existsSync(reports) ? readdirSync(reports).map((f) => readFileSync(join(reports, f), 'utf8')) : [];
+  const files = existsSync(reports)
+    ? readdirSync(reports).map((f) => readFileSync(join(reports, f), 'utf8'))
+    : [];
   return [run.stdout, run.stderr, JSON.stringify(run.outputs), run.summary, ...files].join('\n');
 }
 
@@ -41,7 +43,11 @@ describe('security gate bundle, as a runner runs it', () => {
   beforeAll(() => {
     repo = makeRepo();
     repo.git('checkout', '-q', '-b', 'agent/leak');
-    repo.commit('src/settings.py', `REGION = "eu-west-1"\nAWS_KEY_ID = "${secrets[0]}"\n`, 'settings');
+    repo.commit(
+      'src/settings.py',
+      `REGION = "eu-west-1"\nAWS_KEY_ID = "${secrets[0]}"\n`,
+      'settings'
+    );
     repo.commit('deploy/token.txt', `${secrets[1]}\n`, 'token');
     repo.git('push', '-q', 'origin', 'agent/leak');
     repo.git('checkout', '-q', '-b', 'agent/clean', 'main');
@@ -55,13 +61,20 @@ describe('security gate bundle, as a runner runs it', () => {
     const run = runActionBundle('security-gate', {
       workspace: ws,
       inputs: { 'dep-audit': 'false' },
-      event: giteaPullRequestEvent({ base: 'main', head: 'agent/leak', headSha: head, repo: 'acme/service' })
+      event: giteaPullRequestEvent({
+        base: 'main',
+        head: 'agent/leak',
+        headSha: head,
+        repo: 'acme/service'
+      })
     });
     expect(run.exitCode).toBe(1);
     expect(run.outputs.status).toBe('FAIL');
     expect(run.outputs['secrets-found']).toBe('2');
     expect(run.outputs['commits-scanned']).toBe('2');
-    expect(run.outputs.summary).toMatch(/^2 secrets found; scanned 2 commits \(\d+ bytes\) with embedded$/);
+    expect(run.outputs.summary).toMatch(
+      /^2 secrets found; scanned 2 commits \(\d+ bytes\) with embedded$/
+    );
     const report = readFileSync(run.outputs['report-path'], 'utf8');
     expect(run.outputs['report-path']).toBe(join(ws, 'gate-reports', '17-security-report.md'));
     expect(report).toMatch(/^---\ngate: security\nsecurity_status: FAIL\n/);
@@ -84,7 +97,12 @@ describe('security gate bundle, as a runner runs it', () => {
     const run = runActionBundle('security-gate', {
       workspace: ws,
       inputs: { 'dep-audit': 'false' },
-      event: giteaPullRequestEvent({ base: 'main', head: 'agent/clean', headSha: head, repo: 'acme/service' })
+      event: giteaPullRequestEvent({
+        base: 'main',
+        head: 'agent/clean',
+        headSha: head,
+        repo: 'acme/service'
+      })
     });
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
@@ -100,7 +118,10 @@ describe('security gate bundle, as a runner runs it', () => {
     repo.git('push', '-q', 'origin', 'main');
     const ws = checkout(repo, 'agent/clean', 1);
     expect(git(ws, 'rev-parse', '--is-shallow-repository').trim()).toBe('true');
-    const run = runActionBundle('security-gate', { workspace: ws, inputs: { 'dep-audit': 'false', 'base-ref': 'main' } });
+    const run = runActionBundle('security-gate', {
+      workspace: ws,
+      inputs: { 'dep-audit': 'false', 'base-ref': 'main' }
+    });
     expect(run.outputs.status).toBe('PASS');
     expect(run.outputs['commits-scanned']).toBe('1');
     expect(readFileSync(run.outputs['report-path'], 'utf8')).toContain('shallow');
@@ -108,42 +129,66 @@ describe('security gate bundle, as a runner runs it', () => {
 
   it('an unknown input value is a one-line configuration error and FAIL', () => {
     const ws = checkout(repo, 'agent/clean');
-    const run = runActionBundle('security-gate', { workspace: ws, inputs: { 'secrets-engine': 'trufflehog' } });
+    const run = runActionBundle('security-gate', {
+      workspace: ws,
+      inputs: { 'secrets-engine': 'trufflehog' }
+    });
     expect(run.exitCode).toBe(1);
-    expect(run.outputs.summary).toBe("configuration error: input 'secrets-engine': expected one of auto | gitleaks | embedded (got \"trufflehog\")");
+    expect(run.outputs.summary).toBe(
+      'configuration error: input \'secrets-engine\': expected one of auto | gitleaks | embedded (got "trufflehog")'
+    );
   });
 
   it('a base-ref that does not exist names the input', () => {
     const ws = checkout(repo, 'agent/clean');
-    const run = runActionBundle('security-gate', { workspace: ws, inputs: { 'base-ref': 'no-such-branch' } });
+    const run = runActionBundle('security-gate', {
+      workspace: ws,
+      inputs: { 'base-ref': 'no-such-branch' }
+    });
     expect(run.exitCode).toBe(1);
-    expect(run.outputs.summary).toMatch(/^configuration error: input 'base-ref': expected a branch that exists on remote 'origin' or locally \(got "no-such-branch"\)$/);
+    expect(run.outputs.summary).toMatch(
+      /^configuration error: input 'base-ref': expected a branch that exists on remote 'origin' or locally \(got "no-such-branch"\)$/
+    );
   });
 
   it('a hostile base-ref is refused before git sees it', () => {
     const ws = checkout(repo, 'agent/clean');
-    const run = runActionBundle('security-gate', { workspace: ws, inputs: { 'base-ref': '--upload-pack=touch /tmp/pwned' } });
+    const run = runActionBundle('security-gate', {
+      workspace: ws,
+      inputs: { 'base-ref': '--upload-pack=touch /tmp/pwned' }
+    });
     expect(run.exitCode).toBe(1);
-    expect(run.outputs.summary).toMatch(/^configuration error: input 'base-ref': expected a branch name/);
+    expect(run.outputs.summary).toMatch(
+      /^configuration error: input 'base-ref': expected a branch name/
+    );
   });
 
   it('the kill-switch variable skips the gate with exit code 0', () => {
     const ws = checkout(repo, 'agent/leak');
-    const run = runActionBundle('security-gate', { workspace: ws, env: { QG_SECURITY_ENABLED: 'false' } });
+    const run = runActionBundle('security-gate', {
+      workspace: ws,
+      env: { QG_SECURITY_ENABLED: 'false' }
+    });
     expect(run.exitCode).toBe(0);
     expect(run.outputs.status).toBe('SKIPPED');
   });
 
   it('repos scope skips other repositories', () => {
     const ws = checkout(repo, 'agent/leak');
-    const run = runActionBundle('security-gate', { workspace: ws, inputs: { repos: 'acme/other, beta/*' } });
+    const run = runActionBundle('security-gate', {
+      workspace: ws,
+      inputs: { repos: 'acme/other, beta/*' }
+    });
     expect(run.exitCode).toBe(0);
     expect(run.outputs.status).toBe('SKIPPED');
   });
 
   it('a branch with no commits of its own passes and says it scanned nothing', () => {
     const ws = checkout(repo, 'main');
-    const run = runActionBundle('security-gate', { workspace: ws, inputs: { 'dep-audit': 'false' } });
+    const run = runActionBundle('security-gate', {
+      workspace: ws,
+      inputs: { 'dep-audit': 'false' }
+    });
     expect(run.exitCode).toBe(0);
     expect(run.outputs['commits-scanned']).toBe('0');
     expect(readFileSync(run.outputs['report-path'], 'utf8')).toContain('nothing to scan');
@@ -159,6 +204,8 @@ describe('security gate bundle, as a runner runs it', () => {
     const ws = checkout(repo, 'agent/clean');
     const run = runActionBundle('security-gate', { workspace: ws, node: oldNode });
     expect(run.exitCode).toBe(1);
-    expect(run.stdout.trim()).toMatch(/^::error::quality-gates needs Node.js >= 22, but this runner's node is v\d+\.\d+\.\d+: use a job container with Node 22 or newer/);
+    expect(run.stdout.trim()).toMatch(
+      /^::error::quality-gates needs Node.js >= 22, but this runner's node is v\d+\.\d+\.\d+: use a job container with Node 22 or newer/
+    );
   });
 });

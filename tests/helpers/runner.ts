@@ -35,10 +35,23 @@ export function parseOutputFile(text: string): Record<string, string> {
   return out;
 }
 
-export function giteaPullRequestEvent(opts: { base: string; head: string; headSha: string; repo: string; number?: number }): object {
+export function giteaPullRequestEvent(opts: {
+  base: string;
+  head: string;
+  headSha: string;
+  repo: string;
+  number?: number;
+}): object {
   // Shape of Gitea's pull_request webhook payload (the fields the gates read, and their neighbours).
   const [owner, name] = opts.repo.split('/');
-  const repository = { id: 1, name, full_name: opts.repo, owner: { id: 1, login: owner, username: owner }, default_branch: 'main', private: false };
+  const repository = {
+    id: 1,
+    name,
+    full_name: opts.repo,
+    owner: { id: 1, login: owner, username: owner },
+    default_branch: 'main',
+    private: false
+  };
   return {
     action: 'opened',
     number: opts.number ?? 7,
@@ -58,7 +71,13 @@ export function giteaPullRequestEvent(opts: { base: string; head: string; headSh
 
 export function runActionBundle(
   action: string,
-  opts: { workspace: string; inputs?: Record<string, string>; env?: NodeJS.ProcessEnv; event?: object; node?: string }
+  opts: {
+    workspace: string;
+    inputs?: Record<string, string>;
+    env?: NodeJS.ProcessEnv;
+    event?: object;
+    node?: string;
+  }
 ): ActionRun {
   const dir = tempDir('qg-runner-');
   const outputFile = join(dir, 'output');

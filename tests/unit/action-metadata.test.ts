@@ -10,7 +10,9 @@ import { regenerate } from '../../scripts/gen-readme.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const GATE_ACTIONS = { 'security-gate': securityGate };
-const actionDirs = readdirSync(join(root, 'actions')).filter((d) => existsSync(join(root, 'actions', d, 'action.yml')));
+const actionDirs = readdirSync(join(root, 'actions')).filter((d) =>
+  existsSync(join(root, 'actions', d, 'action.yml'))
+);
 
 describe('action.yml files', () => {
   it.each(actionDirs)('%s runs node24 from its own dist bundle', (dir) => {
@@ -20,12 +22,16 @@ describe('action.yml files', () => {
     expect(existsSync(join(root, 'actions', dir, 'main.ts'))).toBe(true);
   });
 
-  it.each(Object.entries(GATE_ACTIONS))('%s declares exactly the inputs its gate reads', (dir, def) => {
-    const meta = readActionMeta(join(root, 'actions', dir, 'action.yml'));
-    const declared = meta.inputs.map((i) => i.name).sort();
-    expect(declared).toEqual([...def.inputs, ...Object.values(COMMON_INPUTS)].sort());
-    for (const out of ['status', 'report-path', 'summary']) expect(meta.outputs.map((o) => o.name)).toContain(out);
-  });
+  it.each(Object.entries(GATE_ACTIONS))(
+    '%s declares exactly the inputs its gate reads',
+    (dir, def) => {
+      const meta = readActionMeta(join(root, 'actions', dir, 'action.yml'));
+      const declared = meta.inputs.map((i) => i.name).sort();
+      expect(declared).toEqual([...def.inputs, ...Object.values(COMMON_INPUTS)].sort());
+      for (const out of ['status', 'report-path', 'summary'])
+        expect(meta.outputs.map((o) => o.name)).toContain(out);
+    }
+  );
 
   it('every gate action is known to this test (none escapes the check)', () => {
     const gateDirs = actionDirs.filter((d) => d.endsWith('-gate'));
@@ -35,6 +41,7 @@ describe('action.yml files', () => {
   it('README input/output tables are generated from action.yml (run npm run docs)', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     expect(regenerate(readme)).toBe(readme);
-    for (const dir of actionDirs) expect(readme).toContain(`<!-- action-docs:start actions/${dir}/action.yml -->`);
+    for (const dir of actionDirs)
+      expect(readme).toContain(`<!-- action-docs:start actions/${dir}/action.yml -->`);
   });
 });

@@ -1,6 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseReport, readReport, renderReport, writeReport } from '../../packages/core/src/artefact.ts';
+import {
+  parseReport,
+  readReport,
+  renderReport,
+  writeReport
+} from '../../packages/core/src/artefact.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 afterAll(cleanupTempDirs);
@@ -9,7 +14,17 @@ const expect_ = { gate: 'security', statusKey: 'security_status' };
 describe('gate artefact: write, read back, verdict from frontmatter only', () => {
   it('round-trips a verdict and its fields', () => {
     const p = join(tempDir(), '17-security-report.md');
-    writeReport(p, { gate: 'security', security_status: 'PASS', commits_scanned: 3, head_sha: '0123456789012345678901234567890123456789', warnings: ['a: b', 'x'] }, '# body\n');
+    writeReport(
+      p,
+      {
+        gate: 'security',
+        security_status: 'PASS',
+        commits_scanned: 3,
+        head_sha: '0123456789012345678901234567890123456789',
+        warnings: ['a: b', 'x']
+      },
+      '# body\n'
+    );
     const back = readReport(p, { ...expect_, headSha: '0123456789012345678901234567890123456789' });
     expect(back.problem).toBeUndefined();
     expect(back.verdict).toBe('PASS');
@@ -20,7 +35,10 @@ describe('gate artefact: write, read back, verdict from frontmatter only', () =>
 
   it('keeps a numeric-looking sha a string', () => {
     const sha = '1234567890123456789012345678901234567890';
-    const back = parseReport(renderReport({ gate: 'security', security_status: 'PASS', head_sha: sha }, ''), { ...expect_, headSha: sha });
+    const back = parseReport(
+      renderReport({ gate: 'security', security_status: 'PASS', head_sha: sha }, ''),
+      { ...expect_, headSha: sha }
+    );
     expect(back.verdict).toBe('PASS');
   });
 
@@ -38,23 +56,37 @@ describe('gate artefact: write, read back, verdict from frontmatter only', () =>
   it('a PASS edited into a FAIL report after writing is caught (checksum)', () => {
     const p = join(tempDir(), 'r.md');
     writeReport(p, { gate: 'security', security_status: 'FAIL', secrets_found: 2 }, 'body');
-    writeFileSync(p, readFileSync(p, 'utf8').replace('security_status: FAIL', 'security_status: PASS'));
+    writeFileSync(
+      p,
+      readFileSync(p, 'utf8').replace('security_status: FAIL', 'security_status: PASS')
+    );
     const back = readReport(p, expect_);
     expect(back.verdict).toBe('FAIL');
     expect(back.problem).toMatch(/altered/);
   });
 
   it('a status that is not a verdict is FAIL', () => {
-    const back = parseReport(renderReport({ gate: 'security', security_status: 'GREEN' }, ''), expect_);
+    const back = parseReport(
+      renderReport({ gate: 'security', security_status: 'GREEN' }, ''),
+      expect_
+    );
     expect(back.verdict).toBe('FAIL');
     expect(back.problem).toMatch(/not a verdict/);
   });
 
   it("another gate's report, or another commit's, is FAIL", () => {
-    const text = renderReport({ gate: 'coverage', security_status: 'PASS', head_sha: 'a'.repeat(40) }, '');
+    const text = renderReport(
+      { gate: 'coverage', security_status: 'PASS', head_sha: 'a'.repeat(40) },
+      ''
+    );
     expect(parseReport(text, expect_).problem).toMatch(/belongs to gate 'coverage'/);
-    const own = renderReport({ gate: 'security', security_status: 'PASS', head_sha: 'a'.repeat(40) }, '');
-    expect(parseReport(own, { ...expect_, headSha: 'b'.repeat(40) }).problem).toMatch(/is for commit/);
+    const own = renderReport(
+      { gate: 'security', security_status: 'PASS', head_sha: 'a'.repeat(40) },
+      ''
+    );
+    expect(parseReport(own, { ...expect_, headSha: 'b'.repeat(40) }).problem).toMatch(
+      /is for commit/
+    );
   });
 
   it('a missing file is FAIL with the path in the reason', () => {

@@ -1,10 +1,29 @@
-import { assertPushable, isProtected, validBranchName, DEFAULT_PROTECTED } from '../../packages/git/src/git.ts';
+import {
+  assertPushable,
+  isProtected,
+  validBranchName,
+  DEFAULT_PROTECTED
+} from '../../packages/git/src/git.ts';
 
 describe('branch names and protected branches', () => {
   it.each(['feature/x', 'agent/task-123', 'a$(b)', "it's", 'ünïcode'])('accepts %s', (n) => {
     expect(validBranchName(n)).toBe(true);
   });
-  it.each(['-rf', '--upload-pack=x', 'a..b', 'a b', 'a~1', 'x^', 'a:b', '.hidden', 'x.lock', '', 'a\nb', '@{-1}', 'a//b'])('refuses %j', (n) => {
+  it.each([
+    '-rf',
+    '--upload-pack=x',
+    'a..b',
+    'a b',
+    'a~1',
+    'x^',
+    'a:b',
+    '.hidden',
+    'x.lock',
+    '',
+    'a\nb',
+    '@{-1}',
+    'a//b'
+  ])('refuses %j', (n) => {
     expect(validBranchName(n)).toBe(false);
   });
   it('protects main, master and release/* by default', () => {

@@ -45,7 +45,11 @@ describe('process groups', () => {
 
   it('a child that ignores SIGTERM is SIGKILLed after the grace period', async () => {
     let pid = 0;
-    const r = await runShell("trap '' TERM; sleep 300 & echo $!; wait", { timeoutMs: 300, graceMs: 300, onStdout: (s) => (pid = Number(s.trim())) });
+    const r = await runShell("trap '' TERM; sleep 300 & echo $!; wait", {
+      timeoutMs: 300,
+      graceMs: 300,
+      onStdout: (s) => (pid = Number(s.trim()))
+    });
     expect(r.timedOut).toBe(true);
     await new Promise((res) => setTimeout(res, 500));
     expect(alive(pid)).toBe(false);
@@ -54,7 +58,11 @@ describe('process groups', () => {
   it('a daemon left behind by a command that exits is reaped, and the run does not hang', async () => {
     let pid = 0;
     const started = Date.now();
-    const r = await runShell('(sleep 300 &) ; sleep 300 > /dev/null & echo $!; exit 0', { timeoutMs: 10_000, graceMs: 300, onStdout: (s) => (pid = Number(s.trim())) });
+    const r = await runShell('(sleep 300 &) ; sleep 300 > /dev/null & echo $!; exit 0', {
+      timeoutMs: 10_000,
+      graceMs: 300,
+      onStdout: (s) => (pid = Number(s.trim()))
+    });
     expect(r.exitCode).toBe(0);
     expect(r.timedOut).toBe(false);
     expect(Date.now() - started).toBeLessThan(5000);

@@ -20,23 +20,50 @@ function gate(evaluate?: (c: Cfg) => Promise<GateOutcome>): GateDefinition<Cfg> 
     reportFile: '17-security-report.md',
     statusKey: 'security_status',
     inputs: ['mode'],
-    policy: () => ({ byKind: { feed: 'fail-open', scanner: 'fail-closed' }, default: 'fail-closed' }),
-    buildConfig: (src) => ({ mode: readEnum(src, 'mode', ['pass', 'fail', 'tool-open', 'tool-closed', 'bug', 'config'] as const, 'pass') }),
+    policy: () => ({
+      byKind: { feed: 'fail-open', scanner: 'fail-closed' },
+      default: 'fail-closed'
+    }),
+    buildConfig: (src) => ({
+      mode: readEnum(
+        src,
+        'mode',
+        ['pass', 'fail', 'tool-open', 'tool-closed', 'bug', 'config'] as const,
+        'pass'
+      )
+    }),
     evaluate:
       evaluate ??
       (async (c) => {
         if (c.mode === 'tool-open') throw new ToolError('feed', 'feed down');
         if (c.mode === 'tool-closed') throw new ToolError('scanner', 'scanner crashed');
-        if (c.mode === 'bug') throw new TypeError("Cannot read properties of undefined (reading 'x')\n    at stack");
+        if (c.mode === 'bug')
+          throw new TypeError("Cannot read properties of undefined (reading 'x')\n    at stack");
         if (c.mode === 'config') throw new ConfigurationError('mode', 'something else', 'config');
         const verdict = c.mode === 'pass' ? 'PASS' : 'FAIL';
-        return { verdict, summary: `it is ${verdict}`, fields: { head_sha: 'c'.repeat(40) }, body: 'body', warnings: [] };
+        return {
+          verdict,
+          summary: `it is ${verdict}`,
+          fields: { head_sha: 'c'.repeat(40) },
+          body: 'body',
+          warnings: []
+        };
       })
   };
 }
 
-function ctx(env: NodeJS.ProcessEnv = {}, repository = 'acme/api'): RunContext & { logger: RecordingLogger } {
-  return { env, workspace: tempDir(), repository, event: { name: '' }, logger: new RecordingLogger(), now: () => new Date('2026-11-22T00:00:00Z') };
+function ctx(
+  env: NodeJS.ProcessEnv = {},
+  repository = 'acme/api'
+): RunContext & { logger: RecordingLogger } {
+  return {
+    env,
+    workspace: tempDir(),
+    repository,
+    event: { name: '' },
+    logger: new RecordingLogger(),
+    now: () => new Date('2026-11-22T00:00:00Z')
+  };
 }
 
 describe('runGate', () => {
@@ -51,7 +78,11 @@ describe('runGate', () => {
   });
 
   it('kill-switch QG_SECURITY_ENABLED=false gives SKIPPED and still writes a report', async () => {
-    const r = await runGate(gate(), mapInputSource({ mode: 'fail' }), ctx({ QG_SECURITY_ENABLED: 'false' }));
+    const r = await runGate(
+      gate(),
+      mapInputSource({ mode: 'fail' }),
+      ctx({ QG_SECURITY_ENABLED: 'false' })
+    );
     expect(r.verdict).toBe('SKIPPED');
     expect(r.summary).toContain('QG_SECURITY_ENABLED=false');
     expect(readFileSync(r.reportPath, 'utf8')).toContain('security_status: SKIPPED');
@@ -64,7 +95,11 @@ describe('runGate', () => {
   });
 
   it('repos scope: other repositories are SKIPPED, matching ones run', async () => {
-    const skipped = await runGate(gate(), mapInputSource({ repos: 'acme/web, other/*', mode: 'fail' }), ctx());
+    const skipped = await runGate(
+      gate(),
+      mapInputSource({ repos: 'acme/web, other/*', mode: 'fail' }),
+      ctx()
+    );
     expect(skipped.verdict).toBe('SKIPPED');
     const ran = await runGate(gate(), mapInputSource({ repos: 'acme/*', mode: 'fail' }), ctx());
     expect(ran.verdict).toBe('FAIL');
@@ -73,7 +108,9 @@ describe('runGate', () => {
   it('an unknown input value fails with the input name and the choices', async () => {
     const r = await runGate(gate(), mapInputSource({ mode: 'sideways' }), ctx());
     expect(r.verdict).toBe('FAIL');
-    expect(r.summary).toBe('configuration error: input \'mode\': expected one of pass | fail | tool-open | tool-closed | bug | config (got "sideways")');
+    expect(r.summary).toBe(
+      'configuration error: input \'mode\': expected one of pass | fail | tool-open | tool-closed | bug | config (got "sideways")'
+    );
   });
 
   it('a fail-open tool error passes, loudly', async () => {
@@ -108,13 +145,23 @@ describe('runGate', () => {
     // A path below a regular file cannot be created, for root too.
     const blocker = join(c.workspace, 'blocker');
     writeFileSync(blocker, 'x');
-    const r = await runGate(gate(), mapInputSource({ mode: 'pass', 'report-dir': join(blocker, 'reports') }), c);
+    const r = await runGate(
+      gate(),
+      mapInputSource({ mode: 'pass', 'report-dir': join(blocker, 'reports') }),
+      c
+    );
     expect(r.verdict).toBe('FAIL');
-    expect(r.summary).toBe(`report directory ${join(blocker, 'reports')} is not writable (ENOTDIR): input 'report-dir' must name a writable directory; verdict FAIL (was PASS)`);
+    expect(r.summary).toBe(
+      `report directory ${join(blocker, 'reports')} is not writable (ENOTDIR): input 'report-dir' must name a writable directory; verdict FAIL (was PASS)`
+    );
   });
 
   it('a report directory on a pseudo file system answers instead of hanging', async () => {
-    const r = await runGate(gate(), mapInputSource({ mode: 'pass', 'report-dir': '/proc/self/qg-reports' }), ctx());
+    const r = await runGate(
+      gate(),
+      mapInputSource({ mode: 'pass', 'report-dir': '/proc/self/qg-reports' }),
+      ctx()
+    );
     expect(r.verdict).toBe('FAIL');
     expect(r.summary).toMatch(/^report directory \/proc\/self\/qg-reports is not writable/);
   });

@@ -32,7 +32,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new UsageError(`option ${JSON.stringify(a)}: expected --name or --name=value`);
+      if (!/^[a-z][a-z0-9-]*$/.test(name))
+        throw new UsageError(`option ${JSON.stringify(a)}: expected --name or --name=value`);
       let value: string;
       if (eq > 0) value = a.slice(eq + 1);
       else if (FLAGS.has(name)) value = 'true';

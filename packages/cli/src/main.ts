@@ -44,15 +44,20 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return args.command === '' && !args.own.help ? 2 : 0;
   }
-  const gates = args.command === 'edge' ? EDGE : [findGate(args.command)].filter((g) => g !== undefined);
+  const gates =
+    args.command === 'edge' ? EDGE : [findGate(args.command)].filter((g) => g !== undefined);
   if (gates.length === 0) {
-    process.stderr.write(`quality-gates: unknown command '${args.command}': expected edge, ${EDGE.map((g) => g.gate).join(', ')} or help\n`);
+    process.stderr.write(
+      `quality-gates: unknown command '${args.command}': expected edge, ${EDGE.map((g) => g.gate).join(', ')} or help\n`
+    );
     return 2;
   }
   const known = new Set([...gates.flatMap((g) => g.inputs), ...Object.values(COMMON_INPUTS)]);
   const unknown = Object.keys(args.inputs).filter((k) => !known.has(k));
   if (unknown.length > 0) {
-    process.stderr.write(`quality-gates: unknown option --${unknown[0]} for '${args.command}': expected one of --${[...known].sort().join(', --')}\n`);
+    process.stderr.write(
+      `quality-gates: unknown option --${unknown[0]} for '${args.command}': expected one of --${[...known].sort().join(', --')}\n`
+    );
     return 2;
   }
   const workspace = resolve(args.own.repo ?? process.cwd());
@@ -66,7 +71,11 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   const results: GateResult[] = [];
   for (const gate of gates) {
-    const inputs = Object.fromEntries(Object.entries(args.inputs).filter(([k]) => gate.inputs.includes(k) || Object.values(COMMON_INPUTS).includes(k as never)));
+    const inputs = Object.fromEntries(
+      Object.entries(args.inputs).filter(
+        ([k]) => gate.inputs.includes(k) || Object.values(COMMON_INPUTS).includes(k as never)
+      )
+    );
     const result = await runGate(gate, mapInputSource(inputs), ctx);
     results.push(result);
     if (result.verdict === 'FAIL') break;

@@ -4,7 +4,10 @@
 import type { GateResult } from '../../core/src/verdict.ts';
 
 export function verdictTable(results: readonly GateResult[]): string {
-  const rows = [['GATE', 'VERDICT', 'SUMMARY'], ...results.map((r) => [r.gate, r.verdict, r.summary])];
+  const rows = [
+    ['GATE', 'VERDICT', 'SUMMARY'],
+    ...results.map((r) => [r.gate, r.verdict, r.summary])
+  ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
   return rows.map((r) => `${r[0].padEnd(w0)}  ${r[1].padEnd(w1)}  ${r[2]}`).join('\n') + '\n';
@@ -13,7 +16,13 @@ export function verdictTable(results: readonly GateResult[]): string {
 export function verdictJson(results: readonly GateResult[]): string {
   return (
     JSON.stringify(
-      results.map((r) => ({ gate: r.gate, verdict: r.verdict, summary: r.summary, report: r.reportPath, warnings: r.warnings })),
+      results.map((r) => ({
+        gate: r.gate,
+        verdict: r.verdict,
+        summary: r.summary,
+        report: r.reportPath,
+        warnings: r.warnings
+      })),
       null,
       2
     ) + '\n'

@@ -18,7 +18,10 @@ export const coreLogger: Logger = {
 };
 
 /** Outputs every gate action declares, plus per-gate extras taken from the frontmatter. */
-export async function publishResult(result: GateResult, extraOutputs: Record<string, string> = {}): Promise<void> {
+export async function publishResult(
+  result: GateResult,
+  extraOutputs: Record<string, string> = {}
+): Promise<void> {
   core.setOutput('status', result.verdict);
   core.setOutput('report-path', result.reportPath);
   core.setOutput('summary', result.summary);

@@ -92,13 +92,25 @@ export function parseReport(text: string, expect: Expectation): ReadBack {
   const typed = fm as Frontmatter;
   const body = m[2].replace(/^\n/, '');
   if (typed[CHECKSUM_KEY] !== frontmatterChecksum(typed)) {
-    return fail('report frontmatter was altered after it was written (checksum mismatch)', typed, body);
+    return fail(
+      'report frontmatter was altered after it was written (checksum mismatch)',
+      typed,
+      body
+    );
   }
   if (typed.gate !== expect.gate) {
-    return fail(`report belongs to gate '${String(typed.gate)}', expected '${expect.gate}'`, typed, body);
+    return fail(
+      `report belongs to gate '${String(typed.gate)}', expected '${expect.gate}'`,
+      typed,
+      body
+    );
   }
   if (expect.headSha && typed.head_sha !== expect.headSha) {
-    return fail(`report is for commit ${String(typed.head_sha)}, expected ${expect.headSha}`, typed, body);
+    return fail(
+      `report is for commit ${String(typed.head_sha)}, expected ${expect.headSha}`,
+      typed,
+      body
+    );
   }
   const status = typed[expect.statusKey];
   if (!isVerdict(status)) {
@@ -113,7 +125,12 @@ export function readReport(path: string, expect: Expectation): ReadBack {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    return { verdict: 'FAIL', frontmatter: {}, body: '', problem: `report ${path} could not be read back (${code})` };
+    return {
+      verdict: 'FAIL',
+      frontmatter: {},
+      body: '',
+      problem: `report ${path} could not be read back (${code})`
+    };
   }
   return parseReport(text, expect);
 }

@@ -47,8 +47,18 @@ function declaredOnly(src: InputSource, declared: readonly string[]): InputSourc
   };
 }
 
-function outcome(verdict: GateOutcome['verdict'], summary: string, warnings: string[] = []): GateOutcome {
-  return { verdict, summary: oneLine(summary), fields: {}, body: `${oneLine(summary)}\n`, warnings };
+function outcome(
+  verdict: GateOutcome['verdict'],
+  summary: string,
+  warnings: string[] = []
+): GateOutcome {
+  return {
+    verdict,
+    summary: oneLine(summary),
+    fields: {},
+    body: `${oneLine(summary)}\n`,
+    warnings
+  };
 }
 
 export async function runGate<C>(
@@ -74,7 +84,10 @@ export async function runGate<C>(
     const switchVar = killSwitchVariable(def.gate);
     const switchVal = (ctx.env[switchVar] ?? '').trim().toLowerCase();
     if (switchVal !== '' && !['true', 'false', '1', '0', 'yes', 'no'].includes(switchVal)) {
-      return outcome('FAIL', `configuration error: variable ${switchVar}: expected 'true' or 'false' (got ${JSON.stringify(ctx.env[switchVar])})`);
+      return outcome(
+        'FAIL',
+        `configuration error: variable ${switchVar}: expected 'true' or 'false' (got ${JSON.stringify(ctx.env[switchVar])})`
+      );
     }
     if (['false', '0', 'no'].includes(switchVal)) {
       return outcome('SKIPPED', `${def.gate} gate disabled by ${switchVar}=${ctx.env[switchVar]}`);
@@ -82,23 +95,31 @@ export async function runGate<C>(
     const scope = readList(inputs, COMMON_INPUTS.repos);
     if (scope.length > 0) {
       if (!ctx.repository) {
-        return outcome('FAIL', `configuration error: input 'repos' limits the gate to ${scope.join(', ')} but GITHUB_REPOSITORY is not set`);
+        return outcome(
+          'FAIL',
+          `configuration error: input 'repos' limits the gate to ${scope.join(', ')} but GITHUB_REPOSITORY is not set`
+        );
       }
       if (!matchesAny(ctx.repository, scope, true)) {
-        return outcome('SKIPPED', `${ctx.repository} is outside input 'repos' (${scope.join(', ')})`);
+        return outcome(
+          'SKIPPED',
+          `${ctx.repository} is outside input 'repos' (${scope.join(', ')})`
+        );
       }
     }
     try {
       config = def.buildConfig(inputs, ctx);
     } catch (err) {
-      if (err instanceof ConfigurationError) return outcome('FAIL', `configuration error: ${err.message}`);
+      if (err instanceof ConfigurationError)
+        return outcome('FAIL', `configuration error: ${err.message}`);
       throw err;
     }
     try {
       return await def.evaluate(config, ctx);
     } catch (err) {
       const kind = err instanceof ToolError ? err.kind : undefined;
-      if (err instanceof ConfigurationError) return outcome('FAIL', `configuration error: ${err.message}`);
+      if (err instanceof ConfigurationError)
+        return outcome('FAIL', `configuration error: ${err.message}`);
       const mode = modeFor(def.policy(config), kind);
       const verdict = verdictFor(mode);
       const what = kind ? `${kind} tool error` : 'internal error';
@@ -125,7 +146,15 @@ export async function runGate<C>(
     const code = (err as NodeJS.ErrnoException).code ?? describeError(err);
     const summary = `report directory ${reportDir} is not writable (${code}): input 'report-dir' must name a writable directory; verdict FAIL (was ${result.verdict})`;
     log.error(summary);
-    return { gate: def.gate, verdict: 'FAIL', summary, reportPath, frontmatter, body: result.body, warnings: result.warnings };
+    return {
+      gate: def.gate,
+      verdict: 'FAIL',
+      summary,
+      reportPath,
+      frontmatter,
+      body: result.body,
+      warnings: result.warnings
+    };
   }
   const back = readReport(reportPath, {
     gate: def.gate,

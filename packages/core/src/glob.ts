@@ -22,7 +22,11 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-export function matchesAny(value: string, patterns: readonly string[], caseInsensitive = false): boolean {
+export function matchesAny(
+  value: string,
+  patterns: readonly string[],
+  caseInsensitive = false
+): boolean {
   return patterns.some((p) => {
     const re = globToRegExp(caseInsensitive ? p.toLowerCase() : p);
     return re.test(caseInsensitive ? value.toLowerCase() : value);

@@ -62,9 +62,11 @@ export function readInteger(
 ): number {
   const v = src.get(name);
   if (v === '') return fallback;
-  if (!/^\d+$/.test(v)) throw new ConfigurationError(name, `a whole number from ${min} to ${max}`, v);
+  if (!/^\d+$/.test(v))
+    throw new ConfigurationError(name, `a whole number from ${min} to ${max}`, v);
   const n = Number(v);
-  if (n < min || n > max) throw new ConfigurationError(name, `a whole number from ${min} to ${max}`, v);
+  if (n < min || n > max)
+    throw new ConfigurationError(name, `a whole number from ${min} to ${max}`, v);
   return n;
 }
 

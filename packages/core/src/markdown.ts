@@ -9,7 +9,10 @@ export function escapeCell(value: unknown): string {
     .replace(/`/g, "'");
 }
 
-export function markdownTable(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
+export function markdownTable(
+  headers: readonly string[],
+  rows: readonly (readonly unknown[])[]
+): string {
   const head = `| ${headers.map(escapeCell).join(' | ')} |`;
   const sep = `| ${headers.map(() => '---').join(' | ')} |`;
   const body = rows.map((r) => `| ${r.map(escapeCell).join(' | ')} |`);

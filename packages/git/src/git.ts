@@ -21,7 +21,9 @@ export class GitError extends Error {
 
 export class ProtectedBranchError extends Error {
   constructor(branch: string) {
-    super(`refused: '${branch}' is a protected branch; quality-gates never pushes to, force-pushes or deletes it`);
+    super(
+      `refused: '${branch}' is a protected branch; quality-gates never pushes to, force-pushes or deletes it`
+    );
     this.name = 'ProtectedBranchError';
   }
 }
@@ -48,8 +50,10 @@ export function isSha(s: string): boolean {
  */
 export function validBranchName(name: string): boolean {
   if (name === '' || name.length > 255) return false;
-  if (name.startsWith('-') || name.startsWith('/') || name.endsWith('/') || name.endsWith('.')) return false;
-  if (name.includes('..') || name.includes('@{') || name.includes('//') || name === '@') return false;
+  if (name.startsWith('-') || name.startsWith('/') || name.endsWith('/') || name.endsWith('.'))
+    return false;
+  if (name.includes('..') || name.includes('@{') || name.includes('//') || name === '@')
+    return false;
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
   return !name.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock'));
 }
@@ -93,8 +97,10 @@ export class Git {
   /** Runs git and returns stdout; throws GitError with git's own first error line. */
   async run(args: readonly string[], input?: string): Promise<string> {
     const r = await this.exec(args, input);
-    if (r.spawnError) throw new GitError(`git could not be started (${r.spawnError}); is git installed?`, args, r);
-    if (r.timedOut) throw new GitError(`git ${args[0]} timed out after ${this.timeoutMs} ms`, args, r);
+    if (r.spawnError)
+      throw new GitError(`git could not be started (${r.spawnError}); is git installed?`, args, r);
+    if (r.timedOut)
+      throw new GitError(`git ${args[0]} timed out after ${this.timeoutMs} ms`, args, r);
     if (r.exitCode !== 0) {
       const line = firstErrorLine(r.stderr) ?? `exit code ${r.exitCode}`;
       throw new GitError(`git ${args[0]} failed: ${line}`, args, r);
@@ -104,7 +110,13 @@ export class Git {
 
   /** Resolves a revision to a full commit sha, or undefined if it does not exist. */
   async resolveCommit(rev: string): Promise<string | undefined> {
-    const r = await this.exec(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]);
+    const r = await this.exec([
+      'rev-parse',
+      '--verify',
+      '--quiet',
+      '--end-of-options',
+      `${rev}^{commit}`
+    ]);
     const out = r.stdout.trim();
     return r.exitCode === 0 && isSha(out) ? out : undefined;
   }
@@ -128,9 +140,21 @@ export class Git {
   }
 
   /** Fetches one branch of a remote into refs/remotes/<remote>/<branch>; false if it does not exist there. */
-  async fetchBranch(remote: string, branch: string, extra: readonly string[] = []): Promise<boolean> {
-    if (!validBranchName(branch)) throw new GitError(`refused to fetch invalid branch name ${JSON.stringify(branch)}`, []);
-    const r = await this.exec(['fetch', '--no-tags', '--quiet', ...extra, remote, `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`]);
+  async fetchBranch(
+    remote: string,
+    branch: string,
+    extra: readonly string[] = []
+  ): Promise<boolean> {
+    if (!validBranchName(branch))
+      throw new GitError(`refused to fetch invalid branch name ${JSON.stringify(branch)}`, []);
+    const r = await this.exec([
+      'fetch',
+      '--no-tags',
+      '--quiet',
+      ...extra,
+      remote,
+      `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`
+    ]);
     return r.exitCode === 0;
   }
 
@@ -158,12 +182,18 @@ export class Git {
    * The only push there is. Refuses protected branches, deletions and plain
    * force; a rewrite must name the sha it expects to replace.
    */
-  async push(remote: string, branch: string, opts: { sha: string; expectedOldSha?: string }): Promise<void> {
+  async push(
+    remote: string,
+    branch: string,
+    opts: { sha: string; expectedOldSha?: string }
+  ): Promise<void> {
     assertPushable(branch, this.protectedBranches);
-    if (!isSha(opts.sha)) throw new GitError(`refused to push: ${JSON.stringify(opts.sha)} is not a commit sha`, []);
+    if (!isSha(opts.sha))
+      throw new GitError(`refused to push: ${JSON.stringify(opts.sha)} is not a commit sha`, []);
     const args = ['push', '--porcelain', '--no-verify'];
     if (opts.expectedOldSha !== undefined) {
-      if (!isSha(opts.expectedOldSha)) throw new GitError('refused to push: expected old sha is not a commit sha', []);
+      if (!isSha(opts.expectedOldSha))
+        throw new GitError('refused to push: expected old sha is not a commit sha', []);
       args.push(`--force-with-lease=refs/heads/${branch}:${opts.expectedOldSha}`);
     }
     args.push(remote, `${opts.sha}:refs/heads/${branch}`);
@@ -174,11 +204,15 @@ export class Git {
 /** Throws unless `branch` is a valid, unprotected branch name. */
 export function assertPushable(branch: string, protectedBranches: readonly string[]): void {
   const short = branch.replace(/^refs\/heads\//, '');
-  if (!validBranchName(short)) throw new GitError(`refused to push: invalid branch name ${JSON.stringify(branch)}`, []);
+  if (!validBranchName(short))
+    throw new GitError(`refused to push: invalid branch name ${JSON.stringify(branch)}`, []);
   if (isProtected(short, protectedBranches)) throw new ProtectedBranchError(short);
 }
 
 function firstErrorLine(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0];
 }

@@ -110,7 +110,11 @@ class Tail {
   }
 }
 
-export function runCommand(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+export function runCommand(
+  file: string,
+  args: readonly string[],
+  opts: RunOptions
+): Promise<RunResult> {
   installExitHook();
   const grace = opts.graceMs ?? 5000;
   const max = opts.maxOutputBytes ?? 4 * 1024 * 1024;
@@ -147,7 +151,13 @@ export function runCommand(file: string, args: readonly string[], opts: RunOptio
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolvePromise({ ...r, timedOut, stdout: out.text(), stderr: err.text(), durationMs: Date.now() - started });
+      resolvePromise({
+        ...r,
+        timedOut,
+        stdout: out.text(),
+        stderr: err.text(),
+        durationMs: Date.now() - started
+      });
     };
 
     const reap = async (): Promise<void> => {
@@ -185,7 +195,11 @@ export function runCommand(file: string, args: readonly string[], opts: RunOptio
 
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (pgid !== undefined) live.delete(pgid);
-      finish({ exitCode: null, signal: null, spawnError: e.code ? `${e.code}: ${file}` : e.message });
+      finish({
+        exitCode: null,
+        signal: null,
+        spawnError: e.code ? `${e.code}: ${file}` : e.message
+      });
     });
     // 'exit', not 'close': a daemon holding the pipes open must not keep us waiting.
     child.on('exit', (code, signal) => {

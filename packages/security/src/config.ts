@@ -3,7 +3,13 @@
 // exactly these (a test checks it).
 
 import { ConfigurationError } from '../../core/src/errors.ts';
-import { readBoolean, readEnum, readInteger, readString, type InputSource } from '../../core/src/inputs.ts';
+import {
+  readBoolean,
+  readEnum,
+  readInteger,
+  readString,
+  type InputSource
+} from '../../core/src/inputs.ts';
 import type { RunContext } from '../../core/src/context.ts';
 import { validBranchName } from '../../git/src/git.ts';
 import { isAbsolute, resolve } from 'node:path';
@@ -57,32 +63,52 @@ export interface SecurityConfig {
 export function buildSecurityConfig(src: InputSource, ctx: RunContext): SecurityConfig {
   const I = SECURITY_INPUTS;
   // Default base: the PR's target branch when this runs for a pull request, else main.
-  const baseRef = readString(src, I.baseRef, ctx.event.baseRef || 'main').replace(/^refs\/heads\//, '');
+  const baseRef = readString(src, I.baseRef, ctx.event.baseRef || 'main').replace(
+    /^refs\/heads\//,
+    ''
+  );
   if (!validBranchName(baseRef)) {
-    throw new ConfigurationError(I.baseRef, 'a branch name such as main (no leading "-", spaces, "..", or control characters)', baseRef);
+    throw new ConfigurationError(
+      I.baseRef,
+      'a branch name such as main (no leading "-", spaces, "..", or control characters)',
+      baseRef
+    );
   }
   const headRef = readString(src, I.headRef, 'HEAD');
-  if (headRef.startsWith('-')) throw new ConfigurationError(I.headRef, 'a revision such as HEAD or a commit sha', headRef);
+  if (headRef.startsWith('-'))
+    throw new ConfigurationError(I.headRef, 'a revision such as HEAD or a commit sha', headRef);
   const remote = readString(src, I.remote, 'origin');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(remote)) throw new ConfigurationError(I.remote, 'a git remote name such as origin', remote);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(remote))
+    throw new ConfigurationError(I.remote, 'a git remote name such as origin', remote);
 
   const sha = readString(src, I.gitleaksSha256);
-  if (sha !== '' && !/^[0-9a-fA-F]{64}$/.test(sha)) throw new ConfigurationError(I.gitleaksSha256, 'a SHA-256 as 64 hex digits', sha);
+  if (sha !== '' && !/^[0-9a-fA-F]{64}$/.test(sha))
+    throw new ConfigurationError(I.gitleaksSha256, 'a SHA-256 as 64 hex digits', sha);
   const version = readString(src, I.gitleaksVersion);
-  if (version !== '' && !/^v?\d+\.\d+\.\d+$/.test(version)) throw new ConfigurationError(I.gitleaksVersion, 'a release version such as 8.28.0', version);
+  if (version !== '' && !/^v?\d+\.\d+\.\d+$/.test(version))
+    throw new ConfigurationError(I.gitleaksVersion, 'a release version such as 8.28.0', version);
   const url = readString(src, I.gitleaksDownloadUrl);
   if (url !== '' && !/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/])/.test(url)) {
-    throw new ConfigurationError(I.gitleaksDownloadUrl, 'an https URL (plain http only to a loopback mirror)', url);
+    throw new ConfigurationError(
+      I.gitleaksDownloadUrl,
+      'an https URL (plain http only to a loopback mirror)',
+      url
+    );
   }
   const osvUrl = readString(src, I.osvUrl, DEFAULT_OSV_URL);
-  if (!/^https?:\/\/[^\s]+$/.test(osvUrl)) throw new ConfigurationError(I.osvUrl, 'an http(s) URL such as https://api.osv.dev', osvUrl);
+  if (!/^https?:\/\/[^\s]+$/.test(osvUrl))
+    throw new ConfigurationError(I.osvUrl, 'an http(s) URL such as https://api.osv.dev', osvUrl);
 
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(ctx.workspace, p));
   const gitleaksPath = readString(src, I.gitleaksPath);
   const osvDb = readString(src, I.osvDb);
   const allowlist = readString(src, I.secretsAllowlist, DEFAULT_ALLOWLIST);
   if (isAbsolute(allowlist) || allowlist.split('/').includes('..')) {
-    throw new ConfigurationError(I.secretsAllowlist, 'a path inside the repository (it is read from the base branch)', allowlist);
+    throw new ConfigurationError(
+      I.secretsAllowlist,
+      'a path inside the repository (it is read from the base branch)',
+      allowlist
+    );
   }
 
   return {

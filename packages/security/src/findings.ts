@@ -42,6 +42,8 @@ export function locationKey(f: Pick<SecretFinding, 'commit' | 'file' | 'ruleId' 
   return `${f.commit}:${f.file}:${f.ruleId}:${f.line}`;
 }
 
-export function fingerprintOf(f: Pick<SecretFinding, 'commit' | 'file' | 'ruleId' | 'line'>): string {
+export function fingerprintOf(
+  f: Pick<SecretFinding, 'commit' | 'file' | 'ruleId' | 'line'>
+): string {
   return createHash('sha256').update(locationKey(f)).digest('hex').slice(0, 16);
 }

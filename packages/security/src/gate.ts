@@ -29,7 +29,10 @@ export const SECURITY_REPORT_FILE = '17-security-report.md';
 export function securityPolicy(config: SecurityConfig | undefined): GatePolicy {
   return {
     // Secrets: no input can make a scanner error pass.
-    byKind: { secrets: 'fail-closed', 'dep-audit': config?.depAuditFailClosed ? 'fail-closed' : 'fail-open' },
+    byKind: {
+      secrets: 'fail-closed',
+      'dep-audit': config?.depAuditFailClosed ? 'fail-closed' : 'fail-open'
+    },
     default: 'fail-closed'
   };
 }
@@ -41,7 +44,12 @@ export interface DepAuditOutcome {
   problem?: string;
 }
 
-async function scanSecrets(config: SecurityConfig, range: BranchRange, git: Git, ctx: RunContext): Promise<SecretScanResult> {
+async function scanSecrets(
+  config: SecurityConfig,
+  range: BranchRange,
+  git: Git,
+  ctx: RunContext
+): Promise<SecretScanResult> {
   let binary: string | undefined;
   if (config.secretsEngine !== 'embedded') {
     if (config.gitleaksInstall) {
@@ -53,7 +61,11 @@ async function scanSecrets(config: SecurityConfig, range: BranchRange, git: Git,
         logger: ctx.logger
       });
     } else {
-      binary = await locateGitleaks({ explicitPath: config.gitleaksPath, env: ctx.env, logger: ctx.logger });
+      binary = await locateGitleaks({
+        explicitPath: config.gitleaksPath,
+        env: ctx.env,
+        logger: ctx.logger
+      });
     }
     if (!binary && config.secretsEngine === 'gitleaks') {
       throw new ToolError(
@@ -98,20 +110,38 @@ async function scanSecrets(config: SecurityConfig, range: BranchRange, git: Git,
   }
 }
 
-async function auditDeps(config: SecurityConfig, range: BranchRange, git: Git, ctx: RunContext): Promise<DepAuditOutcome> {
+async function auditDeps(
+  config: SecurityConfig,
+  range: BranchRange,
+  git: Git,
+  ctx: RunContext
+): Promise<DepAuditOutcome> {
   if (!config.depAudit) return { state: 'disabled' };
   const source = config.osvDb
     ? new OsvDirectorySource(config.osvDb)
     : new OsvApiSource({ baseUrl: config.osvUrl, timeoutMs: 30_000 });
   try {
-    const result = await auditDependencies({ git, base: range.base, head: range.head, source, failOnSeverity: config.failOnSeverity, logger: ctx.logger });
+    const result = await auditDependencies({
+      git,
+      base: range.base,
+      head: range.head,
+      source,
+      failOnSeverity: config.failOnSeverity,
+      logger: ctx.logger
+    });
     return { state: result.lockfilesAudited.length === 0 ? 'no-lockfile-changes' : 'ok', result };
   } catch (err) {
-    return { state: err instanceof FeedError ? 'unavailable' : 'error', problem: describeError(err) };
+    return {
+      state: err instanceof FeedError ? 'unavailable' : 'error',
+      problem: describeError(err)
+    };
   }
 }
 
-export async function evaluateSecurity(config: SecurityConfig, ctx: RunContext): Promise<GateOutcome> {
+export async function evaluateSecurity(
+  config: SecurityConfig,
+  ctx: RunContext
+): Promise<GateOutcome> {
   const started = Date.now();
   const git = new Git(config.repoDir, { timeoutMs: config.scanTimeoutMs });
   const range = await resolveBranchRange(git, config, ctx.logger);
@@ -121,7 +151,13 @@ export async function evaluateSecurity(config: SecurityConfig, ctx: RunContext):
   let scan: SecretScanResult;
   if (range.commits === 0) {
     // Not "found nothing": there was nothing to look at, and the report says so.
-    scan = { engine: config.secretsEngine === 'gitleaks' ? 'gitleaks' : 'embedded', commitsScanned: 0, bytesScanned: 0, findings: [], notes: [`the branch adds no commits over ${config.baseRef}: nothing to scan`] };
+    scan = {
+      engine: config.secretsEngine === 'gitleaks' ? 'gitleaks' : 'embedded',
+      commitsScanned: 0,
+      bytesScanned: 0,
+      findings: [],
+      notes: [`the branch adds no commits over ${config.baseRef}: nothing to scan`]
+    };
   } else {
     try {
       scan = await scanSecrets(config, range, git, ctx);
@@ -130,7 +166,10 @@ export async function evaluateSecurity(config: SecurityConfig, ctx: RunContext):
       throw new ToolError('secrets', describeError(err));
     }
     if (scan.commitsScanned !== range.commits) {
-      throw new ToolError('secrets', `the ${scan.engine} scanner saw ${scan.commitsScanned} of the ${range.commits} commits in ${rangeText}; a partial scan is not a clean scan`);
+      throw new ToolError(
+        'secrets',
+        `the ${scan.engine} scanner saw ${scan.commitsScanned} of the ${range.commits} commits in ${rangeText}; a partial scan is not a clean scan`
+      );
     }
   }
 
@@ -158,16 +197,30 @@ export async function evaluateSecurity(config: SecurityConfig, ctx: RunContext):
   }
   if (blocking > 0) {
     verdict = 'FAIL';
-    reasons.push(`${blocking} new vulnerabilit${blocking === 1 ? 'y' : 'ies'} at or above ${config.failOnSeverity}`);
+    reasons.push(
+      `${blocking} new vulnerabilit${blocking === 1 ? 'y' : 'ies'} at or above ${config.failOnSeverity}`
+    );
   }
   if (depVerdictFail) {
     verdict = 'FAIL';
-    reasons.push(`dependency audit ${deps.state === 'error' ? 'failed' : 'unavailable'} (fail-closed)`);
+    reasons.push(
+      `dependency audit ${deps.state === 'error' ? 'failed' : 'unavailable'} (fail-closed)`
+    );
   }
-  if (reasons.length === 0) reasons.push('no secrets, no new vulnerabilities at or above ' + config.failOnSeverity);
+  if (reasons.length === 0)
+    reasons.push('no secrets, no new vulnerabilities at or above ' + config.failOnSeverity);
   const summary = `${reasons.join('; ')}; ${scanned}`;
 
-  const body = renderSecurityBody({ verdict, summary, config, range, scan, deps, warnings, durationMs: Date.now() - started });
+  const body = renderSecurityBody({
+    verdict,
+    summary,
+    config,
+    range,
+    scan,
+    deps,
+    warnings,
+    durationMs: Date.now() - started
+  });
   return {
     verdict,
     summary,

@@ -26,22 +26,31 @@ export async function resolveBranchRange(
 ): Promise<BranchRange> {
   const notes: string[] = [];
   const head = await git.resolveCommit(opts.headRef);
-  if (!head) throw new ConfigurationError(SECURITY_INPUTS.headRef, 'a revision that exists in the checkout', opts.headRef);
+  if (!head)
+    throw new ConfigurationError(
+      SECURITY_INPUTS.headRef,
+      'a revision that exists in the checkout',
+      opts.headRef
+    );
 
   const hasRemote = (await git.remotes()).includes(opts.remote);
   let fetched = false;
   if (hasRemote) {
     // Always refresh the target: the merge-base must be against current main.
     fetched = await git.fetchBranch(opts.remote, opts.baseRef);
-    if (!fetched) log.debug(`could not fetch ${opts.baseRef} from ${opts.remote}; trying local refs`);
+    if (!fetched)
+      log.debug(`could not fetch ${opts.baseRef} from ${opts.remote}; trying local refs`);
   }
   const baseTip =
-    (fetched || hasRemote ? await git.resolveCommit(`refs/remotes/${opts.remote}/${opts.baseRef}`) : undefined) ??
-    (await git.resolveCommit(`refs/heads/${opts.baseRef}`));
+    (fetched || hasRemote
+      ? await git.resolveCommit(`refs/remotes/${opts.remote}/${opts.baseRef}`)
+      : undefined) ?? (await git.resolveCommit(`refs/heads/${opts.baseRef}`));
   if (!baseTip) {
     throw new ConfigurationError(
       SECURITY_INPUTS.baseRef,
-      hasRemote ? `a branch that exists on remote '${opts.remote}' or locally` : 'a branch that exists locally (there is no remote)',
+      hasRemote
+        ? `a branch that exists on remote '${opts.remote}' or locally`
+        : 'a branch that exists locally (there is no remote)',
       opts.baseRef
     );
   }
@@ -49,7 +58,9 @@ export async function resolveBranchRange(
   let base = await git.mergeBase(baseTip, head);
   if (!base && (await git.isShallow()) && hasRemote) {
     for (const step of DEEPEN_STEPS) {
-      log.info(`shallow checkout: deepening by ${step} commits to find the merge-base with ${opts.baseRef}`);
+      log.info(
+        `shallow checkout: deepening by ${step} commits to find the merge-base with ${opts.baseRef}`
+      );
       await git.deepen(opts.remote, step);
       base = await git.mergeBase(baseTip, head);
       if (base || !(await git.isShallow())) break;
@@ -62,7 +73,10 @@ export async function resolveBranchRange(
     if (base) notes.push('the checkout was shallow; history was fetched to find the merge-base');
   }
   if (!base) {
-    throw new ToolError('secrets', `HEAD ${head.slice(0, 12)} shares no history with ${opts.baseRef}; cannot tell which commits the branch adds`);
+    throw new ToolError(
+      'secrets',
+      `HEAD ${head.slice(0, 12)} shares no history with ${opts.baseRef}; cannot tell which commits the branch adds`
+    );
   }
   const commits = await git.countCommits(`${base}..${head}`);
   return { base, baseTip, head, commits, notes };

@@ -25,20 +25,40 @@ export function renderSecurityBody(x: SecurityBodyInput): string {
   out.push(
     markdownTable(
       ['Range', 'Commits scanned', 'Bytes scanned', 'Engine', 'Duration'],
-      [[`${x.config.baseRef} (${x.range.base.slice(0, 12)})..${x.range.head.slice(0, 12)}`, x.scan.commitsScanned, x.scan.bytesScanned, x.scan.engine, `${(x.durationMs / 1000).toFixed(1)} s`]]
+      [
+        [
+          `${x.config.baseRef} (${x.range.base.slice(0, 12)})..${x.range.head.slice(0, 12)}`,
+          x.scan.commitsScanned,
+          x.scan.bytesScanned,
+          x.scan.engine,
+          `${(x.durationMs / 1000).toFixed(1)} s`
+        ]
+      ]
     ),
     ''
   );
   out.push('### Secrets', '');
   if (x.scan.findings.length === 0) {
-    out.push(x.scan.commitsScanned === 0 ? 'Nothing to scan: the branch adds no commits.' : 'No secrets found in the commits this branch adds.', '');
+    out.push(
+      x.scan.commitsScanned === 0
+        ? 'Nothing to scan: the branch adds no commits.'
+        : 'No secrets found in the commits this branch adds.',
+      ''
+    );
   } else {
     out.push(
       'Remove each secret from the branch history (rewrite the commit that added it) and rotate it: it has been pushed.',
       '',
       markdownTable(
         ['Rule', 'File', 'Line', 'Commit', 'Author date', 'Fingerprint'],
-        x.scan.findings.map((f) => [f.ruleId, f.file, f.line, f.commit.slice(0, 12), f.authorDate, f.fingerprint])
+        x.scan.findings.map((f) => [
+          f.ruleId,
+          f.file,
+          f.line,
+          f.commit.slice(0, 12),
+          f.authorDate,
+          f.fingerprint
+        ])
       ),
       ''
     );
@@ -59,12 +79,24 @@ export function renderSecurityBody(x: SecurityBodyInput): string {
       break;
     case 'ok': {
       const r = x.deps.result!;
-      out.push(`Audited ${r.lockfilesAudited.join(', ')} (${r.packagesAtHead} packages at HEAD, ${r.packagesChecked} new versions looked up).`, '');
+      out.push(
+        `Audited ${r.lockfilesAudited.join(', ')} (${r.packagesAtHead} packages at HEAD, ${r.packagesChecked} new versions looked up).`,
+        ''
+      );
       if (r.introduced.length === 0) out.push('No vulnerabilities introduced by this branch.', '');
       else {
         out.push(
           markdownTable(
-            ['Blocks', 'Severity', 'Package', 'Version', 'Advisory', 'Fixed in', 'Lockfile', 'Summary'],
+            [
+              'Blocks',
+              'Severity',
+              'Package',
+              'Version',
+              'Advisory',
+              'Fixed in',
+              'Lockfile',
+              'Summary'
+            ],
             r.introduced.map((v) => [
               r.blocking.includes(v) ? 'yes' : 'no',
               v.severity,
