@@ -164,7 +164,11 @@ export class AddedLinesParser {
   }
 
   private body(line: string): void {
-    if (this.deleted || this.file === undefined) return;
+    if (this.deleted) return;
+    if (this.file === undefined) {
+      // Never drop content because a header was not understood.
+      throw new GitError('unexpected git log output: a hunk whose file name could not be read', []);
+    }
     const n = this.parents;
     let removed = false;
     let addedToAll = true;
@@ -186,7 +190,7 @@ export class AddedLinesParser {
       authorDate: this.authorDate,
       file,
       line: lineNo,
-      text: n === 1 ? line.slice(1) : line.slice(n),
+      text: line.slice(n),
       block: this.block
     };
     if (!this.sniffing) {
@@ -250,7 +254,7 @@ function stripPrefix(p: string): string {
 export function parseGitHeaderPath(rest: string): string | undefined {
   if (rest.startsWith('"')) {
     const first = unquoteCPath(rest);
-    const tail = rest.slice(first.end + 1);
+    const tail = rest.slice(first.end + 2);
     if (tail.startsWith('"')) return stripPrefix(unquoteCPath(tail).value);
     return stripPrefix(tail);
   }
@@ -339,30 +343,31 @@ export interface AddedLinesOptions {
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
 /** The exact git invocation; exported so a test can assert nothing went through a shell. */
+/** Config a repository or user could set that would change what we parse. */
+const PINNED_CONFIG = [
+  'core.quotePath=false',
+  'log.showSignature=false',
+  'log.showRoot=true',
+  'diff.interHunkContext=0'
+];
+
 export function addedLinesArgs(base: string, head: string): string[] {
   return [
-    // Config a repository or user could set that would change what we parse.
-    '-c',
-    'core.quotePath=false',
-    '-c',
-    'log.showSignature=false',
-    '-c',
-    'log.showRoot=true',
-    '-c',
-    'diff.interHunkContext=0',
+    ...PINNED_CONFIG.flatMap((c) => ['-c', c]),
     'log',
     '-p',
     '-U0',
     '--inter-hunk-context=0',
+    '--cc',
+    // --text: a branch's .gitattributes (`* -diff`) must not turn its text
+    // into "Binary files differ"; binaries are recognised here instead.
+    '--text',
+    '--no-notes',
     '--no-color',
     '--no-ext-diff',
     '--no-textconv',
     '--no-renames',
     '--no-relative',
-    // --text: a branch's .gitattributes (`* -diff`) must not turn its text
-    // into "Binary files differ"; binaries are recognised here instead.
-    '--text',
-    '--cc',
     '--src-prefix=a/',
     '--dst-prefix=b/',
     '--submodule=short',
@@ -414,16 +419,20 @@ export async function* streamAddedLines(
   const batchLines = opts.batchLines ?? 4096;
   const batchChars = opts.batchChars ?? 1 << 20;
   const args = addedLinesArgs(opts.base, opts.head);
+  const env: NodeJS.ProcessEnv = {
+    ...(opts.env ?? process.env),
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_PAGER: 'cat',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    LC_ALL: 'C'
+  };
+  // GIT_DIFF_OPTS would override -U0; GIT_EXTERNAL_DIFF is off anyway (--no-ext-diff).
+  delete env.GIT_DIFF_OPTS;
+  delete env.GIT_EXTERNAL_DIFF;
   const child = spawn('git', args, {
     cwd: opts.repoDir,
-    env: {
-      ...(opts.env ?? process.env),
-      GIT_TERMINAL_PROMPT: '0',
-      GIT_PAGER: 'cat',
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_NO_REPLACE_OBJECTS: '1',
-      LC_ALL: 'C'
-    },
+    env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe']
   });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunContext } from '../../core/src/context.ts';
-import { ToolError, describeError } from '../../core/src/errors.ts';
+import { ConfigurationError, ToolError, describeError } from '../../core/src/errors.ts';
 import type { GateDefinition } from '../../core/src/gate.ts';
 import { modeFor, type GatePolicy } from '../../core/src/policy.ts';
 import type { GateOutcome } from '../../core/src/verdict.ts';
@@ -162,7 +162,9 @@ export async function evaluateSecurity(
     try {
       scan = await scanSecrets(config, range, git, ctx);
     } catch (err) {
-      if (err instanceof ToolError) throw err;
+      // A bad allowlist is the user's to fix (configuration error); anything else
+      // is a scanner error. Both are FAIL: the secrets guarantee is unconditional.
+      if (err instanceof ToolError || err instanceof ConfigurationError) throw err;
       throw new ToolError('secrets', describeError(err));
     }
     if (scan.commitsScanned !== range.commits) {

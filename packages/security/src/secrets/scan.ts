@@ -112,10 +112,13 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
   };
 
   // Lines of one file arrive together: remember the last path's verdict.
-  let lastFile = '';
+  let lastFile: string | undefined;
   let lastSkipped = false;
+  let lastKind: SecretlintFileKind = 'other';
+  let skippedBytes = 0;
   const controller = new AbortController();
   const onAbort = (): void => controller.abort();
+  if (opts.signal?.aborted) controller.abort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const lines = streamAddedLines({
     repoDir: opts.repoDir,
@@ -136,16 +139,19 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
         if (rec.file !== lastFile) {
           lastFile = rec.file;
           lastSkipped = isPathAllowlisted(allowlist, rec.file);
+          lastKind = fileKindOf(rec.file);
         }
-        if (lastSkipped) continue;
-        const kind = fileKindOf(rec.file);
-        let builder = builders.get(kind);
+        if (lastSkipped) {
+          skippedBytes += Buffer.byteLength(rec.text, 'utf8') + 1;
+          continue;
+        }
+        let builder = builders.get(lastKind);
         if (!builder) {
           builder = new VirtualSourceBuilder(limits);
-          builders.set(kind, builder);
+          builders.set(lastKind, builder);
         }
         const ready = builder.add(rec);
-        if (ready) await scanChunk(kind, ready);
+        if (ready) await scanChunk(lastKind, ready);
       }
     }
     for (const [kind, builder] of builders) {
@@ -161,7 +167,8 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
   const result: SecretScanResult = {
     engine: 'embedded',
     commitsScanned: stats.commits,
-    bytesScanned: stats.bytesAdded,
+    // Lines in allowlisted paths are added but not examined.
+    bytesScanned: stats.bytesAdded - skippedBytes,
     findings: [...findings.values()].sort(compareFindings),
     notes
   };

@@ -73,6 +73,7 @@ export function tokenSamples(): TokenSample[] {
     randomString(43, B64URL)
   ].join('.');
   const azureKey = `${randomString(86, B64)}==`;
+  const slackAppId = `A${randomString(10, UPPER + DIGITS)}`;
   const discordId = `1${randomString(17, DIGITS)}`;
   const discordBot = `${b64url(discordId)}.${randomString(6, B64URL)}.${randomString(38, B64URL)}`;
   const gcpKeyLines = keyBlock('PRIVATE KEY', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 1620);
@@ -134,7 +135,7 @@ export function tokenSamples(): TokenSample[] {
     single(
       'Slack app token',
       'slack-app-token',
-      `xapp-1-A${randomString(10, UPPER + DIGITS)}-${randomString(13, DIGITS)}-${randomString(64, HEX)}`
+      `xapp-1-${slackAppId}-${randomString(13, DIGITS)}-${randomString(64, HEX)}`
     ),
     single(
       'Slack incoming webhook',
@@ -256,6 +257,67 @@ export function tokenSamples(): TokenSample[] {
       'sendinblue-api-token',
       `xkeysib-${randomString(64, HEX)}-${randomString(16)}`
     ),
+    single('GitLab incoming mail token', 'gitlab-incoming-mail-token', `glimt-${randomString(25)}`),
+    single('GitLab SCIM token', 'gitlab-scim-token', `glsoat-${randomString(20)}`),
+    single(
+      'GitLab CI/CD job token',
+      'gitlab-cicd-job-token',
+      `glcbt-${randomString(2, HEX)}_${randomString(20)}`
+    ),
+    single(
+      'GitLab Kubernetes agent token',
+      'gitlab-kubernetes-agent-token',
+      `glagent-${randomString(50)}`
+    ),
+    single(
+      'GitLab feature flag client token',
+      'gitlab-feature-flag-client-token',
+      `glffct-${randomString(20)}`
+    ),
+    single(
+      'Slack configuration access token',
+      'slack-config-access-token',
+      `xoxe.xoxp-1-${randomString(163)}`
+    ),
+    single(
+      'Slack configuration refresh token',
+      'slack-config-refresh-token',
+      `xoxe-1-${randomString(146)}`
+    ),
+    single('Stripe prod key', 'stripe-access-token', `sk_prod_${randomString(24)}`),
+    single('Mailgun public key', 'mailgun-pub-key', `pubkey-${randomString(32, HEX)}`),
+    single(
+      'DigitalOcean refresh token',
+      'digitalocean-refresh-token',
+      `dor_v1_${randomString(64, HEX)}`
+    ),
+    single(
+      'New Relic user key',
+      'new-relic-user-api-key',
+      `NRAK-${randomString(27, UPPER + DIGITS)}`
+    ),
+    single('Pulumi token', 'pulumi-api-token', `pul-${randomString(40, HEX)}`),
+    single('Square access token', 'square-access-token', `sq0atp-${randomString(22, B64URL)}`),
+    single('Square OAuth secret', 'square-secret', `sq0csp-${randomString(43, B64URL)}`),
+    single(
+      'Dynatrace token',
+      'dynatrace-api-token',
+      `dt0c01.${randomString(24, UPPER + DIGITS)}.${randomString(64, UPPER + DIGITS)}`
+    ),
+    single(
+      'Sentry org token',
+      'sentry-org-token',
+      `sntrys_${b64url(`{"iat":${randomInt(1e9)},"url":"https://sentry.io","org":"${randomString(8, LOWER)}"}`)}_${randomString(43, B64URL)}`
+    ),
+    single(
+      'Atlassian API token',
+      'atlassian-api-token',
+      `ATATT3${randomString(186, ALNUM + '_=-')}`
+    ),
+    single('Fly.io token', 'flyio-access-token', `fo1_${randomString(43, B64URL)}`),
+    single('Alibaba AccessKey id', 'alibaba-access-key-id', `LTAI${randomString(20)}`),
+    single('PlanetScale token', 'planetscale-api-token', `pscale_tkn_${randomString(43, B64URL)}`),
+    single('Facebook access token', 'facebook-page-access-token', `EAAC${randomString(150)}`),
     single(
       'Grafana service account token',
       'grafana-service-account-token',
@@ -275,7 +337,7 @@ export function tokenSamples(): TokenSample[] {
   ];
 }
 
-/** Secrets a test file may use as a base for a "same line, different commit" check. */
+/** A fresh AWS access key id (the most common single-token case in tests). */
 export function randomAwsAccessKeyId(): string {
   return `AKIA${randomString(16, BASE32)}`;
 }

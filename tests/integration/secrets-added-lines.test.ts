@@ -1,0 +1,309 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  forEachAddedLines,
+  streamAddedLines,
+  type AddedLine,
+  type AddedLinesStats
+} from '../../packages/git/src/added-lines.ts';
+import { GitError } from '../../packages/git/src/git.ts';
+import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
+
+/** A throwaway repository driven through git's own CLI (no mocks). */
+class Repo {
+  readonly dir: string;
+  private tick = 0;
+  constructor(dir = tempDir('qg-secrets-lines-')) {
+    this.dir = dir;
+    this.git('init', '-q', '-b', 'main');
+  }
+  git(...args: string[]): string {
+    const date = `2024-05-01T12:00:${String(this.tick % 60).padStart(2, '0')}+00:00`;
+    return execFileSync('git', args, {
+      cwd: this.dir,
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+      env: {
+        ...process.env,
+        GIT_CONFIG_GLOBAL: '/dev/null',
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_AUTHOR_NAME: 'Test',
+        GIT_AUTHOR_EMAIL: 'test@example.com',
+        GIT_COMMITTER_NAME: 'Test',
+        GIT_COMMITTER_EMAIL: 'test@example.com',
+        GIT_AUTHOR_DATE: date,
+        GIT_COMMITTER_DATE: date
+      }
+    });
+  }
+  write(path: string, content: string | Buffer): void {
+    mkdirSync(dirname(join(this.dir, path)), { recursive: true });
+    writeFileSync(join(this.dir, path), content);
+  }
+  commit(message: string): string {
+    this.tick++;
+    this.git('add', '-A');
+    this.git('commit', '-q', '--allow-empty', '--no-verify', '-m', message);
+    return this.sha('HEAD');
+  }
+  sha(ref: string): string {
+    return this.git('rev-parse', ref).trim();
+  }
+}
+
+async function collect(
+  repo: Repo,
+  base: string,
+  head: string
+): Promise<{ lines: AddedLine[]; stats: AddedLinesStats }> {
+  const lines: AddedLine[] = [];
+  const stats = await forEachAddedLines({ repoDir: repo.dir, base, head }, (batch) => {
+    lines.push(...batch);
+  });
+  return { lines, stats };
+}
+
+function gitProcessesFor(range: string): string[] {
+  const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return ps.split('\n').filter((l) => l.includes(range) && !l.includes('ps -eo'));
+}
+
+afterAll(cleanupTempDirs);
+
+describe('streamAddedLines on real repositories', () => {
+  it('reads unusual file names exactly, without any shell involved', async () => {
+    const repo = new Repo();
+    repo.write('README', 'base\n');
+    const base = repo.commit('base');
+    const names = [
+      'with space.txt',
+      'q"uote.txt',
+      "single'quote.txt",
+      '$(touch pwned).txt',
+      '`touch pwned2`.txt',
+      '-leading-dash.txt',
+      '--end-of-options',
+      'ünïcödé 文件 😀.txt',
+      'tab\there.txt',
+      'new\nline.txt',
+      'back\\slash.txt',
+      'dir with space/a b.txt'
+    ];
+    for (const n of names) repo.write(n, `content of ${JSON.stringify(n)}\n`);
+    const head = repo.commit('odd names');
+    const { lines } = await collect(repo, base, head);
+    expect(lines.map((l) => l.file).sort()).toEqual([...names].sort());
+    for (const l of lines) {
+      expect(l.text).toBe(`content of ${JSON.stringify(l.file)}`);
+      expect(l.line).toBe(1);
+      expect(l.commit).toBe(head);
+    }
+    expect(existsSync(join(repo.dir, 'pwned'))).toBe(false);
+    expect(readdirSync(process.cwd())).not.toContain('pwned');
+  });
+
+  it('reports new-file line numbers, skips removed lines and counts bytes', async () => {
+    const repo = new Repo();
+    repo.write('f.txt', ['one', 'two', 'three', 'four'].join('\n') + '\n');
+    const base = repo.commit('base');
+    repo.write('f.txt', ['one', 'TWO', 'three', 'inserted', 'four', 'tail'].join('\n'));
+    const head = repo.commit('edit');
+    const { lines, stats } = await collect(repo, base, head);
+    expect(lines.map((l) => [l.line, l.text])).toEqual([
+      [2, 'TWO'],
+      [4, 'inserted'],
+      [6, 'tail']
+    ]);
+    expect(stats.bytesAdded).toBe('TWO\ninserted\ntail\n'.length);
+    expect(stats.linesAdded).toBe(3);
+  });
+
+  it('adds nothing for deleted files and counts every commit, empty ones included', async () => {
+    const repo = new Repo();
+    repo.write('gone.txt', 'delete me\n');
+    const base = repo.commit('base');
+    repo.git('rm', '-q', 'gone.txt');
+    repo.commit('delete');
+    repo.commit('empty 1');
+    const head = repo.commit('empty 2');
+    const { lines, stats } = await collect(repo, base, head);
+    expect(lines).toEqual([]);
+    expect(stats.commits).toBe(3);
+    expect(stats.commits).toBe(Number(repo.git('rev-list', '--count', `${base}..${head}`)));
+  });
+
+  it('notes binary files, and a .gitattributes "-diff" cannot hide text', async () => {
+    const repo = new Repo();
+    repo.write('README', 'base\n');
+    const base = repo.commit('base');
+    repo.write('.gitattributes', '* -diff\n*.txt binary\n');
+    repo.write('hidden.txt', 'plain text behind an attribute\n');
+    repo.write(
+      'img.png',
+      Buffer.from([
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52
+      ])
+    );
+    const head = repo.commit('attrs');
+    const { lines, stats } = await collect(repo, base, head);
+    expect(lines.map((l) => [l.file, l.text])).toEqual([
+      ['.gitattributes', '* -diff'],
+      ['.gitattributes', '*.txt binary'],
+      ['hidden.txt', 'plain text behind an attribute']
+    ]);
+    expect(stats.binaryFiles).toBe(1);
+    expect(stats.binaries).toEqual([{ commit: head, file: 'img.png' }]);
+  });
+
+  it('blames a merge only for lines new relative to every parent', async () => {
+    const repo = new Repo();
+    repo.write('f.txt', 'a\nb\nc\n');
+    const base = repo.commit('base');
+    repo.git('checkout', '-q', '-b', 'branch');
+    repo.write('f.txt', 'a\nbranch line\nc\n');
+    repo.commit('branch edit');
+    repo.git('checkout', '-q', 'main');
+    repo.write('f.txt', 'a\nmain line\nc\n');
+    repo.write('main-only.txt', 'added on main\n');
+    const mainTip = repo.commit('main edit');
+    repo.git('checkout', '-q', 'branch');
+    try {
+      repo.git('merge', '-q', 'main');
+    } catch {
+      // The conflict is the point: resolve it by hand, with one evil line.
+    }
+    repo.write('f.txt', 'a\nbranch line\nmain line\nevil line\nc\n');
+    repo.git('add', 'f.txt');
+    const merge = repo.commit('merge main');
+    // As the gate sees it: the range starts at the merge-base with main.
+    const mergeBase = repo.git('merge-base', mainTip, merge).trim();
+    expect(mergeBase).toBe(mainTip);
+    const { lines, stats } = await collect(repo, mergeBase, merge);
+    // git log lists the newest commit first.
+    expect(lines.map((l) => [l.commit, l.file, l.line, l.text])).toEqual([
+      [merge, 'f.txt', 4, 'evil line'],
+      [repo.sha('branch~1'), 'f.txt', 2, 'branch line']
+    ]);
+    expect(stats.commits).toBe(2);
+    // From the old fork point, main's own commit is in range and is reported as itself.
+    const wide = await collect(repo, base, merge);
+    expect(wide.lines.filter((l) => l.text === 'main line').map((l) => l.commit)).toEqual([
+      mainTip
+    ]);
+    expect(wide.lines.filter((l) => l.text === 'evil line').map((l) => l.commit)).toEqual([merge]);
+  });
+
+  it('is not swayed by repository config that changes diff output', async () => {
+    const repo = new Repo();
+    repo.write('a b.txt', 'x\n');
+    const base = repo.commit('base');
+    repo.write('a b.txt', 'x\ny\n\n\n\nz\n');
+    repo.write('ü.txt', 'u\n');
+    const head = repo.commit('edit');
+    const plain = await collect(repo, base, head);
+    for (const [k, v] of [
+      ['diff.noprefix', 'true'],
+      ['diff.mnemonicPrefix', 'true'],
+      ['core.quotePath', 'true'],
+      ['diff.interHunkContext', '10'],
+      ['diff.context', '5'],
+      ['color.ui', 'always'],
+      ['color.diff', 'always'],
+      ['diff.external', '/bin/false'],
+      ['diff.renames', 'copies'],
+      ['log.showRoot', 'false'],
+      ['diff.relative', 'true']
+    ]) {
+      repo.git('config', k, v);
+    }
+    const hostile = await collect(repo, base, head);
+    expect(hostile.lines).toEqual(plain.lines);
+    expect(plain.lines.map((l) => [l.file, l.line])).toEqual([
+      ['a b.txt', 2],
+      ['a b.txt', 3],
+      ['a b.txt', 4],
+      ['a b.txt', 5],
+      ['a b.txt', 6],
+      ['ü.txt', 1]
+    ]);
+  });
+
+  it('is not swayed by environment variables that change diff output', async () => {
+    const repo = new Repo();
+    repo.write('f.txt', 'a\nb\nc\nd\ne\n');
+    const base = repo.commit('base');
+    repo.write('f.txt', 'a\nb\nC\nd\ne\n');
+    const head = repo.commit('edit');
+    const lines: AddedLine[] = [];
+    await forEachAddedLines(
+      {
+        repoDir: repo.dir,
+        base,
+        head,
+        env: { ...process.env, GIT_DIFF_OPTS: '--unified=5', GIT_EXTERNAL_DIFF: '/bin/false' }
+      },
+      (batch) => {
+        lines.push(...batch);
+      }
+    );
+    expect(lines.map((l) => [l.line, l.text])).toEqual([[3, 'C']]);
+  });
+
+  it('rejects anything but full shas and reports git failures', async () => {
+    const repo = new Repo();
+    const base = repo.commit('base');
+    await expect(collect(repo, 'main', base)).rejects.toThrow(GitError);
+    await expect(collect(repo, base, '--output=/tmp/x')).rejects.toThrow(/full commit shas/);
+    await expect(collect(repo, base, 'f'.repeat(40))).rejects.toThrow(/git log failed/);
+  });
+
+  it('kills git when the timeout passes', async () => {
+    const repo = new Repo();
+    const base = repo.commit('base');
+    repo.write('big.txt', 'line of filler text for the timeout test\n'.repeat(400_000));
+    const head = repo.commit('big');
+    const started = Date.now();
+    await expect(
+      forEachAddedLines(
+        { repoDir: repo.dir, base, head, timeoutMs: 50 },
+        () => new Promise((r) => setTimeout(r, 20))
+      )
+    ).rejects.toThrow(/timed out after 50 ms/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gitProcessesFor(`${base}..${head}`)).toEqual([]);
+  });
+
+  it('ends git when the consumer stops early', async () => {
+    const repo = new Repo();
+    const base = repo.commit('base');
+    repo.write('big.txt', 'more filler text for the early stop test\n'.repeat(400_000));
+    const head = repo.commit('big');
+    let batches = 0;
+    for await (const batch of streamAddedLines({
+      repoDir: repo.dir,
+      base,
+      head,
+      batchLines: 100
+    })) {
+      expect(batch.length).toBeGreaterThan(0);
+      if (++batches === 2) break;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gitProcessesFor(`${base}..${head}`)).toEqual([]);
+  });
+
+  it('can be aborted', async () => {
+    const repo = new Repo();
+    const base = repo.commit('base');
+    repo.write('big.txt', 'abort filler\n'.repeat(300_000));
+    const head = repo.commit('big');
+    const ac = new AbortController();
+    await expect(
+      forEachAddedLines({ repoDir: repo.dir, base, head, signal: ac.signal, batchLines: 100 }, () =>
+        ac.abort()
+      )
+    ).rejects.toThrow(/aborted/);
+  });
+});
