@@ -201,11 +201,20 @@ export function runCommand(
         spawnError: e.code ? `${e.code}: ${file}` : e.message
       });
     });
-    // 'exit', not 'close': a daemon holding the pipes open must not keep us waiting.
+    // Settle on 'close' (all output read) in the normal case; but a daemon that
+    // escaped the group may hold the pipes open, so after the leader's 'exit'
+    // and the reap, a short fallback timer settles regardless.
+    let exited: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
+    let closed = false;
+    child.on('close', () => {
+      closed = true;
+      if (exited) finish(exited);
+    });
     child.on('exit', (code, signal) => {
       void reap().then(() => {
-        // Let buffered output drain briefly, then settle whatever the pipes do.
-        setTimeout(() => finish({ exitCode: code, signal }), 20);
+        exited = { exitCode: code, signal };
+        if (closed) finish(exited);
+        else setTimeout(() => finish(exited!), 200).unref();
       });
     });
   });

@@ -103,7 +103,8 @@ async function scanSecrets(
       configPath: await fromBase('.gitleaks.toml'),
       ignorePath: await fromBase('.gitleaksignore'),
       timeoutMs: config.scanTimeoutMs,
-      logger: ctx.logger
+      logger: ctx.logger,
+      env: ctx.env
     });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
