@@ -1,4 +1,4 @@
-// Jest runs in native ESM mode (node --experimental-vm-modules) because
+// Jest 29 runs in native ESM mode (node --experimental-vm-modules) because
 // @actions/core 3 and secretlint are ESM-only; ts-jest transpiles only
 // (isolatedModules in tsconfig): `npm run typecheck` is where types are checked.
 export default {

@@ -1,13 +1,14 @@
 // Runs a built action bundle exactly as a runner does: every declared input
 // as INPUT_<NAME> (defaults filled in from action.yml), GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY files, GITHUB_WORKSPACE, GITHUB_EVENT_PATH.
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readActionMeta } from '../../scripts/action-meta.ts';
 import { tempDir } from './tmp.ts';
 
-export const ROOT = join(import.meta.dirname, '..', '..');
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ActionRun {
   exitCode: number | null;

@@ -1,6 +1,7 @@
 // The code and the action.yml files must agree: every input a gate reads is
 // declared, every declared input is read, all actions use the same runtime,
 // and README tables are generated from what is declared.
+import { fileURLToPath } from 'node:url';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMON_INPUTS } from '../../packages/core/src/gate.ts';
@@ -8,7 +9,7 @@ import { securityGate } from '../../packages/security/src/gate.ts';
 import { readActionMeta } from '../../scripts/action-meta.ts';
 import { regenerate } from '../../scripts/gen-readme.ts';
 
-const root = join(import.meta.dirname, '..', '..');
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const GATE_ACTIONS = { 'security-gate': securityGate };
 const actionDirs = readdirSync(join(root, 'actions')).filter((d) =>
   existsSync(join(root, 'actions', d, 'action.yml'))
