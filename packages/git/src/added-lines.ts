@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { groupAlive, killGroup } from '../../proc/src/run.ts';
-import { GitError, isSha } from './git.ts';
+import { GitError, firstErrorLine, isSha } from './git.ts';
 
 export interface AddedLine {
   /** Full sha of the commit that adds the line. */
@@ -544,10 +544,3 @@ export async function forEachAddedLines(
   }
 }
 
-function firstErrorLine(stderr: string): string | undefined {
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0];
-}

@@ -209,7 +209,8 @@ export function assertPushable(branch: string, protectedBranches: readonly strin
   if (isProtected(short, protectedBranches)) throw new ProtectedBranchError(short);
 }
 
-function firstErrorLine(stderr: string): string | undefined {
+/** git's own first error line (fatal:/error:), else its first line. */
+export function firstErrorLine(stderr: string): string | undefined {
   const lines = stderr
     .split('\n')
     .map((l) => l.trim())
