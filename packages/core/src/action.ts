@@ -8,6 +8,7 @@ import { contextFromEnv } from './context.ts';
 import { envInputSource } from './inputs.ts';
 import { runGate, type GateDefinition } from './gate.ts';
 import type { Logger } from './logger.ts';
+import { runTool, type ToolDefinition } from './tool.ts';
 import type { GateResult } from './verdict.ts';
 
 export const coreLogger: Logger = {
@@ -16,6 +17,16 @@ export const coreLogger: Logger = {
   warning: (m) => core.warning(m),
   error: (m) => core.error(m)
 };
+
+/** The job summary is a nicety (Gitea shows it only from 1.27): failing to write it only warns. */
+async function writeJobSummary(body: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY || !body) return;
+  try {
+    await core.summary.addRaw(body, true).write();
+  } catch (err) {
+    core.warning(`job summary not written: ${(err as Error).message}`);
+  }
+}
 
 /** Outputs every gate action declares, plus per-gate extras taken from the frontmatter. */
 export async function publishResult(
@@ -27,13 +38,7 @@ export async function publishResult(
   core.setOutput('summary', result.summary);
   for (const [k, v] of Object.entries(extraOutputs)) core.setOutput(k, v);
   for (const w of result.warnings) core.warning(w);
-  if (process.env.GITHUB_STEP_SUMMARY) {
-    try {
-      await core.summary.addRaw(result.body, true).write();
-    } catch (err) {
-      core.warning(`job summary not written: ${(err as Error).message}`);
-    }
-  }
+  await writeJobSummary(result.body);
   const line = `${result.gate} gate: ${result.verdict} - ${result.summary}`;
   if (result.verdict === 'FAIL') core.setFailed(line);
   else core.info(line);
@@ -50,5 +55,21 @@ export async function runAction<C>(
   } catch (err) {
     // runGate never throws; this is the last line of defence for the adapter itself.
     core.setFailed(`${def.gate} gate: internal error: ${(err as Error).message}`);
+  }
+}
+
+/** Adapter for non-gate actions: outputs, job summary, exit code 1 on failure. */
+export async function runToolAction<C>(def: ToolDefinition<C>): Promise<void> {
+  try {
+    const ctx = contextFromEnv(process.env, coreLogger);
+    const r = await runTool(def, envInputSource(process.env), ctx);
+    for (const [k, v] of Object.entries(r.outputs)) core.setOutput(k, v);
+    core.setOutput('summary', r.summary);
+    for (const w of r.warnings) core.warning(w);
+    await writeJobSummary(r.body);
+    if (r.ok) core.info(`${def.name}: ${r.summary}`);
+    else core.setFailed(`${def.name}: ${r.summary}`);
+  } catch (err) {
+    core.setFailed(`${def.name}: internal error: ${(err as Error).message}`);
   }
 }

@@ -36,8 +36,8 @@ export function killSwitchVariable(gate: GateName): string {
   return `QG_${gate.toUpperCase().replace(/-/g, '_')}_ENABLED`;
 }
 
-/** Refuses any read of an input the gate did not declare, so code and action.yml cannot drift. */
-function declaredOnly(src: InputSource, declared: readonly string[]): InputSource {
+/** Refuses any read of an input the action did not declare, so code and action.yml cannot drift. */
+export function declaredOnly(src: InputSource, declared: readonly string[]): InputSource {
   const allowed = new Set([...declared, ...Object.values(COMMON_INPUTS)]);
   return {
     get(name: string): string {

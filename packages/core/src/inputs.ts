@@ -78,3 +78,20 @@ export function readList(src: InputSource, name: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '');
 }
+
+/** A plain decimal (percentages, epsilons): '80%' or '1e2' is refused, not guessed at. */
+export function readDecimal(
+  src: InputSource,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number
+): number {
+  const v = src.get(name);
+  if (v === '') return fallback;
+  const expected = `a number from ${min} to ${max}, such as 80 or 80.5`;
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new ConfigurationError(name, expected, v);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigurationError(name, expected, v);
+  return n;
+}

@@ -1,0 +1,106 @@
+// The coverage inputs shared by the gate and the ratchet (what to run, where
+// the report is, which format), and the gate's verdict settings, built in
+// one place from inputs and the run context.
+
+import { isAbsolute, resolve } from 'node:path';
+import type { RunContext } from '../../core/src/context.ts';
+import { ConfigurationError } from '../../core/src/errors.ts';
+import { readBoolean, readDecimal, readEnum, readInteger, readString, type InputSource } from '../../core/src/inputs.ts';
+import { validBranchName } from '../../git/src/git.ts';
+import { readStateConfig, STATE_INPUTS, type StateConfig } from '../../store/src/state-inputs.ts';
+
+export const MEASURE_INPUTS = {
+  measure: 'measure',
+  command: 'command',
+  report: 'report',
+  format: 'format',
+  python: 'python',
+  timeoutSeconds: 'timeout-seconds',
+  toolFailClosed: 'coverage-tool-fail-closed',
+  baseRef: 'base-ref'
+} as const;
+
+export const VERDICT_INPUTS = { policy: 'policy', floor: 'floor', epsilon: 'epsilon' } as const;
+
+export const COVERAGE_FORMATS = ['auto', 'coverage-py', 'istanbul-summary', 'istanbul-final', 'lcov', 'cobertura', 'jacoco', 'go'] as const;
+export type CoverageFormatInput = (typeof COVERAGE_FORMATS)[number];
+export const POLICIES = ['absolute', 'baseline', 'both'] as const;
+export type CoveragePolicy = (typeof POLICIES)[number];
+
+export const MAX_TIMEOUT_SECONDS = 6 * 3600;
+
+export interface MeasureConfig {
+  workspace: string;
+  /** undefined: only read an existing report. */
+  command?: string;
+  report: string;
+  format: CoverageFormatInput;
+  timeoutMs: number;
+  toolFailClosed: boolean;
+  /** Target branch: the baseline is per repository and target branch. */
+  baseRef: string;
+  repository: string;
+  state: StateConfig;
+}
+
+export interface CoverageGateConfig extends MeasureConfig {
+  policy: CoveragePolicy;
+  floor: number;
+  epsilon: number;
+}
+
+/**
+ * The reference Python measurement (pytest --cov=src, coverage.py JSON) with
+ * the interpreter the user names, never a bare `python`. It is spelled as
+ * pytest + `coverage json` rather than `--cov-report=json` because
+ * pytest-cov before 4.1 (Debian bookworm ships 4.0) has no json report and
+ * would fail with a usage error; the output is the same coverage.py JSON.
+ */
+export function referenceCommand(python: string): string {
+  const py = shellQuote(python);
+  return `${py} -m pytest --cov=src --cov-report= && ${py} -m coverage json -q -o coverage.json`;
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** owner/name for keys in the store; a local run outside any forge gets local/<dir>. */
+export function repositoryKey(ctx: RunContext): string {
+  if (ctx.repository) return ctx.repository;
+  const dir = resolve(ctx.workspace).split('/').filter(Boolean).pop() ?? 'repo';
+  return `local/${dir}`;
+}
+
+export function readMeasureConfig(src: InputSource, ctx: RunContext): MeasureConfig {
+  const I = MEASURE_INPUTS;
+  const python = readString(src, I.python, 'python3');
+  if (/[\n\r]/.test(python)) throw new ConfigurationError(I.python, 'an interpreter name or path such as python3', python);
+  const measure = readBoolean(src, I.measure, true);
+  const command = readString(src, I.command, referenceCommand(python));
+  const report = readString(src, I.report, 'coverage.json');
+  const baseRef = readString(src, I.baseRef, ctx.event.baseRef || 'main').replace(/^refs\/heads\//, '');
+  if (!validBranchName(baseRef)) throw new ConfigurationError(I.baseRef, 'a branch name such as main', baseRef);
+  return {
+    workspace: ctx.workspace,
+    command: measure ? command : undefined,
+    report: isAbsolute(report) ? report : resolve(ctx.workspace, report),
+    format: readEnum(src, I.format, COVERAGE_FORMATS, 'auto'),
+    timeoutMs: readInteger(src, I.timeoutSeconds, 900, 1, MAX_TIMEOUT_SECONDS) * 1000,
+    toolFailClosed: readBoolean(src, I.toolFailClosed, false),
+    baseRef,
+    repository: repositoryKey(ctx),
+    state: readStateConfig(src, ctx)
+  };
+}
+
+export function readCoverageGateConfig(src: InputSource, ctx: RunContext): CoverageGateConfig {
+  return {
+    ...readMeasureConfig(src, ctx),
+    policy: readEnum(src, VERDICT_INPUTS.policy, POLICIES, 'both'),
+    floor: readDecimal(src, VERDICT_INPUTS.floor, 0, 0, 100),
+    epsilon: readDecimal(src, VERDICT_INPUTS.epsilon, 0.1, 0, 100)
+  };
+}
+
+export const MEASURE_INPUT_NAMES: readonly string[] = [...Object.values(MEASURE_INPUTS), ...Object.values(STATE_INPUTS)];

@@ -1,0 +1,62 @@
+// Measuring coverage: run the user's command in its own process group with a
+// timeout, then read the report it wrote. Every way this can go wrong is a
+// ToolError of kind 'coverage-tool', whose verdict the gate's policy decides;
+// a red test suite is said to be exactly that, not a coverage figure.
+
+import { existsSync, rmSync } from 'node:fs';
+import { relative } from 'node:path';
+import { ToolError } from '../../core/src/errors.ts';
+import type { Logger } from '../../core/src/logger.ts';
+import { runShell } from '../../proc/src/run.ts';
+import type { MeasureConfig } from './config.ts';
+import type { CoverageReport } from './coverage-report.ts';
+import { readCoverageReport } from './formats/index.ts';
+
+export const COVERAGE_TOOL = 'coverage-tool';
+
+export interface Measurement {
+  report: CoverageReport;
+  /** False when only an existing report was read. */
+  ran: boolean;
+  commandMs: number;
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trimEnd().split('\n').slice(-n).join(' | ');
+}
+
+export async function measureCoverage(config: MeasureConfig, log: Logger): Promise<Measurement> {
+  const shown = relative(config.workspace, config.report) || config.report;
+  let commandMs = 0;
+  if (config.command !== undefined) {
+    // A report left over from an earlier run must not pass for this one.
+    rmSync(config.report, { force: true });
+    log.info(`coverage: running ${config.command}`);
+    const r = await runShell(config.command, {
+      cwd: config.workspace,
+      timeoutMs: config.timeoutMs,
+      onStdout: (s) => log.debug(s.trimEnd()),
+      onStderr: (s) => log.debug(s.trimEnd())
+    });
+    commandMs = r.durationMs;
+    if (r.spawnError) throw new ToolError(COVERAGE_TOOL, `the coverage command could not be started (${r.spawnError})`);
+    if (r.timedOut) {
+      throw new ToolError(COVERAGE_TOOL, `the coverage command timed out after ${config.timeoutMs / 1000} s (input timeout-seconds); its whole process group was killed`);
+    }
+    if (r.exitCode === 127) throw new ToolError(COVERAGE_TOOL, `the coverage command was not found (exit 127): ${lastLines(r.stderr, 1)}`);
+    if (r.exitCode !== 0) {
+      throw new ToolError(
+        COVERAGE_TOOL,
+        `the test suite failed (exit ${r.exitCode ?? r.signal}); a failing suite is not a coverage verdict (last output: ${lastLines(r.stdout + r.stderr, 2).slice(0, 200)})`
+      );
+    }
+  }
+  if (!existsSync(config.report)) {
+    throw new ToolError(
+      COVERAGE_TOOL,
+      config.command !== undefined ? `the coverage command succeeded but wrote no report at ${shown} (input report)` : `no coverage report at ${shown} (input report)`
+    );
+  }
+  const report = await readCoverageReport(config.report, config.format);
+  return { report, ran: config.command !== undefined, commandMs };
+}

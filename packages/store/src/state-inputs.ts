@@ -1,0 +1,74 @@
+// The state inputs every action that touches the store declares
+// (state-backend, state-path, state-ref, state-repo, token), parsed in one
+// place into a StateConfig the backend factory understands.
+
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { RunContext } from '../../core/src/context.ts';
+import { ConfigurationError } from '../../core/src/errors.ts';
+import { readEnum, readString, type InputSource } from '../../core/src/inputs.ts';
+import { STATE_BACKENDS, type StateBackendName } from './backend.ts';
+
+export const STATE_INPUTS = {
+  backend: 'state-backend',
+  path: 'state-path',
+  ref: 'state-ref',
+  repo: 'state-repo',
+  token: 'token'
+} as const;
+
+export const DEFAULT_STATE_REF = 'refs/quality-gates/state';
+export const STATE_ARTIFACT_NAME = 'quality-gates-state';
+
+export interface StateConfig {
+  backend: StateBackendName;
+  /** file: the database; artifact: where the downloaded copy is kept for upload. */
+  path: string;
+  /** git-ref: the ref holding the database commit. */
+  ref: string;
+  /** git-ref: remote name or URL of the repository holding the ref. */
+  remote: string;
+  /** git-ref: local repository used to fetch and push. */
+  repoDir: string;
+  /** artifact: REST API access. */
+  apiUrl: string;
+  token: string;
+  repository: string;
+}
+
+/** Default file location: the runner's tool cache survives jobs on a persistent runner; document a volume for act_runner. */
+export function defaultStatePath(env: NodeJS.ProcessEnv): string {
+  const base = env.RUNNER_TOOL_CACHE || join(env.HOME || homedir(), '.cache');
+  return join(base, 'quality-gates', 'state.sqlite');
+}
+
+export function readStateConfig(src: InputSource, ctx: RunContext): StateConfig {
+  const backend = readEnum(src, STATE_INPUTS.backend, STATE_BACKENDS, 'file');
+  const rawPath = readString(src, STATE_INPUTS.path);
+  const path =
+    rawPath !== ''
+      ? isAbsolute(rawPath)
+        ? rawPath
+        : resolve(ctx.workspace, rawPath)
+      : backend === 'artifact'
+        ? join(ctx.workspace, '.quality-gates-state', 'state.sqlite')
+        : defaultStatePath(ctx.env);
+  const ref = readString(src, STATE_INPUTS.ref, DEFAULT_STATE_REF);
+  if (!/^refs\/[A-Za-z0-9._/-]+$/.test(ref) || ref.includes('..') || ref.startsWith('refs/heads/')) {
+    throw new ConfigurationError(STATE_INPUTS.ref, 'a ref outside refs/heads/, such as refs/quality-gates/state', ref);
+  }
+  const remote = readString(src, STATE_INPUTS.repo, 'origin');
+  if (remote.startsWith('-') || /\s/.test(remote)) {
+    throw new ConfigurationError(STATE_INPUTS.repo, 'a git remote name or repository URL', remote);
+  }
+  return {
+    backend,
+    path,
+    ref,
+    remote,
+    repoDir: ctx.workspace,
+    apiUrl: (ctx.env.GITHUB_API_URL ?? '').replace(/\/+$/, ''),
+    token: readString(src, STATE_INPUTS.token),
+    repository: ctx.repository
+  };
+}
