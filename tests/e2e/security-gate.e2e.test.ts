@@ -2,23 +2,16 @@
 // repositories with a bare origin and a Gitea-style pull_request payload.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import {
+  randomAwsAccessKeyId,
+  randomString
+} from '../../packages/security/src/secrets/token-samples.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 import { git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { giteaPullRequestEvent, runActionBundle, type ActionRun } from '../helpers/runner.ts';
 
 afterAll(cleanupTempDirs);
-
-function fakeAwsKeyId(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  return 'AKIA' + Array.from(randomBytes(16), (b) => alphabet[b % 32]).join('');
-}
-
-function fakeGithubPat(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  return 'ghp_' + Array.from(randomBytes(36), (b) => alphabet[b % 62]).join('');
-}
 
 /** A runner-style workspace: a fresh clone of origin with the PR head checked out. */
 function checkout(repo: TestRepo, branch: string, depth?: number): string {
@@ -38,7 +31,7 @@ function everything(run: ActionRun, ws: string): string {
 }
 
 describe('security gate bundle, as a runner runs it', () => {
-  const secrets = [fakeAwsKeyId(), fakeGithubPat()];
+  const secrets = [randomAwsAccessKeyId(), `ghp_${randomString(36)}`];
   let repo: TestRepo;
   beforeAll(() => {
     repo = makeRepo();
@@ -55,19 +48,25 @@ describe('security gate bundle, as a runner runs it', () => {
     repo.git('push', '-q', 'origin', 'agent/clean');
   });
 
-  it('fails a branch that leaks, with redacted findings and exit code 1', () => {
-    const ws = checkout(repo, 'agent/leak');
+  /** The bundle on a fresh checkout of `branch`, run for a pull request into main, dep audit off. */
+  function pullRequestRun(branch: string): { ws: string; head: string; run: ActionRun } {
+    const ws = checkout(repo, branch);
     const head = git(ws, 'rev-parse', 'HEAD').trim();
     const run = runActionBundle('security-gate', {
       workspace: ws,
       inputs: { 'dep-audit': 'false' },
       event: giteaPullRequestEvent({
         base: 'main',
-        head: 'agent/leak',
+        head: branch,
         headSha: head,
         repo: 'acme/service'
       })
     });
+    return { ws, head, run };
+  }
+
+  it('fails a branch that leaks, with redacted findings and exit code 1', () => {
+    const { ws, head, run } = pullRequestRun('agent/leak');
     expect(run.exitCode).toBe(1);
     expect(run.outputs.status).toBe('FAIL');
     expect(run.outputs['secrets-found']).toBe('2');
@@ -92,18 +91,7 @@ describe('security gate bundle, as a runner runs it', () => {
   });
 
   it('passes a clean branch with exit code 0', () => {
-    const ws = checkout(repo, 'agent/clean');
-    const head = git(ws, 'rev-parse', 'HEAD').trim();
-    const run = runActionBundle('security-gate', {
-      workspace: ws,
-      inputs: { 'dep-audit': 'false' },
-      event: giteaPullRequestEvent({
-        base: 'main',
-        head: 'agent/clean',
-        headSha: head,
-        repo: 'acme/service'
-      })
-    });
+    const { run } = pullRequestRun('agent/clean');
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
     expect(run.outputs.status).toBe('PASS');
@@ -114,7 +102,7 @@ describe('security gate bundle, as a runner runs it', () => {
     // main moves on (with a secret of its own) after the branch was cut.
     repo.git('checkout', '-q', 'main');
     for (let i = 0; i < 5; i++) repo.commit(`main-${i}.txt`, `${i}\n`);
-    repo.commit('main-secret.txt', `${fakeAwsKeyId()}\n`, 'main has its own problem');
+    repo.commit('main-secret.txt', `${randomAwsAccessKeyId()}\n`, 'main has its own problem');
     repo.git('push', '-q', 'origin', 'main');
     const ws = checkout(repo, 'agent/clean', 1);
     expect(git(ws, 'rev-parse', '--is-shallow-repository').trim()).toBe('true');
@@ -127,58 +115,40 @@ describe('security gate bundle, as a runner runs it', () => {
     expect(readFileSync(run.outputs['report-path'], 'utf8')).toContain('shallow');
   });
 
-  it('an unknown input value is a one-line configuration error and FAIL', () => {
-    const ws = checkout(repo, 'agent/clean');
-    const run = runActionBundle('security-gate', {
-      workspace: ws,
-      inputs: { 'secrets-engine': 'trufflehog' }
-    });
-    expect(run.exitCode).toBe(1);
-    expect(run.outputs.summary).toBe(
+  it.each([
+    [
+      'an unknown input value is a one-line configuration error and FAIL',
+      { 'secrets-engine': 'trufflehog' },
       'configuration error: input \'secrets-engine\': expected one of auto | gitleaks | embedded (got "trufflehog")'
-    );
-  });
-
-  it('a base-ref that does not exist names the input', () => {
+    ],
+    [
+      'a base-ref that does not exist names the input',
+      { 'base-ref': 'no-such-branch' },
+      expect.stringMatching(
+        /^configuration error: input 'base-ref': expected a branch that exists on remote 'origin' or locally \(got "no-such-branch"\)$/
+      )
+    ],
+    [
+      'a hostile base-ref is refused before git sees it',
+      { 'base-ref': '--upload-pack=touch /tmp/pwned' },
+      expect.stringMatching(/^configuration error: input 'base-ref': expected a branch name/)
+    ]
+  ])('%s', (_name, inputs, summary) => {
     const ws = checkout(repo, 'agent/clean');
-    const run = runActionBundle('security-gate', {
-      workspace: ws,
-      inputs: { 'base-ref': 'no-such-branch' }
-    });
+    const run = runActionBundle('security-gate', { workspace: ws, inputs });
     expect(run.exitCode).toBe(1);
-    expect(run.outputs.summary).toMatch(
-      /^configuration error: input 'base-ref': expected a branch that exists on remote 'origin' or locally \(got "no-such-branch"\)$/
-    );
+    expect(run.outputs.summary).toEqual(summary);
   });
 
-  it('a hostile base-ref is refused before git sees it', () => {
-    const ws = checkout(repo, 'agent/clean');
-    const run = runActionBundle('security-gate', {
-      workspace: ws,
-      inputs: { 'base-ref': '--upload-pack=touch /tmp/pwned' }
-    });
-    expect(run.exitCode).toBe(1);
-    expect(run.outputs.summary).toMatch(
-      /^configuration error: input 'base-ref': expected a branch name/
-    );
-  });
-
-  it('the kill-switch variable skips the gate with exit code 0', () => {
+  it.each([
+    [
+      'the kill-switch variable skips the gate with exit code 0',
+      { env: { QG_SECURITY_ENABLED: 'false' } }
+    ],
+    ['repos scope skips other repositories', { inputs: { repos: 'acme/other, beta/*' } }]
+  ])('%s', (_name, opts) => {
     const ws = checkout(repo, 'agent/leak');
-    const run = runActionBundle('security-gate', {
-      workspace: ws,
-      env: { QG_SECURITY_ENABLED: 'false' }
-    });
-    expect(run.exitCode).toBe(0);
-    expect(run.outputs.status).toBe('SKIPPED');
-  });
-
-  it('repos scope skips other repositories', () => {
-    const ws = checkout(repo, 'agent/leak');
-    const run = runActionBundle('security-gate', {
-      workspace: ws,
-      inputs: { repos: 'acme/other, beta/*' }
-    });
+    const run = runActionBundle('security-gate', { workspace: ws, ...opts });
     expect(run.exitCode).toBe(0);
     expect(run.outputs.status).toBe('SKIPPED');
   });

@@ -1,7 +1,8 @@
-// Real repositories for tests: a bare origin and a working clone in a temp
-// dir, with a fixed identity and no global config leaking in.
+// Real repositories for tests: a bare origin and a working clone, or a lone
+// working repository, in a temp dir, with a fixed identity and no global or
+// system config leaking in.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tempDir } from './tmp.ts';
 
@@ -15,45 +16,113 @@ export const GIT_ENV = {
 };
 
 export function git(cwd: string, ...args: string[]): string {
+  return runGit(cwd, args, {});
+}
+
+function runGit(cwd: string, args: string[], env: Record<string, string>): string {
   return execFileSync('git', args, {
     cwd,
-    env: { ...process.env, ...GIT_ENV },
+    env: { ...process.env, ...GIT_ENV, ...env },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 256 * 1024 * 1024
   });
 }
 
-export interface TestRepo {
+export interface RepoOptions {
+  /**
+   * The author and committer date of the repository's git commands, given how
+   * many commits the helper has made so far (a constant, or `tickingDate`).
+   * Default: the clock.
+   */
+  date?: (commits: number) => string;
+}
+
+/** One second more per commit from 2024-05-01T12:00:00Z: distinct, reproducible dates. */
+export function tickingDate(commits: number): string {
+  const two = (n: number): string => String(n % 60).padStart(2, '0');
+  return `2024-05-01T12:${two(Math.floor(commits / 60))}:${two(commits)}+00:00`;
+}
+
+export interface LocalRepo {
+  /** The temp dir that holds the repository (and, for makeRepo, its origin). */
   root: string;
-  origin: string;
+  /** The working tree. */
   work: string;
-  commit(path: string, content: string | Buffer, message?: string): string;
   git(...args: string[]): string;
+  /** Writes a file, creating its directories; stages nothing. */
+  write(path: string, content: string | Buffer): void;
+  /** Writes one file and commits only it; returns the new commit's sha. */
+  commit(path: string, content: string | Buffer, message?: string): string;
+  /**
+   * Writes the files (undefined removes one), stages the whole tree and
+   * commits, even when nothing changed; returns the new commit's sha.
+   */
+  commitAll(message: string, files?: Record<string, string | Buffer | undefined>): string;
+  /** The full sha `rev` names. */
+  sha(rev: string): string;
+}
+
+export interface TestRepo extends LocalRepo {
+  /** The bare repository the work tree was cloned from. */
+  origin: string;
+}
+
+function repoAt(root: string, work: string, opts: RepoOptions): LocalRepo {
+  let commits = 0;
+  const repo: LocalRepo = {
+    root,
+    work,
+    git(...args) {
+      const date = opts.date?.(commits);
+      return runGit(work, args, date ? { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } : {});
+    },
+    write(path, content) {
+      mkdirSync(dirname(join(work, path)), { recursive: true });
+      writeFileSync(join(work, path), content);
+    },
+    commit(path, content, message = `change ${path}`) {
+      commits++;
+      repo.write(path, content);
+      repo.git('add', '--', path);
+      repo.git('commit', '-q', '-m', message);
+      return repo.sha('HEAD');
+    },
+    commitAll(message, files = {}) {
+      commits++;
+      for (const [path, content] of Object.entries(files)) {
+        if (content === undefined) rmSync(join(work, path), { force: true });
+        else repo.write(path, content);
+      }
+      repo.git('add', '-A');
+      repo.git('commit', '-q', '--allow-empty', '--no-verify', '-m', message);
+      return repo.sha('HEAD');
+    },
+    sha: (rev) => repo.git('rev-parse', rev).trim()
+  };
+  return repo;
+}
+
+/** A working repository on an unborn main: no commits, no remote. */
+export function makeLocalRepo(opts: RepoOptions = {}): LocalRepo {
+  const root = tempDir('qg-repo-');
+  const work = join(root, 'work');
+  mkdirSync(work);
+  const repo = repoAt(root, work, opts);
+  repo.git('init', '-q', '-b', 'main');
+  return repo;
 }
 
 /** origin.git (bare, default branch main) and a clone with one commit on main, pushed. */
-export function makeRepo(): TestRepo {
+export function makeRepo(opts: RepoOptions = {}): TestRepo {
   const root = tempDir('qg-repo-');
   const origin = join(root, 'origin.git');
   const work = join(root, 'work');
   git(root, 'init', '-q', '--bare', '-b', 'main', origin);
   git(root, 'clone', '-q', origin, work);
-  git(work, 'checkout', '-q', '-b', 'main');
-  const repo: TestRepo = {
-    root,
-    origin,
-    work,
-    git: (...args) => git(work, ...args),
-    commit(path, content, message = `change ${path}`) {
-      mkdirSync(dirname(join(work, path)), { recursive: true });
-      writeFileSync(join(work, path), content);
-      git(work, 'add', '--', path);
-      git(work, 'commit', '-q', '-m', message);
-      return git(work, 'rev-parse', 'HEAD').trim();
-    }
-  };
+  const repo: TestRepo = { ...repoAt(root, work, opts), origin };
+  repo.git('checkout', '-q', '-b', 'main');
   repo.commit('README.md', '# test repo\n', 'initial');
-  git(work, 'push', '-q', 'origin', 'main');
+  repo.git('push', '-q', 'origin', 'main');
   return repo;
 }

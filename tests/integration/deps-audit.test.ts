@@ -1,5 +1,4 @@
-import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Git } from '../../packages/git/src/git.ts';
 import { RecordingLogger } from '../../packages/core/src/logger.ts';
 import { auditDependencies, type AuditOptions } from '../../packages/security/src/deps/audit.ts';
@@ -8,6 +7,7 @@ import { OsvApiSource } from '../../packages/security/src/deps/osv-api.ts';
 import { LockfileError } from '../../packages/security/src/deps/parsed-lockfile.ts';
 import type { VulnSource } from '../../packages/security/src/deps/vuln-source.ts';
 import type { OsvVuln } from '../../packages/security/src/deps/osv-record.ts';
+import { GIT_ENV, makeLocalRepo } from '../helpers/git-repo.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 import {
   ALL_RECORDS,
@@ -15,19 +15,12 @@ import {
   LODASH_PROTO,
   LODASH_TEMPLATE,
   MALWARE,
-  REQUESTS_LOW
+  REQUESTS_LOW,
+  writeRecords
 } from '../fixtures/osv/records.ts';
 import { startOsvServer } from '../fixtures/osv/osv-server.ts';
 
 afterAll(cleanupTempDirs);
-
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com'
-};
 
 interface Repo {
   git: Git;
@@ -40,30 +33,15 @@ async function repo(
   base: Record<string, string>,
   head: Record<string, string | undefined>
 ): Promise<Repo> {
-  const dir = tempDir('qg-deps-');
-  const git = new Git(dir, { env });
-  const write = (files: Record<string, string | undefined>): void => {
-    for (const [path, text] of Object.entries(files)) {
-      const abs = join(dir, path);
-      if (text === undefined) rmSync(abs, { force: true });
-      else {
-        mkdirSync(dirname(abs), { recursive: true });
-        writeFileSync(abs, text);
-      }
-    }
+  const r = makeLocalRepo();
+  const baseSha = r.commitAll('base', { 'README.md': 'x\n', ...base });
+  r.git('checkout', '-q', '-b', 'feature');
+  const headSha = r.commitAll('branch', head);
+  return {
+    git: new Git(r.work, { env: { ...process.env, ...GIT_ENV } }),
+    base: baseSha,
+    head: headSha
   };
-  const commit = async (msg: string): Promise<string> => {
-    await git.run(['add', '-A']);
-    await git.run(['-c', 'commit.gpgsign=false', 'commit', '-q', '--allow-empty', '-m', msg]);
-    return (await git.run(['rev-parse', 'HEAD'])).trim();
-  };
-  await git.run(['init', '-q', '-b', 'main']);
-  write({ 'README.md': 'x\n', ...base });
-  const baseSha = await commit('base');
-  await git.run(['checkout', '-q', '-b', 'feature']);
-  write(head);
-  const headSha = await commit('branch');
-  return { git, base: baseSha, head: headSha };
 }
 
 function packageLock(deps: Record<string, string>): string {
@@ -75,14 +53,14 @@ function packageLock(deps: Record<string, string>): string {
 
 function offlineDb(records: OsvVuln[] = ALL_RECORDS): OsvDirectorySource {
   const dir = tempDir('qg-osvdb-');
-  for (const r of records) {
-    const eco = r.affected![0].package!.ecosystem;
-    mkdirSync(join(dir, eco), { recursive: true });
-    writeFileSync(join(dir, eco, `${r.id}.json`), JSON.stringify(r));
-  }
+  const ecosystemOf = (r: OsvVuln): string => r.affected![0].package!.ecosystem;
   // Both ecosystems exist even when a test's records cover only one.
-  mkdirSync(join(dir, 'npm'), { recursive: true });
-  mkdirSync(join(dir, 'PyPI'), { recursive: true });
+  for (const eco of new Set(['npm', 'PyPI', ...records.map(ecosystemOf)])) {
+    writeRecords(
+      join(dir, eco),
+      records.filter((r) => ecosystemOf(r) === eco)
+    );
+  }
   return new OsvDirectorySource(dir);
 }
 

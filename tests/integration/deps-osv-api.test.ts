@@ -14,6 +14,7 @@ import {
   record
 } from '../fixtures/osv/records.ts';
 import { refusedUrl, startOsvServer, type OsvServer } from '../fixtures/osv/osv-server.ts';
+import { rejection } from '../helpers/errors.ts';
 
 const lodash = (version: string): PackageRef => ({ ecosystem: 'npm', name: 'lodash', version });
 const fast = { retries: 2, backoffMs: 5, maxBackoffMs: 20 };
@@ -23,15 +24,6 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('OsvApiSource against a local OSV API', () => {
   it('queries in a batch, fetches each record once, keys answers by package', async () => {

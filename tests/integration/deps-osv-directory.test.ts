@@ -7,6 +7,8 @@ import {
   FeedUnavailableError
 } from '../../packages/security/src/deps/vuln-source.ts';
 import { zipEntries, ZipError } from '../../packages/security/src/deps/zip-reader.ts';
+import { rejection } from '../helpers/errors.ts';
+import { commandRuns } from '../helpers/processes.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 import {
   JINJA_GHSA,
@@ -14,28 +16,15 @@ import {
   LODASH_PROTO,
   LODASH_TEMPLATE,
   MINIMIST,
-  record
+  record,
+  writeRecords
 } from '../fixtures/osv/records.ts';
 import { writeZip } from '../fixtures/osv/zip-writer.ts';
 import type { OsvVuln } from '../../packages/security/src/deps/osv-record.ts';
 
 afterAll(cleanupTempDirs);
 
-function writeRecords(dir: string, records: OsvVuln[]): void {
-  mkdirSync(dir, { recursive: true });
-  for (const r of records) writeFileSync(join(dir, `${r.id}.json`), JSON.stringify(r));
-}
-
 const ids = (vulns: OsvVuln[] | undefined): string[] => (vulns ?? []).map((v) => v.id).sort();
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('OsvDirectorySource', () => {
   it('reads the per-ecosystem export layout and matches ranges locally', async () => {
@@ -159,15 +148,7 @@ describe('zip reader', () => {
     expect(() => zipEntries(zip)[0].read()).toThrow(/CRC/);
   });
 
-  const hasZip = (() => {
-    try {
-      execFileSync('zip', ['-v'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  (hasZip ? it : it.skip)('reads a zip64 archive written by Info-ZIP', () => {
+  (commandRuns('zip', '-v') ? it : it.skip)('reads a zip64 archive written by Info-ZIP', () => {
     const dir = tempDir('qg-zip-');
     writeFileSync(join(dir, 'A.json'), '{"id":"A"}');
     writeFileSync(join(dir, 'B.json'), JSON.stringify({ id: 'B', pad: 'x'.repeat(5000) }));

@@ -18,6 +18,7 @@ import {
   fakeEnv,
   type TarInput
 } from '../fixtures/fake-gitleaks/helpers.ts';
+import { rejection } from '../helpers/errors.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 const VERSION = '8.30.1';
@@ -85,15 +86,11 @@ function filesUnder(dir: string): string[] {
 }
 
 async function toolError(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ToolError);
-    expect((err as ToolError).kind).toBe('secrets');
-    expect((err as ToolError).message).not.toContain('\n');
-    return (err as ToolError).message;
-  }
-  throw new Error('expected a ToolError');
+  const err = (await rejection(p)) as ToolError;
+  expect(err).toBeInstanceOf(ToolError);
+  expect(err.kind).toBe('secrets');
+  expect(err.message).not.toContain('\n');
+  return err.message;
 }
 
 describe('installGitleaks', () => {

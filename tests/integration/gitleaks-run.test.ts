@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError } from '../../packages/core/src/errors.ts';
 import { RecordingLogger } from '../../packages/core/src/logger.ts';
 import { fingerprintOf } from '../../packages/security/src/findings.ts';
@@ -8,21 +9,20 @@ import {
   runGitleaks,
   type RunGitleaksOptions
 } from '../../packages/security/src/gitleaks/run.ts';
+import { groupMembers } from '../../packages/proc/src/run.ts';
+import { rejection } from '../helpers/errors.ts';
+import { makeLocalRepo, type LocalRepo, type RepoOptions } from '../helpers/git-repo.ts';
+import { isLiveProcess } from '../helpers/processes.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
-import {
-  FAKE_GITLEAKS,
-  PLANTED_SECRET,
-  TestRepo,
-  fakeEnv,
-  isLiveProcess,
-  processesInGroup,
-  sleep
-} from '../fixtures/fake-gitleaks/helpers.ts';
+import { FAKE_GITLEAKS, PLANTED_SECRET, fakeEnv } from '../fixtures/fake-gitleaks/helpers.ts';
 
 afterAll(cleanupTempDirs);
 
+/** Every commit at one date, so a finding's authorDate is known in advance. */
+const FIXED_DATE: RepoOptions = { date: () => '2024-05-06T07:08:09Z' };
+
 interface Setup {
-  repo: TestRepo;
+  repo: LocalRepo;
   base: string;
   head: string;
   leakCommit: string;
@@ -30,11 +30,11 @@ interface Setup {
 
 /** main: one clean commit; branch: a clean commit, then one planting the key on line 3 of config/app.env. */
 function leakyBranch(): Setup {
-  const repo = new TestRepo(join(tempDir('qg-gl-'), 'repo'));
-  const base = repo.commit('base', { 'README.md': 'hello\n' });
+  const repo = makeLocalRepo(FIXED_DATE);
+  const base = repo.commitAll('base', { 'README.md': 'hello\n' });
   repo.git('checkout', '-q', '-b', 'feature');
-  repo.commit('clean work', { 'src/a.txt': 'nothing to see\n' });
-  const leakCommit = repo.commit('add env', {
+  repo.commitAll('clean work', { 'src/a.txt': 'nothing to see\n' });
+  const leakCommit = repo.commitAll('add env', {
     'config/app.env': `A=1\nB=2\nAWS_KEY=${PLANTED_SECRET}\n`
   });
   return { repo, base, head: leakCommit, leakCommit };
@@ -47,7 +47,7 @@ function opts(
 ): RunGitleaksOptions & { logger: RecordingLogger } {
   return {
     binary: FAKE_GITLEAKS,
-    repoDir: s.repo.dir,
+    repoDir: s.repo.work,
     base: s.base,
     head: s.head,
     timeoutMs: 30_000,
@@ -58,25 +58,20 @@ function opts(
 }
 
 async function toolError(p: Promise<unknown>): Promise<ToolError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ToolError);
-    const e = err as ToolError;
-    expect(e.kind).toBe('secrets');
-    expect(e.message).not.toContain('\n');
-    expect(e.message).not.toContain(PLANTED_SECRET);
-    return e;
-  }
-  throw new Error('expected a ToolError');
+  const e = (await rejection(p)) as ToolError;
+  expect(e).toBeInstanceOf(ToolError);
+  expect(e.kind).toBe('secrets');
+  expect(e.message).not.toContain('\n');
+  expect(e.message).not.toContain(PLANTED_SECRET);
+  return e;
 }
 
 describe('runGitleaks against the fake gitleaks (v8.30 contract)', () => {
   it('reports no findings for a clean range, with every commit covered', async () => {
-    const repo = new TestRepo(join(tempDir('qg-gl-'), 'repo'));
-    const base = repo.commit('base', { 'README.md': 'hello\n' });
-    repo.commit('one', { 'a.txt': 'a\n' });
-    const head = repo.commit('two', { 'b.txt': 'b\n' });
+    const repo = makeLocalRepo(FIXED_DATE);
+    const base = repo.commitAll('base', { 'README.md': 'hello\n' });
+    repo.commitAll('one', { 'a.txt': 'a\n' });
+    const head = repo.commitAll('two', { 'b.txt': 'b\n' });
     const o = opts({ repo, base, head });
     const r = await runGitleaks(o);
     expect(r).toEqual({
@@ -123,7 +118,7 @@ describe('runGitleaks against the fake gitleaks (v8.30 contract)', () => {
     await runGitleaks(opts(s, {}, { FAKE_GITLEAKS_ARGV_FILE: argvFile }));
     const argv = JSON.parse(readFileSync(argvFile, 'utf8')) as string[];
     expect(argv[0]).toBe('git');
-    expect(argv[1]).toBe(join(s.repo.dir, '.git')); // the git dir, never the checked-out tree
+    expect(argv[1]).toBe(join(s.repo.work, '.git')); // the git dir, never the checked-out tree
     expect(argv).toContain(`--log-opts=${s.base}..${s.head}`);
     expect(argv).toContain(`--exit-code=${LEAK_EXIT_CODE}`);
     expect(argv).toContain('--redact');
@@ -135,26 +130,26 @@ describe('runGitleaks against the fake gitleaks (v8.30 contract)', () => {
   });
 
   it('only scans base..head: a leak already on main is not the branch’s', async () => {
-    const repo = new TestRepo(join(tempDir('qg-gl-'), 'repo'));
-    repo.commit('old leak', { 'legacy.env': `KEY=${PLANTED_SECRET}\n` });
-    const base = repo.commit('base', { 'README.md': 'x\n' });
-    const head = repo.commit('branch', { 'b.txt': 'b\n' });
+    const repo = makeLocalRepo(FIXED_DATE);
+    repo.commitAll('old leak', { 'legacy.env': `KEY=${PLANTED_SECRET}\n` });
+    const base = repo.commitAll('base', { 'README.md': 'x\n' });
+    const head = repo.commitAll('branch', { 'b.txt': 'b\n' });
     const r = await runGitleaks(opts({ repo, base, head }));
     expect(r.findings).toEqual([]);
     expect(r.commitsScanned).toBe(1);
   });
 
   it('counts merges and deletion-only commits as covered, and says why gitleaks skipped them', async () => {
-    const repo = new TestRepo(join(tempDir('qg-gl-'), 'repo'));
-    const base = repo.commit('base', { 'README.md': 'x\n', 'old.txt': 'old\n' });
+    const repo = makeLocalRepo(FIXED_DATE);
+    const base = repo.commitAll('base', { 'README.md': 'x\n', 'old.txt': 'old\n' });
     repo.git('checkout', '-q', '-b', 'side');
-    repo.commit('side work', { 'side.txt': 'side\n' });
+    repo.commitAll('side work', { 'side.txt': 'side\n' });
     repo.git('checkout', '-q', 'main');
     repo.git('checkout', '-q', '-b', 'feature');
-    repo.commit('feature work', { 'f.txt': 'f\n' });
+    repo.commitAll('feature work', { 'f.txt': 'f\n' });
     repo.git('merge', '-q', '--no-ff', '-m', 'merge side', 'side');
     repo.git('rm', '-q', 'old.txt');
-    const head = repo.commit('delete old');
+    const head = repo.commitAll('delete old');
     const r = await runGitleaks(opts({ repo, base, head }));
     expect(r.commitsScanned).toBe(4);
     expect(r.notes).toEqual([
@@ -181,7 +176,7 @@ describe('runGitleaks against the fake gitleaks (v8.30 contract)', () => {
 
   it('ignores allowlists the branch adds to its own tree, GITLEAKS_CONFIG and inline gitleaks:allow', async () => {
     const s = leakyBranch();
-    const head = s.repo.commit('allowlist myself', {
+    const head = s.repo.commitAll('allowlist myself', {
       '.gitleaksignore': `${s.leakCommit}:config/app.env:aws-access-token:3\nconfig/app.env:aws-access-token:3\n`,
       '.gitleaks.toml': "[allowlist]\npaths = ['''.*''']\n",
       'inline.txt': `KEY=${PLANTED_SECRET} # gitleaks:allow\n`
@@ -204,7 +199,7 @@ describe('runGitleaks against the fake gitleaks (v8.30 contract)', () => {
     );
     expect(r.findings).toHaveLength(1);
     const argv = JSON.parse(readFileSync(argvFile, 'utf8')) as string[];
-    expect(argv.slice(0, 2)).toEqual(['detect', `--source=${join(s.repo.dir, '.git')}`]);
+    expect(argv.slice(0, 2)).toEqual(['detect', `--source=${join(s.repo.work, '.git')}`]);
   });
 
   it('refuses a gitleaks older than 8.18.1', async () => {
@@ -221,41 +216,29 @@ describe('runGitleaks against the fake gitleaks (v8.30 contract)', () => {
 });
 
 describe('runGitleaks failures are one-line secrets ToolErrors', () => {
-  it('a crash by signal', async () => {
-    const e = await toolError(
-      runGitleaks(opts(leakyBranch(), {}, { FAKE_GITLEAKS_MODE: 'crash' }))
-    );
-    expect(e.message).toBe('gitleaks was killed by SIGSEGV');
-  });
-
-  it('an unexpected exit code, quoting only a sanitized error line', async () => {
-    const e = await toolError(
-      runGitleaks(opts(leakyBranch(), {}, { FAKE_GITLEAKS_MODE: 'exit-2' }))
-    );
-    expect(e.message).toMatch(
-      /^gitleaks failed with exit code 2: panic: runtime error: slice bounds out of range near "\[masked\]"$/
-    );
-  });
-
-  it('a garbled report', async () => {
-    const e = await toolError(
-      runGitleaks(opts(leakyBranch(), {}, { FAKE_GITLEAKS_MODE: 'garbage-report' }))
-    );
-    expect(e.message).toBe('gitleaks report is not valid JSON');
-  });
-
-  it('leaks signalled but no report', async () => {
-    const e = await toolError(
-      runGitleaks(opts(leakyBranch(), {}, { FAKE_GITLEAKS_MODE: 'no-report' }))
-    );
-    expect(e.message).toBe(`gitleaks signalled leaks (exit ${LEAK_EXIT_CODE}) but wrote no report`);
-  });
-
-  it('no "N commits scanned." in the log', async () => {
-    const e = await toolError(
-      runGitleaks(opts(leakyBranch(), {}, { FAKE_GITLEAKS_MODE: 'no-count' }))
-    );
-    expect(e.message).toMatch(/did not log how many commits it scanned/);
+  it.each([
+    ['a crash by signal', 'crash', 'gitleaks was killed by SIGSEGV'],
+    [
+      'an unexpected exit code, quoting only a sanitized error line',
+      'exit-2',
+      expect.stringMatching(
+        /^gitleaks failed with exit code 2: panic: runtime error: slice bounds out of range near "\[masked\]"$/
+      )
+    ],
+    ['a garbled report', 'garbage-report', 'gitleaks report is not valid JSON'],
+    [
+      'leaks signalled but no report',
+      'no-report',
+      `gitleaks signalled leaks (exit ${LEAK_EXIT_CODE}) but wrote no report`
+    ],
+    [
+      'no "N commits scanned." in the log',
+      'no-count',
+      expect.stringMatching(/did not log how many commits it scanned/)
+    ]
+  ])('%s', async (_name, mode, message) => {
+    const e = await toolError(runGitleaks(opts(leakyBranch(), {}, { FAKE_GITLEAKS_MODE: mode })));
+    expect(e.message).toEqual(message);
   });
 
   it('a missing binary', async () => {
@@ -354,7 +337,8 @@ describe('runGitleaks timeouts kill the whole process group', () => {
       child: number | null;
     };
     await sleep(100);
-    expect(processesInGroup(pids.leader)).toEqual([]);
+    expect(groupMembers(pids.leader)).toEqual([]);
+    expect(isLiveProcess(pids.leader)).toBe(false);
     if (pids.child !== null) expect(isLiveProcess(pids.child)).toBe(false);
   }
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   forEachAddedLines,
   streamAddedLines,
@@ -8,60 +8,27 @@ import {
   type AddedLinesStats
 } from '../../packages/git/src/added-lines.ts';
 import { GitError } from '../../packages/git/src/git.ts';
-import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
-
-/** A throwaway repository driven through git's own CLI (no mocks). */
-class Repo {
-  readonly dir: string;
-  private tick = 0;
-  constructor(dir = tempDir('qg-secrets-lines-')) {
-    this.dir = dir;
-    this.git('init', '-q', '-b', 'main');
-  }
-  git(...args: string[]): string {
-    const date = `2024-05-01T12:00:${String(this.tick % 60).padStart(2, '0')}+00:00`;
-    return execFileSync('git', args, {
-      cwd: this.dir,
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-      env: {
-        ...process.env,
-        GIT_CONFIG_GLOBAL: '/dev/null',
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_AUTHOR_NAME: 'Test',
-        GIT_AUTHOR_EMAIL: 'test@example.com',
-        GIT_COMMITTER_NAME: 'Test',
-        GIT_COMMITTER_EMAIL: 'test@example.com',
-        GIT_AUTHOR_DATE: date,
-        GIT_COMMITTER_DATE: date
-      }
-    });
-  }
-  write(path: string, content: string | Buffer): void {
-    mkdirSync(dirname(join(this.dir, path)), { recursive: true });
-    writeFileSync(join(this.dir, path), content);
-  }
-  commit(message: string): string {
-    this.tick++;
-    this.git('add', '-A');
-    this.git('commit', '-q', '--allow-empty', '--no-verify', '-m', message);
-    return this.sha('HEAD');
-  }
-  sha(ref: string): string {
-    return this.git('rev-parse', ref).trim();
-  }
-}
+import { makeLocalRepo, tickingDate, type LocalRepo } from '../helpers/git-repo.ts';
+import { cleanupTempDirs } from '../helpers/tmp.ts';
 
 async function collect(
-  repo: Repo,
+  repo: LocalRepo,
   base: string,
   head: string
 ): Promise<{ lines: AddedLine[]; stats: AddedLinesStats }> {
   const lines: AddedLine[] = [];
-  const stats = await forEachAddedLines({ repoDir: repo.dir, base, head }, (batch) => {
+  const stats = await forEachAddedLines({ repoDir: repo.work, base, head }, (batch) => {
     lines.push(...batch);
   });
   return { lines, stats };
+}
+
+/** An empty base commit, then one adding big.txt: `line` `times` over. */
+function bigAddition(line: string, times: number): { repo: LocalRepo; base: string; head: string } {
+  const repo = makeLocalRepo({ date: tickingDate });
+  const base = repo.commitAll('base');
+  const head = repo.commitAll('big', { 'big.txt': line.repeat(times) });
+  return { repo, base, head };
 }
 
 function gitProcessesFor(range: string): string[] {
@@ -73,9 +40,9 @@ afterAll(cleanupTempDirs);
 
 describe('streamAddedLines on real repositories', () => {
   it('reads unusual file names exactly, without any shell involved', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('README', 'base\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     const names = [
       'with space.txt',
       'q"uote.txt',
@@ -91,7 +58,7 @@ describe('streamAddedLines on real repositories', () => {
       'dir with space/a b.txt'
     ];
     for (const n of names) repo.write(n, `content of ${JSON.stringify(n)}\n`);
-    const head = repo.commit('odd names');
+    const head = repo.commitAll('odd names');
     const { lines } = await collect(repo, base, head);
     expect(lines.map((l) => l.file).sort()).toEqual([...names].sort());
     for (const l of lines) {
@@ -99,16 +66,16 @@ describe('streamAddedLines on real repositories', () => {
       expect(l.line).toBe(1);
       expect(l.commit).toBe(head);
     }
-    expect(existsSync(join(repo.dir, 'pwned'))).toBe(false);
+    expect(existsSync(join(repo.work, 'pwned'))).toBe(false);
     expect(readdirSync(process.cwd())).not.toContain('pwned');
   });
 
   it('reports new-file line numbers, skips removed lines and counts bytes', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('f.txt', ['one', 'two', 'three', 'four'].join('\n') + '\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     repo.write('f.txt', ['one', 'TWO', 'three', 'inserted', 'four', 'tail'].join('\n'));
-    const head = repo.commit('edit');
+    const head = repo.commitAll('edit');
     const { lines, stats } = await collect(repo, base, head);
     expect(lines.map((l) => [l.line, l.text])).toEqual([
       [2, 'TWO'],
@@ -120,13 +87,13 @@ describe('streamAddedLines on real repositories', () => {
   });
 
   it('adds nothing for deleted files and counts every commit, empty ones included', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('gone.txt', 'delete me\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     repo.git('rm', '-q', 'gone.txt');
-    repo.commit('delete');
-    repo.commit('empty 1');
-    const head = repo.commit('empty 2');
+    repo.commitAll('delete');
+    repo.commitAll('empty 1');
+    const head = repo.commitAll('empty 2');
     const { lines, stats } = await collect(repo, base, head);
     expect(lines).toEqual([]);
     expect(stats.commits).toBe(3);
@@ -134,9 +101,9 @@ describe('streamAddedLines on real repositories', () => {
   });
 
   it('notes binary files, and a .gitattributes "-diff" cannot hide text', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('README', 'base\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     repo.write('.gitattributes', '* -diff\n*.txt binary\n');
     repo.write('hidden.txt', 'plain text behind an attribute\n');
     repo.write(
@@ -145,7 +112,7 @@ describe('streamAddedLines on real repositories', () => {
         0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52
       ])
     );
-    const head = repo.commit('attrs');
+    const head = repo.commitAll('attrs');
     const { lines, stats } = await collect(repo, base, head);
     expect(lines.map((l) => [l.file, l.text])).toEqual([
       ['.gitattributes', '* -diff'],
@@ -157,16 +124,16 @@ describe('streamAddedLines on real repositories', () => {
   });
 
   it('blames a merge only for lines new relative to every parent', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('f.txt', 'a\nb\nc\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     repo.git('checkout', '-q', '-b', 'branch');
     repo.write('f.txt', 'a\nbranch line\nc\n');
-    repo.commit('branch edit');
+    repo.commitAll('branch edit');
     repo.git('checkout', '-q', 'main');
     repo.write('f.txt', 'a\nmain line\nc\n');
     repo.write('main-only.txt', 'added on main\n');
-    const mainTip = repo.commit('main edit');
+    const mainTip = repo.commitAll('main edit');
     repo.git('checkout', '-q', 'branch');
     try {
       repo.git('merge', '-q', 'main');
@@ -175,7 +142,7 @@ describe('streamAddedLines on real repositories', () => {
     }
     repo.write('f.txt', 'a\nbranch line\nmain line\nevil line\nc\n');
     repo.git('add', 'f.txt');
-    const merge = repo.commit('merge main');
+    const merge = repo.commitAll('merge main');
     // As the gate sees it: the range starts at the merge-base with main.
     const mergeBase = repo.git('merge-base', mainTip, merge).trim();
     expect(mergeBase).toBe(mainTip);
@@ -195,12 +162,12 @@ describe('streamAddedLines on real repositories', () => {
   });
 
   it('is not swayed by repository config that changes diff output', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('a b.txt', 'x\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     repo.write('a b.txt', 'x\ny\n\n\n\nz\n');
     repo.write('ü.txt', 'u\n');
-    const head = repo.commit('edit');
+    const head = repo.commitAll('edit');
     const plain = await collect(repo, base, head);
     for (const [k, v] of [
       ['diff.noprefix', 'true'],
@@ -230,15 +197,15 @@ describe('streamAddedLines on real repositories', () => {
   });
 
   it('is not swayed by environment variables that change diff output', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('f.txt', 'a\nb\nc\nd\ne\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     repo.write('f.txt', 'a\nb\nC\nd\ne\n');
-    const head = repo.commit('edit');
+    const head = repo.commitAll('edit');
     const lines: AddedLine[] = [];
     await forEachAddedLines(
       {
-        repoDir: repo.dir,
+        repoDir: repo.work,
         base,
         head,
         env: { ...process.env, GIT_DIFF_OPTS: '--unified=5', GIT_EXTERNAL_DIFF: '/bin/false' }
@@ -251,22 +218,19 @@ describe('streamAddedLines on real repositories', () => {
   });
 
   it('rejects anything but full shas and reports git failures', async () => {
-    const repo = new Repo();
-    const base = repo.commit('base');
+    const repo = makeLocalRepo({ date: tickingDate });
+    const base = repo.commitAll('base');
     await expect(collect(repo, 'main', base)).rejects.toThrow(GitError);
     await expect(collect(repo, base, '--output=/tmp/x')).rejects.toThrow(/full commit shas/);
     await expect(collect(repo, base, 'f'.repeat(40))).rejects.toThrow(/git log failed/);
   });
 
   it('kills git when the timeout passes', async () => {
-    const repo = new Repo();
-    const base = repo.commit('base');
-    repo.write('big.txt', 'line of filler text for the timeout test\n'.repeat(400_000));
-    const head = repo.commit('big');
+    const { repo, base, head } = bigAddition('line of filler text for the timeout test\n', 400_000);
     const started = Date.now();
     await expect(
       forEachAddedLines(
-        { repoDir: repo.dir, base, head, timeoutMs: 50 },
+        { repoDir: repo.work, base, head, timeoutMs: 50 },
         () => new Promise((r) => setTimeout(r, 20))
       )
     ).rejects.toThrow(/timed out after 50 ms/);
@@ -276,13 +240,10 @@ describe('streamAddedLines on real repositories', () => {
   });
 
   it('ends git when the consumer stops early', async () => {
-    const repo = new Repo();
-    const base = repo.commit('base');
-    repo.write('big.txt', 'more filler text for the early stop test\n'.repeat(400_000));
-    const head = repo.commit('big');
+    const { repo, base, head } = bigAddition('more filler text for the early stop test\n', 400_000);
     let batches = 0;
     for await (const batch of streamAddedLines({
-      repoDir: repo.dir,
+      repoDir: repo.work,
       base,
       head,
       batchLines: 100
@@ -295,14 +256,12 @@ describe('streamAddedLines on real repositories', () => {
   });
 
   it('can be aborted', async () => {
-    const repo = new Repo();
-    const base = repo.commit('base');
-    repo.write('big.txt', 'abort filler\n'.repeat(300_000));
-    const head = repo.commit('big');
+    const { repo, base, head } = bigAddition('abort filler\n', 300_000);
     const ac = new AbortController();
     await expect(
-      forEachAddedLines({ repoDir: repo.dir, base, head, signal: ac.signal, batchLines: 100 }, () =>
-        ac.abort()
+      forEachAddedLines(
+        { repoDir: repo.work, base, head, signal: ac.signal, batchLines: 100 },
+        () => ac.abort()
       )
     ).rejects.toThrow(/aborted/);
   });

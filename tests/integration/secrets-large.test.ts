@@ -4,43 +4,20 @@ import { join, resolve } from 'node:path';
 import { scanRangeEmbedded } from '../../packages/security/src/secrets/scan.ts';
 import { randomString } from '../../packages/security/src/secrets/token-samples.ts';
 import { buildBenchRepo } from '../../scripts/bench-secrets.ts';
+import { git, makeLocalRepo, type LocalRepo } from '../helpers/git-repo.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd: dir,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_AUTHOR_NAME: 'Test',
-      GIT_AUTHOR_EMAIL: 'test@example.com',
-      GIT_COMMITTER_NAME: 'Test',
-      GIT_COMMITTER_EMAIL: 'test@example.com'
-    }
-  });
-}
-
-function repoWithBase(): { dir: string; base: string } {
-  const dir = tempDir('qg-secrets-large-');
-  git(dir, 'init', '-q', '-b', 'main');
-  writeFileSync(join(dir, 'README.md'), 'base\n');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'base');
-  return { dir, base: git(dir, 'rev-parse', 'HEAD').trim() };
-}
-
-function commitAll(dir: string, message: string): string {
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', message);
-  return git(dir, 'rev-parse', 'HEAD').trim();
+/** A repository with one commit, README.md, on main. */
+function repoWithBase(): { repo: LocalRepo; dir: string; base: string } {
+  const repo = makeLocalRepo();
+  return { repo, dir: repo.work, base: repo.commitAll('base', { 'README.md': 'base\n' }) };
 }
 
 afterAll(cleanupTempDirs);
 
 describe('embedded secrets scan at scale', () => {
   it('scans a 50 MB single-file addition in bounded time, within a 64 MB heap', () => {
-    const { dir, base } = repoWithBase();
+    const { repo, dir, base } = repoWithBase();
     const file = join(dir, 'data/dump.sql');
     execFileSync('mkdir', ['-p', join(dir, 'data')]);
     writeFileSync(file, '');
@@ -61,7 +38,7 @@ describe('embedded secrets scan at scale', () => {
       }
       appendFileSync(file, `${rows.join('\n')}\n`);
     }
-    const head = commitAll(dir, 'dump');
+    const head = repo.commitAll('dump');
 
     // In a separate process with a small heap: holding the diff, or one
     // object per line, would not fit.
@@ -97,13 +74,13 @@ describe('embedded secrets scan at scale', () => {
   }, 180_000);
 
   it('scans a minified file whose single line is 8 MB', async () => {
-    const { dir, base } = repoWithBase();
+    const { repo, dir, base } = repoWithBase();
     const key = `AIza${randomString(35)}`;
     writeFileSync(
       join(dir, 'bundle.min.js'),
       `var a="${'x'.repeat(8 * 1024 * 1024)}";var k="${key}";\n`
     );
-    const head = commitAll(dir, 'bundle');
+    const head = repo.commitAll('bundle');
     const result = await scanRangeEmbedded({ repoDir: dir, base, head });
     expect(result.findings.map((f) => [f.ruleId, f.file, f.line])).toEqual([
       ['gcp-api-key', 'bundle.min.js', 1]

@@ -1,6 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { RecordingLogger } from '../../packages/core/src/logger.ts';
 import {
   fingerprintOf,
@@ -18,60 +15,16 @@ import {
   tokenSamples,
   type TokenSample
 } from '../../packages/security/src/secrets/token-samples.ts';
-import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
-
-/** A throwaway repository driven through git's own CLI (no mocks). */
-class Repo {
-  readonly dir: string;
-  private tick = 0;
-  constructor(dir = tempDir('qg-secrets-scan-')) {
-    this.dir = dir;
-    this.git('init', '-q', '-b', 'main');
-  }
-  git(...args: string[]): string {
-    const date = `2024-05-01T12:${String(Math.floor(this.tick / 60) % 60).padStart(2, '0')}:${String(this.tick % 60).padStart(2, '0')}+00:00`;
-    return execFileSync('git', args, {
-      cwd: this.dir,
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-      env: {
-        ...process.env,
-        GIT_CONFIG_GLOBAL: '/dev/null',
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_AUTHOR_NAME: 'Test',
-        GIT_AUTHOR_EMAIL: 'test@example.com',
-        GIT_COMMITTER_NAME: 'Test',
-        GIT_COMMITTER_EMAIL: 'test@example.com',
-        GIT_AUTHOR_DATE: date,
-        GIT_COMMITTER_DATE: date
-      }
-    });
-  }
-  write(path: string, content: string | Buffer): void {
-    mkdirSync(dirname(join(this.dir, path)), { recursive: true });
-    writeFileSync(join(this.dir, path), content);
-  }
-  commit(message: string): string {
-    this.tick++;
-    this.git('add', '-A');
-    this.git('commit', '-q', '--allow-empty', '--no-verify', '-m', message);
-    return this.sha('HEAD');
-  }
-  sha(ref: string): string {
-    return this.git('rev-parse', ref).trim();
-  }
-  authorDate(sha: string): string {
-    return this.git('log', '-1', '--format=%aI', sha).trim();
-  }
-}
+import { makeLocalRepo, tickingDate, type LocalRepo } from '../helpers/git-repo.ts';
+import { cleanupTempDirs } from '../helpers/tmp.ts';
 
 function scan(
-  repo: Repo,
+  repo: LocalRepo,
   base: string,
   head: string,
   extra: Partial<Parameters<typeof scanRangeEmbedded>[0]> = {}
 ) {
-  return scanRangeEmbedded({ repoDir: repo.dir, base, head, timeoutMs: 60_000, ...extra });
+  return scanRangeEmbedded({ repoDir: repo.work, base, head, timeoutMs: 60_000, ...extra });
 }
 
 function where(f: SecretFinding): string {
@@ -81,16 +34,16 @@ function where(f: SecretFinding): string {
 afterAll(cleanupTempDirs);
 
 describe('scanRangeEmbedded: what the branch adds', () => {
-  let repo: Repo;
+  let repo: LocalRepo;
   let base: string;
   let result: SecretScanResult;
   const samples = tokenSamples();
   const commits: string[] = [];
 
   beforeAll(async () => {
-    repo = new Repo();
+    repo = makeLocalRepo({ date: tickingDate });
     repo.write('README.md', '# project\n');
-    base = repo.commit('base');
+    base = repo.commitAll('base');
     repo.git('checkout', '-q', '-b', 'feature');
     samples.forEach((s, i) => {
       // Two lines of ordinary content first, so line numbers are not all 1.
@@ -98,7 +51,7 @@ describe('scanRangeEmbedded: what the branch adds', () => {
         `config/sample-${i}.txt`,
         ['# settings', 'name = demo', ...s.lines, 'end = true'].join('\n') + '\n'
       );
-      commits.push(repo.commit(`sample ${i}`));
+      commits.push(repo.commitAll(`sample ${i}`));
     });
     result = await scan(repo, base, repo.sha('HEAD'));
   }, 120_000);
@@ -113,7 +66,9 @@ describe('scanRangeEmbedded: what the branch adds', () => {
       expect(hit).toBeDefined();
       expect(hit?.line).toBe(3 + sample.reportLine);
       expect(hit?.commit).toBe(commits[i as number]);
-      expect(hit?.authorDate).toBe(repo.authorDate(commits[i as number]));
+      expect(hit?.authorDate).toBe(
+        repo.git('log', '-1', '--format=%aI', commits[i as number]).trim()
+      );
       expect(hit?.engine).toBe('embedded');
       expect(hit?.fingerprint).toBe(fingerprintOf(hit as SecretFinding));
     }
@@ -151,25 +106,25 @@ describe('scanRangeEmbedded: what the branch adds', () => {
 
 describe('scanRangeEmbedded: what the branch does not add', () => {
   it('ignores secrets already on the base, deleted lines and untouched neighbours', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     const old = `ghp_${randomString(36)}`;
     const removed = randomAwsAccessKeyId();
     repo.write('app.env', `TOKEN=${old}\nKEY=${removed}\nA=1\n`);
-    const base = repo.commit('base with secrets');
+    const base = repo.commitAll('base with secrets');
     repo.write('app.env', `TOKEN=${old}\nA=2\nB=3\n`);
-    const head = repo.commit('edit around them');
+    const head = repo.commitAll('edit around them');
     const result = await scan(repo, base, head);
     expect(result.findings).toEqual([]);
     expect(result.commitsScanned).toBe(1);
   });
 
   it('blames a merge of main for nothing main brought, but for what the merge itself adds', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('settings.ini', 'a=1\nb=2\nc=3\n');
-    repo.commit('base');
+    repo.commitAll('base');
     repo.git('checkout', '-q', '-b', 'feature');
     repo.write('settings.ini', 'a=1\nb=feature\nc=3\n');
-    repo.commit('feature edit');
+    repo.commitAll('feature edit');
     repo.git('checkout', '-q', 'main');
     const mainSecret = `glpat-${randomString(20)}`;
     repo.write('settings.ini', `a=1\nb=${mainSecret}\nc=3\n`);
@@ -177,7 +132,7 @@ describe('scanRangeEmbedded: what the branch does not add', () => {
       'main-only.env',
       `SLACK=xoxb-${randomString(12, '0123456789')}-${randomString(13, '0123456789')}-${randomString(24)}\n`
     );
-    const mainTip = repo.commit('main adds secrets of its own');
+    const mainTip = repo.commitAll('main adds secrets of its own');
     repo.git('checkout', '-q', 'feature');
     try {
       repo.git('merge', '-q', 'main');
@@ -187,7 +142,7 @@ describe('scanRangeEmbedded: what the branch does not add', () => {
     const evil = `sk_live_${randomString(24)}`;
     repo.write('settings.ini', `a=1\nb=feature\nb=${mainSecret}\nstripe=${evil}\nc=3\n`);
     repo.git('add', '-A');
-    const merge = repo.commit('merge main');
+    const merge = repo.commitAll('merge main');
     const base = repo.git('merge-base', mainTip, merge).trim();
     const result = await scan(repo, base, merge);
     expect(result.findings.map((f) => [f.commit, where(f)])).toEqual([
@@ -197,12 +152,12 @@ describe('scanRangeEmbedded: what the branch does not add', () => {
   });
 
   it('treats a moved file as added content (no rename detection) and reports it again', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     const token = `ghp_${randomString(36)}`;
     repo.write('a.txt', `token ${token}\n`);
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     repo.git('mv', 'a.txt', 'b.txt');
-    const head = repo.commit('rename');
+    const head = repo.commitAll('rename');
     const result = await scan(repo, base, head);
     expect(result.findings.map(where)).toEqual(['github-pat b.txt:1']);
   });
@@ -210,9 +165,9 @@ describe('scanRangeEmbedded: what the branch does not add', () => {
 
 describe('scanRangeEmbedded: files and formats', () => {
   it('reports secrets in files with hostile names under their exact names', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('README.md', 'x\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     const names = [
       'my secrets.env',
       'q"uote.env',
@@ -223,7 +178,7 @@ describe('scanRangeEmbedded: files and formats', () => {
       'new\nline.env'
     ];
     for (const n of names) repo.write(n, `x = 1\nkey = ${randomAwsAccessKeyId()}\n`);
-    const head = repo.commit('names');
+    const head = repo.commitAll('names');
     const result = await scan(repo, base, head);
     expect(result.findings.map(where).sort()).toEqual(
       names.map((n) => `aws-access-token ${n}:2`).sort()
@@ -231,9 +186,9 @@ describe('scanRangeEmbedded: files and formats', () => {
   });
 
   it('notes binary files instead of dropping them silently, and scans lockfiles and minified files', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('README.md', 'x\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     repo.write(
       'logo.png',
       Buffer.concat([
@@ -247,7 +202,7 @@ describe('scanRangeEmbedded: files and formats', () => {
       'dist/app.min.js',
       `!function(){var a="${randomString(5000)}";var k="AIza${randomString(35)}";${'x();'.repeat(5000)}}();`
     );
-    const head = repo.commit('assets');
+    const head = repo.commitAll('assets');
     const result = await scan(repo, base, head);
     expect(result.findings.map(where).sort()).toEqual([
       'gcp-api-key dist/app.min.js:1',
@@ -258,42 +213,42 @@ describe('scanRangeEmbedded: files and formats', () => {
   });
 
   it('cannot be silenced from the branch by .gitattributes or secretlint comments', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('README.md', 'x\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     repo.write('.gitattributes', '* -diff\n');
     repo.write(
       'app.ts',
       `// secretlint-disable\nconst t = "ghp_${randomString(36)}"; // secretlint-disable-line\n`
     );
-    const head = repo.commit('sneaky');
+    const head = repo.commitAll('sneaky');
     const result = await scan(repo, base, head);
     expect(result.findings.map(where)).toEqual(['github-pat app.ts:2']);
   });
 
   it('finds a multi-line private key at its BEGIN line', async () => {
-    const repo = new Repo();
+    const repo = makeLocalRepo({ date: tickingDate });
     repo.write('README.md', 'x\n');
-    const base = repo.commit('base');
+    const base = repo.commitAll('base');
     const key = tokenSamples().find((s) => s.name === 'OpenSSH private key') as TokenSample;
     repo.write('deploy/id_ed25519', ['', ...key.lines].join('\n') + '\n');
-    const head = repo.commit('key');
+    const head = repo.commitAll('key');
     const result = await scan(repo, base, head);
     expect(result.findings.map(where)).toEqual(['private-key deploy/id_ed25519:2']);
   });
 
   it('gives up when the time limit passes', async () => {
-    const repo = new Repo();
-    const base = repo.commit('base');
+    const repo = makeLocalRepo({ date: tickingDate });
+    const base = repo.commitAll('base');
     repo.write('big.txt', `filler line with words in it ${randomString(20)}\n`.repeat(200_000));
-    const head = repo.commit('big');
+    const head = repo.commitAll('big');
     await expect(scan(repo, base, head, { timeoutMs: 30 })).rejects.toThrow(/timed out/);
   });
 });
 
 describe('scanRangeEmbedded: the allowlist', () => {
   // fork (A) -> branch (B, the secrets); main moves on (C...) with allowlists.
-  let repo: Repo;
+  let repo: LocalRepo;
   let fork: string;
   let head: string;
   let baseline: SecretScanResult;
@@ -301,14 +256,14 @@ describe('scanRangeEmbedded: the allowlist', () => {
   const docToken = `sk_live_DOCUMENTATION${randomString(16)}`;
 
   beforeAll(async () => {
-    repo = new Repo();
+    repo = makeLocalRepo({ date: tickingDate });
     repo.write('README.md', 'x\n');
-    fork = repo.commit('fork point');
+    fork = repo.commitAll('fork point');
     repo.git('checkout', '-q', '-b', 'feature');
     repo.write('src/config.ts', `export const key = "${aws}";\n`);
     repo.write('docs/example.md', `Use a key like ${docToken} in docs.\n`);
     repo.write('fixtures/jwt.txt', `${tokenSamples().find((s) => s.ruleId === 'jwt')?.secret}\n`);
-    head = repo.commit('secrets');
+    head = repo.commitAll('secrets');
     repo.git('checkout', '-q', 'main');
     baseline = await scan(repo, fork, head);
   });
@@ -316,7 +271,7 @@ describe('scanRangeEmbedded: the allowlist', () => {
   function withAllowlist(text: string, path = DEFAULT_ALLOWLIST_PATH): string {
     repo.git('checkout', '-q', 'main');
     repo.write(path, text);
-    return repo.commit('allowlist');
+    return repo.commitAll('allowlist');
   }
 
   it('reports all three findings without an allowlist', () => {
@@ -372,7 +327,7 @@ describe('scanRangeEmbedded: the allowlist', () => {
   it('ignores an allowlist the branch brings itself, with a note', async () => {
     repo.git('checkout', '-q', '-b', 'self-allow', head);
     repo.write(DEFAULT_ALLOWLIST_PATH, 'rule:aws-access-token\npath:**\n');
-    const selfAllowing = repo.commit('allow my own leak');
+    const selfAllowing = repo.commitAll('allow my own leak');
     repo.git('checkout', '-q', 'main');
     const result = await scan(repo, fork, selfAllowing, { allowlistRef: fork });
     expect(result.findings.map(where).sort()).toEqual(baseline.findings.map(where).sort());

@@ -5,8 +5,8 @@ import {
   sanitizeLine,
   stripAnsi
 } from '../../packages/security/src/gitleaks/log-parse.ts';
+import { PLANTED_SECRET as KEY } from '../fixtures/fake-gitleaks/helpers.ts';
 
-const KEY = ['AKIA', 'ZQ4T7MWK3LRP2XVN'].join('');
 const coloured = (lvl: string, msg: string): string =>
   `\x1b[90m3:04PM\x1b[0m \x1b[32m${lvl}\x1b[0m ${msg}`;
 

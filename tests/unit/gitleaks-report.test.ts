@@ -1,10 +1,11 @@
 import { ToolError } from '../../packages/core/src/errors.ts';
 import { fingerprintOf } from '../../packages/security/src/findings.ts';
 import { parseGitleaksReport } from '../../packages/security/src/gitleaks/report.ts';
+import { PLANTED_SECRET as KEY } from '../fixtures/fake-gitleaks/helpers.ts';
+import { thrown } from '../helpers/errors.ts';
 
 const C1 = 'a'.repeat(40);
 const C2 = 'b'.repeat(40);
-const KEY = ['AKIA', 'ZQ4T7MWK3LRP2XVN'].join('');
 
 /** A full gitleaks v8 report entry, unredacted, to prove nothing sensitive is copied. */
 function entry(over: Record<string, unknown> = {}): Record<string, unknown> {
@@ -33,15 +34,11 @@ function entry(over: Record<string, unknown> = {}): Record<string, unknown> {
 }
 
 function problem(text: string): string {
-  try {
-    parseGitleaksReport(text);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ToolError);
-    expect((err as ToolError).kind).toBe('secrets');
-    expect((err as ToolError).message).not.toContain(KEY);
-    return (err as ToolError).message;
-  }
-  throw new Error('expected a ToolError');
+  const err = thrown(() => parseGitleaksReport(text)) as ToolError;
+  expect(err).toBeInstanceOf(ToolError);
+  expect(err.kind).toBe('secrets');
+  expect(err.message).not.toContain(KEY);
+  return err.message;
 }
 
 describe('gitleaks JSON report', () => {

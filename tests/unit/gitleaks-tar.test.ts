@@ -7,27 +7,16 @@ import {
   safeEntryPath
 } from '../../packages/security/src/gitleaks/tar-reader.ts';
 import { buildTar, paxRecord, tarHeader } from '../fixtures/fake-gitleaks/helpers.ts';
+import { thrown } from '../helpers/errors.ts';
+import { commandRuns } from '../helpers/processes.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 afterAll(cleanupTempDirs);
 
 function refusal(archive: Buffer): string {
-  try {
-    readTar(archive);
-  } catch (err) {
-    expect(err).toBeInstanceOf(TarError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a TarError');
-}
-
-function hasSystemTar(): boolean {
-  try {
-    execFileSync('tar', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  const err = thrown(() => readTar(archive));
+  expect(err).toBeInstanceOf(TarError);
+  return err.message;
 }
 
 describe('tar reader', () => {
@@ -125,7 +114,7 @@ describe('tar reader', () => {
     expect(refusal(Buffer.concat([header, Buffer.alloc(512)]))).toMatch(/truncated/);
   });
 
-  (hasSystemTar() ? it : it.skip).each(['gnu', 'pax', 'ustar'])(
+  (commandRuns('tar', '--version') ? it : it.skip).each(['gnu', 'pax', 'ustar'])(
     'reads archives written by the system tar (--format=%s)',
     (format) => {
       const dir = tempDir();

@@ -1,16 +1,5 @@
 import { groupAlive, runCommand, runShell } from '../../packages/proc/src/run.ts';
-
-import { readFileSync } from 'node:fs';
-
-/** Running or sleeping, not a zombie waiting for a reaper. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]);
-  } catch {
-    return false;
-  }
-}
+import { isLiveProcess } from '../helpers/processes.ts';
 
 describe('process groups', () => {
   it('returns exit code and output', async () => {
@@ -39,7 +28,7 @@ describe('process groups', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(pids.length).toBe(2);
     await new Promise((res) => setTimeout(res, 100));
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(isLiveProcess(pid)).toBe(false);
     expect(groupAlive(pids[1])).toBe(false);
   });
 
@@ -52,7 +41,7 @@ describe('process groups', () => {
     });
     expect(r.timedOut).toBe(true);
     await new Promise((res) => setTimeout(res, 500));
-    expect(alive(pid)).toBe(false);
+    expect(isLiveProcess(pid)).toBe(false);
   });
 
   it('a daemon left behind by a command that exits is reaped, and the run does not hang', async () => {
@@ -66,6 +55,6 @@ describe('process groups', () => {
     expect(r.exitCode).toBe(0);
     expect(r.timedOut).toBe(false);
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(alive(pid)).toBe(false);
+    expect(isLiveProcess(pid)).toBe(false);
   });
 });

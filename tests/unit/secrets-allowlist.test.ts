@@ -13,18 +13,14 @@ import {
   randomAwsAccessKeyId,
   randomString
 } from '../../packages/security/src/secrets/token-samples.ts';
+import { thrown } from '../helpers/errors.ts';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const loc = { commit: SHA, file: 'src/app.ts', ruleId: 'github-pat', line: 12 };
 const FILE = '.quality-gates/secrets-allowlist (at 0123456789ab)';
 
 function errorOf(text: string): AllowlistError {
-  try {
-    parseAllowlist(text, FILE);
-  } catch (err) {
-    return err as AllowlistError;
-  }
-  throw new Error('expected an AllowlistError');
+  return thrown(() => parseAllowlist(text, FILE)) as AllowlistError;
 }
 
 describe('parseAllowlist', () => {
