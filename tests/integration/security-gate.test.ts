@@ -1,7 +1,7 @@
 // The security gate through runGate() on real repositories: the policy
 // combinations a user would notice (secrets fail-closed whatever the inputs,
 // dependency audit fail-open unless asked), and redaction across every output.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../../packages/core/src/context.ts';
 import { runGate } from '../../packages/core/src/gate.ts';
@@ -11,7 +11,7 @@ import type { GateResult } from '../../packages/core/src/verdict.ts';
 import { securityGate } from '../../packages/security/src/gate.ts';
 import { randomAwsAccessKeyId } from '../../packages/security/src/secrets/token-samples.ts';
 import { FAKE_GITLEAKS, NODE_BIN_DIR } from '../fixtures/fake-gitleaks/helpers.ts';
-import { LODASH_PROTO, REQUESTS_LOW } from '../fixtures/osv/records.ts';
+import { LODASH_PROTO, REQUESTS_LOW, writeRecords } from '../fixtures/osv/records.ts';
 import { refusedUrl, startOsvServer } from '../fixtures/osv/osv-server.ts';
 import { makeRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
@@ -69,8 +69,7 @@ describe('security gate: dependency audit policy', () => {
       'package-lock.json': lockfile({ lodash: '4.17.11' })
     });
     const db = join(tempDir(), 'osv');
-    mkdirSync(join(db, 'npm'), { recursive: true });
-    writeFileSync(join(db, 'npm', `${LODASH_PROTO.id}.json`), JSON.stringify(LODASH_PROTO));
+    writeRecords(join(db, 'npm'), [LODASH_PROTO]);
     const r = await gate(repo, { 'osv-db': db });
     expect(r.verdict).toBe('FAIL');
     expect(r.summary).toMatch(/^1 new vulnerability at or above high; scanned 1 commit/);
