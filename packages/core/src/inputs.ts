@@ -53,6 +53,22 @@ export function readEnum<T extends string>(
   return hit;
 }
 
+/** A number in [min, max] whose text matches `shape`; '' gives the fallback. */
+function readNumber(
+  src: InputSource,
+  name: string,
+  fallback: number,
+  range: { min: number; max: number; shape: RegExp; expected: string }
+): number {
+  const v = src.get(name);
+  if (v === '') return fallback;
+  const n = Number(v);
+  if (!range.shape.test(v) || n < range.min || n > range.max) {
+    throw new ConfigurationError(name, range.expected, v);
+  }
+  return n;
+}
+
 export function readInteger(
   src: InputSource,
   name: string,
@@ -60,23 +76,12 @@ export function readInteger(
   min: number,
   max: number
 ): number {
-  const v = src.get(name);
-  if (v === '') return fallback;
-  if (!/^\d+$/.test(v))
-    throw new ConfigurationError(name, `a whole number from ${min} to ${max}`, v);
-  const n = Number(v);
-  if (n < min || n > max)
-    throw new ConfigurationError(name, `a whole number from ${min} to ${max}`, v);
-  return n;
-}
-
-/** Comma- or newline-separated list, blanks dropped. */
-export function readList(src: InputSource, name: string): string[] {
-  return src
-    .get(name)
-    .split(/[,\n]/)
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  return readNumber(src, name, fallback, {
+    min,
+    max,
+    shape: /^\d+$/,
+    expected: `a whole number from ${min} to ${max}`
+  });
 }
 
 /** A plain decimal (percentages, epsilons): '80%' or '1e2' is refused, not guessed at. */
@@ -87,11 +92,19 @@ export function readDecimal(
   min: number,
   max: number
 ): number {
-  const v = src.get(name);
-  if (v === '') return fallback;
-  const expected = `a number from ${min} to ${max}, such as 80 or 80.5`;
-  if (!/^\d+(\.\d+)?$/.test(v)) throw new ConfigurationError(name, expected, v);
-  const n = Number(v);
-  if (n < min || n > max) throw new ConfigurationError(name, expected, v);
-  return n;
+  return readNumber(src, name, fallback, {
+    min,
+    max,
+    shape: /^\d+(\.\d+)?$/,
+    expected: `a number from ${min} to ${max}, such as 80 or 80.5`
+  });
+}
+
+/** Comma- or newline-separated list, blanks dropped. */
+export function readList(src: InputSource, name: string): string[] {
+  return src
+    .get(name)
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
