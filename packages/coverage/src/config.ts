@@ -5,8 +5,16 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { RunContext } from '../../core/src/context.ts';
 import { ConfigurationError } from '../../core/src/errors.ts';
-import { readBoolean, readDecimal, readEnum, readInteger, readString, type InputSource } from '../../core/src/inputs.ts';
+import {
+  readBoolean,
+  readDecimal,
+  readEnum,
+  readInteger,
+  readString,
+  type InputSource
+} from '../../core/src/inputs.ts';
 import { validBranchName } from '../../git/src/git.ts';
+import { REPORT_FORMATS } from './coverage-report.ts';
 import { readStateConfig, STATE_INPUTS, type StateConfig } from '../../store/src/state-inputs.ts';
 
 export const MEASURE_INPUTS = {
@@ -22,7 +30,7 @@ export const MEASURE_INPUTS = {
 
 export const VERDICT_INPUTS = { policy: 'policy', floor: 'floor', epsilon: 'epsilon' } as const;
 
-export const COVERAGE_FORMATS = ['auto', 'coverage-py', 'istanbul-summary', 'istanbul-final', 'lcov', 'cobertura', 'jacoco', 'go'] as const;
+export const COVERAGE_FORMATS = ['auto', ...REPORT_FORMATS] as const;
 export type CoverageFormatInput = (typeof COVERAGE_FORMATS)[number];
 export const POLICIES = ['absolute', 'baseline', 'both'] as const;
 export type CoveragePolicy = (typeof POLICIES)[number];
@@ -75,12 +83,17 @@ export function repositoryKey(ctx: RunContext): string {
 export function readMeasureConfig(src: InputSource, ctx: RunContext): MeasureConfig {
   const I = MEASURE_INPUTS;
   const python = readString(src, I.python, 'python3');
-  if (/[\n\r]/.test(python)) throw new ConfigurationError(I.python, 'an interpreter name or path such as python3', python);
+  if (/[\n\r]/.test(python))
+    throw new ConfigurationError(I.python, 'an interpreter name or path such as python3', python);
   const measure = readBoolean(src, I.measure, true);
   const command = readString(src, I.command, referenceCommand(python));
   const report = readString(src, I.report, 'coverage.json');
-  const baseRef = readString(src, I.baseRef, ctx.event.baseRef || 'main').replace(/^refs\/heads\//, '');
-  if (!validBranchName(baseRef)) throw new ConfigurationError(I.baseRef, 'a branch name such as main', baseRef);
+  const baseRef = readString(src, I.baseRef, ctx.event.baseRef || 'main').replace(
+    /^refs\/heads\//,
+    ''
+  );
+  if (!validBranchName(baseRef))
+    throw new ConfigurationError(I.baseRef, 'a branch name such as main', baseRef);
   return {
     workspace: ctx.workspace,
     command: measure ? command : undefined,
@@ -103,4 +116,7 @@ export function readCoverageGateConfig(src: InputSource, ctx: RunContext): Cover
   };
 }
 
-export const MEASURE_INPUT_NAMES: readonly string[] = [...Object.values(MEASURE_INPUTS), ...Object.values(STATE_INPUTS)];
+export const MEASURE_INPUT_NAMES: readonly string[] = [
+  ...Object.values(MEASURE_INPUTS),
+  ...Object.values(STATE_INPUTS)
+];

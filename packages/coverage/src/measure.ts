@@ -39,11 +39,22 @@ export async function measureCoverage(config: MeasureConfig, log: Logger): Promi
       onStderr: (s) => log.debug(s.trimEnd())
     });
     commandMs = r.durationMs;
-    if (r.spawnError) throw new ToolError(COVERAGE_TOOL, `the coverage command could not be started (${r.spawnError})`);
+    if (r.spawnError)
+      throw new ToolError(
+        COVERAGE_TOOL,
+        `the coverage command could not be started (${r.spawnError})`
+      );
     if (r.timedOut) {
-      throw new ToolError(COVERAGE_TOOL, `the coverage command timed out after ${config.timeoutMs / 1000} s (input timeout-seconds); its whole process group was killed`);
+      throw new ToolError(
+        COVERAGE_TOOL,
+        `the coverage command timed out after ${config.timeoutMs / 1000} s (input timeout-seconds); its whole process group was killed`
+      );
     }
-    if (r.exitCode === 127) throw new ToolError(COVERAGE_TOOL, `the coverage command was not found (exit 127): ${lastLines(r.stderr, 1)}`);
+    if (r.exitCode === 127)
+      throw new ToolError(
+        COVERAGE_TOOL,
+        `the coverage command was not found (exit 127): ${lastLines(r.stderr, 1)}`
+      );
     if (r.exitCode !== 0) {
       throw new ToolError(
         COVERAGE_TOOL,
@@ -54,7 +65,9 @@ export async function measureCoverage(config: MeasureConfig, log: Logger): Promi
   if (!existsSync(config.report)) {
     throw new ToolError(
       COVERAGE_TOOL,
-      config.command !== undefined ? `the coverage command succeeded but wrote no report at ${shown} (input report)` : `no coverage report at ${shown} (input report)`
+      config.command !== undefined
+        ? `the coverage command succeeded but wrote no report at ${shown} (input report)`
+        : `no coverage report at ${shown} (input report)`
     );
   }
   const report = await readCoverageReport(config.report, config.format);

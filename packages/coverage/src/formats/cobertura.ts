@@ -1,0 +1,116 @@
+// Cobertura XML (Cobertura itself, coverage.py `coverage xml`, gcovr, .NET
+// coverlet, ...). Lines are counted from each class's own <lines><line
+// number hits> (the copies under <methods> are ignored), merged per filename
+// across classes and packages: a line is covered when any class covers it.
+// The root's lines-covered/lines-valid are used only when no <line> exists.
+
+import type { CoverageReport, FileCoverage } from '../coverage-report.ts';
+import { buildReport } from './build-report.ts';
+import { LineStates } from './line-states.ts';
+import { readXmlReport } from './read-xml.ts';
+import { CoverageReportError } from './report-error.ts';
+import { inputName, type ReportInput } from './report-input.ts';
+
+const COUNT = /^\d{1,15}$/;
+
+export async function parseCobertura(input: ReportInput): Promise<CoverageReport> {
+  const source = inputName(input);
+  const fail = (problem: string): never => {
+    throw new CoverageReportError(source, problem);
+  };
+  const stack: string[] = [];
+  let root: Record<string, string> | null = null;
+  const perFile = new Map<string, LineStates>();
+  let current: LineStates | null = null;
+  let currentName = '';
+  let lineElements = 0;
+
+  await readXmlReport(input, {
+    open(name, attrs) {
+      const parent = stack[stack.length - 1];
+      if (stack.length === 0) {
+        if (name !== 'coverage') fail(`root element is <${name}>, not Cobertura's <coverage>`);
+        root = attrs;
+      } else if (name === 'class' && parent === 'classes') {
+        const file = attrs.filename;
+        if (file === undefined || file === '')
+          fail(`<class name="${attrs.name ?? ''}"> has no filename`);
+        currentName = file;
+        current = perFile.get(file) ?? null;
+        if (current === null) {
+          current = new LineStates();
+          perFile.set(file, current);
+        }
+      } else if (name === 'line' && parent === 'lines' && stack[stack.length - 2] === 'class') {
+        const number = attrs.number;
+        const hitsText = attrs.hits;
+        if (number === undefined || !COUNT.test(number)) {
+          fail(`a <line> in ${currentName} has number ${JSON.stringify(number ?? null)}`);
+        }
+        const hits = hitsText === undefined || hitsText.trim() === '' ? NaN : Number(hitsText);
+        if (!Number.isFinite(hits) || hits < 0) {
+          fail(
+            `<line number="${number}"> in ${currentName} has hits ${JSON.stringify(hitsText ?? null)}, not a count`
+          );
+        }
+        (current as LineStates).mark(Number(number), hits > 0);
+        lineElements++;
+      }
+      stack.push(name);
+    },
+    close(name) {
+      stack.pop();
+      if (name === 'class') current = null;
+    }
+  });
+
+  const r = root as Record<string, string> | null;
+  if (r === null) return fail('no <coverage> element');
+  const rate = r['line-rate'];
+  if (rate !== undefined) {
+    const v = rate.trim() === '' ? NaN : Number(rate);
+    if (!Number.isFinite(v) || v < 0 || v > 1)
+      fail(`line-rate ${JSON.stringify(rate)} is not a rate within 0..1`);
+  }
+  const rootCount = (key: string): number | undefined => {
+    const v = r[key];
+    if (v === undefined) return undefined;
+    if (!COUNT.test(v)) fail(`${key} ${JSON.stringify(v)} is not a whole non-negative number`);
+    return Number(v);
+  };
+  const rootCovered = rootCount('lines-covered');
+  const rootValid = rootCount('lines-valid');
+  if (rootCovered !== undefined && rootValid !== undefined && rootCovered > rootValid) {
+    fail(`lines-covered ${rootCovered} > lines-valid ${rootValid}`);
+  }
+  const notes: string[] = [];
+  if (lineElements === 0) {
+    if (rootValid === undefined || rootCovered === undefined) {
+      return fail(
+        rate !== undefined
+          ? 'no <line> elements and no lines-covered/lines-valid: a line-rate alone cannot be weighed'
+          : 'no <line> elements and no lines-covered/lines-valid'
+      );
+    }
+    notes.push('no <line> elements: the root lines-covered/lines-valid are used');
+    return buildReport(source, 'cobertura', rootCovered, rootValid, [], notes);
+  }
+  const files: FileCoverage[] = [];
+  let covered = 0;
+  let total = 0;
+  for (const [path, lines] of perFile) {
+    files.push({ path, covered: lines.covered, total: lines.total });
+    covered += lines.covered;
+    total += lines.total;
+  }
+  if (
+    rootValid !== undefined &&
+    rootCovered !== undefined &&
+    (rootValid !== total || rootCovered !== covered)
+  ) {
+    notes.push(
+      `the root says ${rootCovered}/${rootValid} lines but its <line> elements give ${covered}/${total}; the lines are used`
+    );
+  }
+  return buildReport(source, 'cobertura', covered, total, files, notes);
+}
