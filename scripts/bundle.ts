@@ -2,7 +2,15 @@
 // ncc. `--out DIR` builds elsewhere (check-dist uses it to compare).
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { entries } from './entries.ts';
@@ -17,13 +25,40 @@ const only = process.argv
 const ncc = join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js');
 const selected = entries(root).filter((e) => only.length === 0 || only.includes(e.name));
 
-/** Native prebuilds for platforms we do not support only make dist/ heavy. */
-function prune(dir: string): void {
+/**
+ * Actions run on Linux runners (glibc or musl containers, x64 or arm64): the
+ * better-sqlite3 prebuilds for other platforms only make dist/ heavy. The CLI
+ * keeps every platform, since people run it on their own machines.
+ */
+const RUNNER_PREBUILD = /^linux(musl)?-(x64|arm64)\.node$/;
+
+function prune(dir: string, keepAllPlatforms: boolean): void {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) prune(p);
+    if (statSync(p).isDirectory()) prune(p, keepAllPlatforms);
     else if (/\.(map|d\.ts)$/.test(name)) unlinkSync(p);
+    else if (!keepAllPlatforms && name.endsWith('.node') && !RUNNER_PREBUILD.test(name))
+      unlinkSync(p);
   }
+}
+
+/**
+ * ncc emits ESM (the entries use top-level await), but bundled CommonJS code
+ * such as better-sqlite3's loader still reads __dirname/__filename, which ESM
+ * does not define. Defining them once at the top of the bundle, from the
+ * bundle's own URL, gives that code the values it would have had.
+ */
+const ESM_BANNER =
+  "import { fileURLToPath as __qgFileURLToPath } from 'node:url';\n" +
+  "import { dirname as __qgDirname } from 'node:path';\n" +
+  'const __filename = __qgFileURLToPath(import.meta.url);\n' +
+  'const __dirname = __qgDirname(__filename);\n';
+
+function addEsmBanner(out: string): void {
+  const file = join(out, 'index.js');
+  const code = readFileSync(file, 'utf8');
+  if (/^import|^export/m.test(code.slice(0, 200)) && !code.startsWith(ESM_BANNER))
+    writeFileSync(file, ESM_BANNER + code);
 }
 
 for (const e of selected) {
@@ -51,6 +86,7 @@ for (const e of selected) {
       stdio: ['ignore', 'inherit', 'inherit']
     }
   );
-  prune(out);
+  prune(out, e.name === 'cli');
+  addEsmBanner(out);
   process.stdout.write(`bundled ${e.name} -> ${out} (${Date.now() - started} ms)\n`);
 }

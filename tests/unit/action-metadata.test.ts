@@ -6,11 +6,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMON_INPUTS } from '../../packages/core/src/gate.ts';
 import { securityGate } from '../../packages/security/src/gate.ts';
+import { coverageGate } from '../../packages/coverage/src/gate.ts';
+import { coverageRatchet } from '../../packages/coverage/src/ratchet.ts';
+import { coverageBaseline } from '../../packages/coverage/src/baseline-override.ts';
 import { readActionMeta } from '../../scripts/action-meta.ts';
 import { regenerate } from '../../scripts/gen-readme.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const GATE_ACTIONS = { 'security-gate': securityGate };
+const GATE_ACTIONS = { 'security-gate': securityGate, 'coverage-gate': coverageGate };
+const TOOL_ACTIONS = { 'coverage-ratchet': coverageRatchet, 'coverage-baseline': coverageBaseline };
 const actionDirs = readdirSync(join(root, 'actions')).filter((d) =>
   existsSync(join(root, 'actions', d, 'action.yml'))
 );
@@ -33,6 +37,21 @@ describe('action.yml files', () => {
         expect(meta.outputs.map((o) => o.name)).toContain(out);
     }
   );
+
+  it.each(Object.entries(TOOL_ACTIONS))(
+    '%s declares exactly the inputs its tool reads',
+    (dir, def) => {
+      const meta = readActionMeta(join(root, 'actions', dir, 'action.yml'));
+      expect(meta.inputs.map((i) => i.name).sort()).toEqual([...def.inputs].sort());
+      expect(meta.outputs.map((o) => o.name)).toContain('summary');
+    }
+  );
+
+  it('every action is known to this test (none escapes the check)', () => {
+    expect(actionDirs.sort()).toEqual(
+      [...Object.keys(GATE_ACTIONS), ...Object.keys(TOOL_ACTIONS)].sort()
+    );
+  });
 
   it('every gate action is known to this test (none escapes the check)', () => {
     const gateDirs = actionDirs.filter((d) => d.endsWith('-gate'));

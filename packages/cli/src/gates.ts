@@ -2,10 +2,35 @@
 // Each issue that adds a gate adds it here.
 
 import type { GateDefinition } from '../../core/src/gate.ts';
+import type { ToolDefinition } from '../../core/src/tool.ts';
+import { coverageBaseline } from '../../coverage/src/baseline-override.ts';
+import { coverageGate } from '../../coverage/src/gate.ts';
+import { coverageRatchet } from '../../coverage/src/ratchet.ts';
 import { securityGate } from '../../security/src/gate.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const EDGE: readonly GateDefinition<any>[] = [securityGate];
+export const EDGE: readonly GateDefinition<any>[] = [securityGate, coverageGate];
+
+export interface ToolCommand {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  def: ToolDefinition<any>;
+  /** The input the first word after the command fills (quality-gates baseline set ...). */
+  positional?: string;
+  help: string;
+}
+
+/** Commands that are tools, not gates. */
+export const TOOLS: Record<string, ToolCommand> = {
+  baseline: {
+    def: coverageBaseline,
+    positional: 'operation',
+    help: 'show | set --value N --reason R | reset --reason R'
+  },
+  ratchet: {
+    def: coverageRatchet,
+    help: 'raise the coverage baseline to what landed (run on the target branch)'
+  }
+};
 
 export function findGate(name: string): GateDefinition<unknown> | undefined {
   return EDGE.find((g) => g.gate === name);

@@ -9,8 +9,9 @@ import { runGate, COMMON_INPUTS } from '../../core/src/gate.ts';
 import { mapInputSource } from '../../core/src/inputs.ts';
 import { StreamLogger } from '../../core/src/logger.ts';
 import type { GateResult } from '../../core/src/verdict.ts';
-import { parseArgs, UsageError } from './args.ts';
-import { EDGE, findGate } from './gates.ts';
+import { parseArgs, UsageError, type ParsedArgs } from './args.ts';
+import { runTool } from '../../core/src/tool.ts';
+import { EDGE, findGate, TOOLS, type ToolCommand } from './gates.ts';
 import { verdictJson, verdictTable } from './table.ts';
 
 const USAGE = `usage: quality-gates <command> [options]
@@ -18,6 +19,9 @@ const USAGE = `usage: quality-gates <command> [options]
 commands:
   edge                 run every gate in order; stops at the first FAIL
 ${EDGE.map((g) => `  ${g.gate.padEnd(20)} run the ${g.gate} gate`).join('\n')}
+${Object.entries(TOOLS)
+  .map(([n, t]) => `  ${n.padEnd(20)} ${t.help}`)
+  .join('\n')}
   help                 this text
 
 options:
@@ -44,31 +48,27 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return args.command === '' && !args.own.help ? 2 : 0;
   }
-  const gates =
-    args.command === 'edge' ? EDGE : [findGate(args.command)].filter((g) => g !== undefined);
-  if (gates.length === 0) {
-    process.stderr.write(
-      `quality-gates: unknown command '${args.command}': expected edge, ${EDGE.map((g) => g.gate).join(', ')} or help\n`
-    );
-    return 2;
-  }
-  const known = new Set([...gates.flatMap((g) => g.inputs), ...Object.values(COMMON_INPUTS)]);
-  const unknown = Object.keys(args.inputs).filter((k) => !known.has(k));
-  if (unknown.length > 0) {
-    process.stderr.write(
-      `quality-gates: unknown option --${unknown[0]} for '${args.command}': expected one of --${[...known].sort().join(', --')}\n`
-    );
-    return 2;
-  }
-  const workspace = resolve(args.own.repo ?? process.cwd());
   const ctx: RunContext = {
     env: process.env,
-    workspace,
+    workspace: resolve(args.own.repo ?? process.cwd()),
     repository: args.own.repository ?? process.env.GITHUB_REPOSITORY ?? '',
     event: readEvent(process.env),
     logger: new StreamLogger((s) => process.stderr.write(s), args.own.verbose === 'true'),
     now: () => new Date()
   };
+  const tool = Object.hasOwn(TOOLS, args.command) ? TOOLS[args.command] : undefined;
+  if (tool) return runToolCommand(tool, args, ctx);
+  const gates =
+    args.command === 'edge' ? EDGE : [findGate(args.command)].filter((g) => g !== undefined);
+  if (gates.length === 0) {
+    const commands = [...EDGE.map((g) => g.gate), ...Object.keys(TOOLS)].join(', ');
+    process.stderr.write(
+      `quality-gates: unknown command '${args.command}': expected edge, ${commands} or help\n`
+    );
+    return 2;
+  }
+  const known = [...gates.flatMap((g) => g.inputs), ...Object.values(COMMON_INPUTS)];
+  if (!onlyKnownOptions(args, known)) return 2;
   const results: GateResult[] = [];
   for (const gate of gates) {
     const inputs = Object.fromEntries(
@@ -82,6 +82,34 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   process.stdout.write(args.own.json === 'true' ? verdictJson(results) : verdictTable(results));
   return results.some((r) => r.verdict === 'FAIL') ? 1 : 0;
+}
+
+function onlyKnownOptions(args: ParsedArgs, known: readonly string[]): boolean {
+  const unknown = Object.keys(args.inputs).filter((k) => !known.includes(k));
+  if (unknown.length === 0) return true;
+  process.stderr.write(
+    `quality-gates: unknown option --${unknown[0]} for '${args.command}': expected one of --${[...new Set(known)].sort().join(', --')}\n`
+  );
+  return false;
+}
+
+async function runToolCommand(
+  tool: ToolCommand,
+  args: ParsedArgs,
+  ctx: RunContext
+): Promise<number> {
+  if (!onlyKnownOptions(args, tool.def.inputs)) return 2;
+  const inputs: Record<string, string> = { ...args.inputs };
+  if (tool.positional && args.positionals[0] !== undefined)
+    inputs[tool.positional] = args.positionals[0];
+  const r = await runTool(tool.def, mapInputSource(inputs), ctx);
+  for (const w of r.warnings) ctx.logger.warning(w);
+  process.stdout.write(
+    args.own.json === 'true'
+      ? `${JSON.stringify({ ok: r.ok, summary: r.summary, outputs: r.outputs }, null, 2)}\n`
+      : `${r.summary}\n`
+  );
+  return r.ok ? 0 : 1;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -10,7 +10,13 @@ import { ConfigurationError, ToolError, describeError } from './errors.ts';
 import { readList, readString, type InputSource } from './inputs.ts';
 import { matchesAny } from './glob.ts';
 import { modeFor, verdictFor, type GatePolicy } from './policy.ts';
-import { oneLine, type GateName, type GateOutcome, type GateResult } from './verdict.ts';
+import {
+  oneLine,
+  type Frontmatter,
+  type GateName,
+  type GateOutcome,
+  type GateResult
+} from './verdict.ts';
 
 /** Inputs every gate action declares. */
 export const COMMON_INPUTS = { reportDir: 'report-dir', repos: 'repos' } as const;
@@ -28,6 +34,8 @@ export interface GateDefinition<C> {
   policy(config: C | undefined): GatePolicy;
   buildConfig(inputs: InputSource, ctx: RunContext): C;
   evaluate(config: C, ctx: RunContext): Promise<GateOutcome>;
+  /** Frontmatter keys to keep present (as nulls or settings) when evaluation ended in an error. */
+  errorFields?(config: C | undefined): Frontmatter;
   /** Commit the report speaks for, checked on read-back when known. */
   headSha?(outcome: GateOutcome): string | undefined;
 }
@@ -126,7 +134,10 @@ export async function runGate<C>(
       const msg = `${what}: ${describeError(err)} (${mode} => ${verdict})`;
       if (verdict === 'PASS') log.warning(msg);
       else log.error(msg);
-      return outcome(verdict, msg, verdict === 'PASS' ? [msg] : []);
+      return {
+        ...outcome(verdict, msg, verdict === 'PASS' ? [msg] : []),
+        fields: def.errorFields?.(config) ?? {}
+      };
     }
   }
 

@@ -30,14 +30,32 @@ export interface ToolOutcome extends ToolResult {
   skipped: boolean;
 }
 
-export async function runTool<C>(def: ToolDefinition<C>, raw: InputSource, ctx: RunContext): Promise<ToolOutcome> {
-  const fail = (summary: string): ToolOutcome => ({ ok: false, skipped: false, summary: oneLine(summary), outputs: {}, body: `${oneLine(summary)}\n`, warnings: [] });
+export async function runTool<C>(
+  def: ToolDefinition<C>,
+  raw: InputSource,
+  ctx: RunContext
+): Promise<ToolOutcome> {
+  const fail = (summary: string): ToolOutcome => ({
+    ok: false,
+    skipped: false,
+    summary: oneLine(summary),
+    outputs: {},
+    body: `${oneLine(summary)}\n`,
+    warnings: []
+  });
   try {
     if (def.gate) {
       const v = killSwitchVariable(def.gate);
       if (['false', '0', 'no'].includes((ctx.env[v] ?? '').trim().toLowerCase())) {
         const summary = `${def.name} skipped: ${v}=${ctx.env[v]}`;
-        return { ok: true, skipped: true, summary, outputs: {}, body: `${summary}\n`, warnings: [] };
+        return {
+          ok: true,
+          skipped: true,
+          summary,
+          outputs: {},
+          body: `${summary}\n`,
+          warnings: []
+        };
       }
     }
     const config = def.buildConfig(declaredOnly(raw, def.inputs), ctx);

@@ -543,4 +543,3 @@ export async function forEachAddedLines(
     await onBatch(r.value);
   }
 }
-

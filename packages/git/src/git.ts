@@ -179,7 +179,8 @@ export class Git {
   }
 
   /**
-   * The only push there is. Refuses protected branches, deletions and plain
+   * The branch push (pushRef, below, is the fast-forward-only push for state
+   * refs and can never force). Refuses protected branches, deletions and plain
    * force; a rewrite must name the sha it expects to replace.
    */
   async push(
@@ -199,6 +200,63 @@ export class Git {
     args.push(remote, `${opts.sha}:refs/heads/${branch}`);
     await this.run(args);
   }
+
+  /**
+   * Pushes a commit to a full ref name that is not a protected branch (a
+   * state ref such as refs/quality-gates/state), never with force: the
+   * remote takes it only as a fast-forward, or as a new ref, so the push is a
+   * compare-and-set. 'rejected' means another writer moved the ref first:
+   * fetch, redo, push again. Any other failure throws GitError.
+   */
+  async pushRef(remote: string, sha: string, ref: string): Promise<'pushed' | 'rejected'> {
+    assertPushableRef(ref, this.protectedBranches);
+    if (!isSha(sha))
+      throw new GitError(`refused to push: ${JSON.stringify(sha)} is not a commit sha`, []);
+    if (remote === '' || remote.startsWith('-'))
+      throw new GitError(`refused to push: invalid remote ${JSON.stringify(remote)}`, []);
+    const args = ['push', '--porcelain', '--no-verify', remote, `${sha}:${ref}`];
+    const r = await this.exec(args);
+    if (r.exitCode === 0 && !r.timedOut) return 'pushed';
+    if (!r.spawnError && !r.timedOut && isLostRace(r.stdout, r.stderr)) return 'rejected';
+    const line = r.spawnError ?? firstErrorLine(r.stderr) ?? `exit code ${r.exitCode}`;
+    throw new GitError(`git push failed: ${line}`, args, r);
+  }
+}
+
+/**
+ * Throws unless `ref` is a full ref name (refs/...) that may be pushed: a
+ * branch under refs/heads/ must pass assertPushable; a '+' (force) or an
+ * empty source (deletion) cannot be expressed through pushRef at all.
+ */
+export function assertPushableRef(ref: string, protectedBranches: readonly string[]): void {
+  if (!ref.startsWith('refs/') || !validBranchName(ref.slice('refs/'.length)))
+    throw new GitError(`refused to push: invalid ref name ${JSON.stringify(ref)}`, []);
+  if (ref.startsWith('refs/heads/')) assertPushable(ref, protectedBranches);
+}
+
+/**
+ * Did the push fail only because the remote ref moved under us? Either git
+ * refused a non-fast-forward, or the remote could not take the ref lock
+ * because a concurrent push held it or had just created or moved the ref
+ * (local and ssh remotes say "cannot lock ref ...: reference already exists"
+ * or "... is at X but expected Y"). Hook refusals, permissions and network
+ * errors are not a race and must not be retried.
+ */
+export function isLostRace(stdout: string, stderr: string): boolean {
+  const lines = stdout.split('\n').filter((l) => l.startsWith('!'));
+  if (
+    lines.some((l) =>
+      /\[rejected\] \((non-fast-forward|fetch first|stale info|already exists)\)/.test(l)
+    )
+  )
+    return true;
+  const lockLost =
+    /reference already exists|is at [0-9a-f]+ but expected|unable to create '[^']*\.lock': file exists|incorrect old value/i;
+  return lines.some(
+    (l) =>
+      /\[remote rejected\] \((failed to update ref|failed to lock|cannot lock ref)/.test(l) &&
+      (lockLost.test(l) || lockLost.test(stderr))
+  );
 }
 
 /** Throws unless `branch` is a valid, unprotected branch name. */

@@ -8,18 +8,49 @@ import type { Database } from 'better-sqlite3';
 export const STATE_BACKENDS = ['file', 'git-ref', 'artifact'] as const;
 export type StateBackendName = (typeof STATE_BACKENDS)[number];
 
+/** Counters since the backend was created; the benchmark prints them. */
+export interface BackendStats {
+  /** withDb calls. */
+  operations: number;
+  /** Times `fn` ran (operations + retries). */
+  attempts: number;
+  /** Attempts redone because another writer won (git-ref: push rejected). */
+  retries: number;
+  /** Writes made durable (file: write operations; git-ref: commits pushed, none for a write that changed nothing). */
+  pushes: number;
+}
+
+export interface WithDbOptions<T> {
+  /**
+   * One line saying what the change did, made from fn's result. git-ref uses
+   * it as the commit message, so the ref's history reads as an audit log.
+   */
+  message?: (result: T) => string;
+}
+
 export interface StateBackend {
   readonly name: StateBackendName;
   /** True when concurrent writers are serialised atomically (a lease may live here). */
   readonly atomic: boolean;
+  /** Optional so a backend without retries need not count; see BackendStats. */
+  readonly stats?: BackendStats;
   /** Human-readable location for messages: a path, a ref, an artefact name. */
   describe(): string;
   /**
-   * Runs `fn` on the database; `write` operations are made durable before the
-   * promise resolves. `fn` may be re-run (git-ref retries after a lost race),
-   * so it must be a pure function of the database state: compute inside it,
-   * do side effects outside. Inside `fn`, the caller uses a transaction of
-   * its own as needed; the backend guarantees the file is not corrupted.
+   * Runs `fn` on the database, opened through openStateDatabase() (checked,
+   * current schema; a read of a state that does not exist yet gets an empty
+   * migrated database). `write` operations are made durable before the
+   * promise resolves, `read` operations never publish anything. `fn` may be
+   * re-run (git-ref retries after a lost race), so it must be a pure function
+   * of the database state and its captured inputs: compute inside it, do side
+   * effects outside. Inside `fn`, the caller uses a transaction of its own as
+   * needed (BEGIN IMMEDIATE for read-modify-write); the backend guarantees
+   * the file is never left corrupt. Failures of the store itself reject with
+   * a StoreError naming describe().
    */
-  withDb<T>(mode: 'read' | 'write', fn: (db: Database) => T): Promise<T>;
+  withDb<T>(mode: 'read' | 'write', fn: (db: Database) => T, opts?: WithDbOptions<T>): Promise<T>;
+}
+
+export function emptyStats(): BackendStats {
+  return { operations: 0, attempts: 0, retries: 0, pushes: 0 };
 }

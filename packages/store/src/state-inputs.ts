@@ -7,7 +7,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { RunContext } from '../../core/src/context.ts';
 import { ConfigurationError } from '../../core/src/errors.ts';
 import { readEnum, readString, type InputSource } from '../../core/src/inputs.ts';
-import { STATE_BACKENDS, type StateBackendName } from './backend.ts';
+import { STATE_BACKENDS, type StateBackend, type StateBackendName } from './backend.ts';
+import { openBackend } from './open-backend.ts';
+import { DEFAULT_STATE_REF } from './backends/git-ref.ts';
 
 export const STATE_INPUTS = {
   backend: 'state-backend',
@@ -17,7 +19,6 @@ export const STATE_INPUTS = {
   token: 'token'
 } as const;
 
-export const DEFAULT_STATE_REF = 'refs/quality-gates/state';
 export const STATE_ARTIFACT_NAME = 'quality-gates-state';
 
 export interface StateConfig {
@@ -54,8 +55,16 @@ export function readStateConfig(src: InputSource, ctx: RunContext): StateConfig 
         ? join(ctx.workspace, '.quality-gates-state', 'state.sqlite')
         : defaultStatePath(ctx.env);
   const ref = readString(src, STATE_INPUTS.ref, DEFAULT_STATE_REF);
-  if (!/^refs\/[A-Za-z0-9._/-]+$/.test(ref) || ref.includes('..') || ref.startsWith('refs/heads/')) {
-    throw new ConfigurationError(STATE_INPUTS.ref, 'a ref outside refs/heads/, such as refs/quality-gates/state', ref);
+  if (
+    !/^refs\/[A-Za-z0-9._/-]+$/.test(ref) ||
+    ref.includes('..') ||
+    ref.startsWith('refs/heads/')
+  ) {
+    throw new ConfigurationError(
+      STATE_INPUTS.ref,
+      'a ref outside refs/heads/, such as refs/quality-gates/state',
+      ref
+    );
   }
   const remote = readString(src, STATE_INPUTS.repo, 'origin');
   if (remote.startsWith('-') || /\s/.test(remote)) {
@@ -71,4 +80,56 @@ export function readStateConfig(src: InputSource, ctx: RunContext): StateConfig 
     token: readString(src, STATE_INPUTS.token),
     repository: ctx.repository
   };
+}
+
+/**
+ * The backend a StateConfig names. `branch` is the target branch: the
+ * artifact backend downloads the state of the newest successful run there.
+ */
+export function stateBackendFor(
+  config: StateConfig,
+  branch: string,
+  ctx: RunContext
+): StateBackend {
+  switch (config.backend) {
+    case 'file':
+      return openBackend({ kind: 'file', path: config.path, now: ctx.now });
+    case 'git-ref':
+      return openBackend({
+        kind: 'git-ref',
+        repoDir: config.repoDir,
+        remote: config.remote,
+        ref: config.ref,
+        env: ctx.env,
+        now: ctx.now
+      });
+    case 'artifact': {
+      const [owner, repo] = config.repository.split('/');
+      if (!owner || !repo) {
+        throw new ConfigurationError(
+          STATE_INPUTS.backend,
+          "'file' or 'git-ref' when GITHUB_REPOSITORY is not set ('artifact' needs owner/name)",
+          'artifact'
+        );
+      }
+      if (!config.apiUrl) {
+        throw new ConfigurationError(
+          STATE_INPUTS.backend,
+          "'file' or 'git-ref' when GITHUB_API_URL is not set ('artifact' reads the REST API)",
+          'artifact'
+        );
+      }
+      return openBackend({
+        kind: 'artifact',
+        api: { apiUrl: config.apiUrl, token: config.token },
+        owner,
+        repo,
+        branch,
+        localPath: config.path,
+        logger: ctx.logger,
+        runId: ctx.env.GITHUB_RUN_ID,
+        now: ctx.now
+      });
+    }
+  }
 }

@@ -1,0 +1,153 @@
+// The coverage gate: measure, compare with the repository's ratcheting
+// baseline for the target branch, record the measurement. Measuring and the
+// store failing are tool errors: PASS with a loud warning by default,
+// FAIL with coverage-tool-fail-closed.
+
+import type { RunContext } from '../../core/src/context.ts';
+import type { GateDefinition } from '../../core/src/gate.ts';
+import type { GatePolicy } from '../../core/src/policy.ts';
+import type { GateOutcome } from '../../core/src/verdict.ts';
+import { getBaseline } from '../../store/src/baseline.ts';
+import { recordGateRun } from '../../store/src/gate-run.ts';
+import { latestMeasurement, recordMeasurement } from '../../store/src/measurement.ts';
+import { stateBackendFor } from '../../store/src/state-inputs.ts';
+import {
+  MEASURE_INPUT_NAMES,
+  readCoverageGateConfig,
+  VERDICT_INPUTS,
+  type CoverageGateConfig
+} from './config.ts';
+import { COVERAGE_TOOL, measureCoverage } from './measure.ts';
+import { renderCoverageBody } from './report.ts';
+import { currentRevision } from './revision.ts';
+import { computeCoverageVerdict } from './verdict.ts';
+
+export const COVERAGE_REPORT_FILE = '18-coverage-report.md';
+
+export function coveragePolicy(config: CoverageGateConfig | undefined): GatePolicy {
+  const mode = config?.toolFailClosed ? 'fail-closed' : 'fail-open';
+  // The store ('state') and the forge behind the artifact backend fail the same way
+  // as the coverage tool: without them there is no comparison to make.
+  return {
+    byKind: { [COVERAGE_TOOL]: mode, state: mode, 'forge-api': mode },
+    default: 'fail-closed'
+  };
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+export async function evaluateCoverage(
+  config: CoverageGateConfig,
+  ctx: RunContext
+): Promise<GateOutcome> {
+  const rev = await currentRevision(config.workspace);
+  const measured = await measureCoverage(config, ctx.logger);
+  const report = measured.report;
+  const backend = stateBackendFor(config.state, config.baseRef, ctx);
+  const repo = config.repository;
+  const branch = ctx.event.headRef || rev.branch || 'HEAD';
+  const now = ctx.now();
+  const { baseline, previous, result } = await backend.withDb(
+    'write',
+    (db) => {
+      const base = getBaseline(db, repo, config.baseRef);
+      const prev = latestMeasurement(db, repo, config.baseRef);
+      const verdict = computeCoverageVerdict({
+        measured: report.percent,
+        baseline: base?.percent ?? null,
+        floor: config.floor,
+        policy: config.policy,
+        epsilon: config.epsilon
+      });
+      recordMeasurement(
+        db,
+        {
+          repo,
+          branch,
+          sha: rev.sha,
+          treeSha: rev.tree,
+          percent: report.percent,
+          format: report.format,
+          files: report.files
+        },
+        now
+      );
+      recordGateRun(
+        db,
+        {
+          repo,
+          branch,
+          gate: 'coverage',
+          sha: rev.sha,
+          verdict: verdict.verdict,
+          summary: verdict.reasons[0] ?? ''
+        },
+        now
+      );
+      return { baseline: base?.percent ?? null, previous: prev, result: verdict };
+    },
+    {
+      message: () =>
+        `coverage: measured ${round2(report.percent)}% on ${branch} at ${rev.sha.slice(0, 12)}`
+    }
+  );
+  const warnings = [...((backend as { notes?: string[] }).notes ?? [])];
+  for (const w of warnings) ctx.logger.warning(w);
+  const summary = `${result.verdict === 'PASS' ? 'coverage holds' : 'coverage fell'}: ${result.reasons.join('; ')}`;
+  return {
+    verdict: result.verdict,
+    summary,
+    fields: {
+      measured: round2(report.percent),
+      baseline: baseline === null ? null : round2(baseline),
+      floor: config.floor,
+      policy: config.policy,
+      epsilon: config.epsilon,
+      delta: result.delta === null ? null : round2(result.delta),
+      bootstrap: result.bootstrap,
+      format: report.format,
+      measure: 'lines',
+      lines_covered: report.covered,
+      lines_total: report.total,
+      head_sha: rev.sha,
+      tree_sha: rev.tree,
+      base_ref: config.baseRef,
+      state_backend: backend.name
+    },
+    body: renderCoverageBody({
+      verdict: result.verdict,
+      summary,
+      config,
+      report,
+      result,
+      baseline,
+      previous,
+      warnings
+    }),
+    warnings
+  };
+}
+
+export const coverageGate: GateDefinition<CoverageGateConfig> = {
+  gate: 'coverage',
+  reportFile: COVERAGE_REPORT_FILE,
+  statusKey: 'coverage_status',
+  inputs: [...MEASURE_INPUT_NAMES, ...Object.values(VERDICT_INPUTS)],
+  policy: coveragePolicy,
+  buildConfig: readCoverageGateConfig,
+  evaluate: evaluateCoverage,
+  errorFields: (c) => ({
+    measured: null,
+    baseline: null,
+    floor: c?.floor ?? null,
+    policy: c?.policy ?? null,
+    epsilon: c?.epsilon ?? null,
+    delta: null,
+    bootstrap: null,
+    format: null
+  }),
+  headSha: (o) =>
+    typeof o.fields.head_sha === 'string' && o.fields.head_sha !== ''
+      ? o.fields.head_sha
+      : undefined
+};

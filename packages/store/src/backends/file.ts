@@ -1,0 +1,86 @@
+// The `file` backend: the state database is a file on this host (or a volume
+// every job mounts). Safe for many processes at once: WAL lets readers run
+// beside the writer, the busy timeout makes writers queue instead of fail,
+// and the domain functions take BEGIN IMMEDIATE, so a read-modify-write never
+// interleaves with another process's. Each operation opens, checks, runs and
+// closes, so no connection outlives the step that needed it. WAL relies on
+// shared memory between the processes: one host, or a volume its jobs mount
+// locally; never a network file system (use git-ref across hosts).
+
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { ensureDir } from '../../../core/src/artefact.ts';
+import {
+  emptyStats,
+  type BackendStats,
+  type StateBackend,
+  type WithDbOptions
+} from '../backend.ts';
+import { StoreError, asStoreError } from '../errors.ts';
+import { openStateDatabase } from '../open-database.ts';
+
+export interface FileBackendOptions {
+  /** The database file; the caller decides the default. Relative paths resolve against the cwd. */
+  path: string;
+  busyTimeoutMs?: number;
+  now?: () => Date;
+}
+
+export class FileBackend implements StateBackend {
+  readonly name = 'file';
+  readonly atomic = true;
+  readonly path: string;
+  readonly stats: BackendStats = emptyStats();
+  private readonly busyTimeoutMs?: number;
+  private readonly now?: () => Date;
+
+  constructor(opts: FileBackendOptions) {
+    if (opts.path.trim() === '')
+      throw new StoreError('(empty path)', 'the state file path is empty');
+    this.path = resolve(opts.path);
+    this.busyTimeoutMs = opts.busyTimeoutMs;
+    this.now = opts.now;
+  }
+
+  describe(): string {
+    return this.path;
+  }
+
+  async withDb<T>(
+    mode: 'read' | 'write',
+    fn: (db: Database) => T,
+    _opts?: WithDbOptions<T>
+  ): Promise<T> {
+    this.stats.operations++;
+    this.stats.attempts++;
+    // A read of a state that does not exist yet sees an empty schema in
+    // memory: reading never creates files or directories.
+    const absentRead = mode === 'read' && !existsSync(this.path);
+    if (!absentRead) this.makeDir();
+    const db = openStateDatabase(absentRead ? ':memory:' : this.path, {
+      journal: absentRead ? 'delete' : 'wal',
+      writable: mode === 'write',
+      busyTimeoutMs: this.busyTimeoutMs,
+      location: this.path,
+      now: this.now
+    });
+    try {
+      const value = fn(db);
+      if (mode === 'write') this.stats.pushes++;
+      return value;
+    } catch (err) {
+      throw asStoreError(this.path, err);
+    } finally {
+      db.close();
+    }
+  }
+
+  private makeDir(): void {
+    try {
+      ensureDir(dirname(this.path));
+    } catch (err) {
+      throw asStoreError(this.path, err);
+    }
+  }
+}

@@ -1,0 +1,298 @@
+// The `git-ref` backend: the state database is one blob (state.sqlite) in a
+// commit on a ref of a git remote (refs/quality-gates/state by default), so
+// jobs on different hosts share it with nothing but git. A change fetches the
+// ref, edits a private copy of the file, commits it on top of what it
+// fetched and pushes without force: the remote accepts only a fast-forward,
+// so the push is a compare-and-set. A rejected push means another writer won;
+// the whole operation is redone on the new state, a bounded number of times.
+// The ref's history is a log of every change; nothing is ever force-pushed.
+
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { oneLine } from '../../../core/src/verdict.ts';
+import { Git, GitError, assertPushableRef, firstErrorLine, isSha } from '../../../git/src/git.ts';
+import {
+  emptyStats,
+  type BackendStats,
+  type StateBackend,
+  type WithDbOptions
+} from '../backend.ts';
+import { StoreError, asStoreError } from '../errors.ts';
+import { openStateDatabase } from '../open-database.ts';
+
+export const DEFAULT_STATE_REF = 'refs/quality-gates/state';
+export const DEFAULT_STATE_FILE = 'state.sqlite';
+export const DEFAULT_MAX_ATTEMPTS = 20;
+
+export interface GitRefBackendOptions {
+  /** A local git repository used as the workspace (objects and a private ref land here). */
+  repoDir: string;
+  /** Remote name or URL of the repository that holds the state ref. */
+  remote: string;
+  /** Default refs/quality-gates/state. A protected branch is refused. */
+  ref?: string;
+  /** Default state.sqlite. */
+  file?: string;
+  /** Attempts per operation before giving up with a StoreError. Default 20. */
+  maxAttempts?: number;
+  /** Backoff after a lost race: full jitter over min(maxMs, baseMs * 2^(n-1)). Default 50 / 4000 ms. */
+  backoff?: { baseMs: number; maxMs: number };
+  /** Committer of state commits. Default quality-gates <quality-gates@users.noreply.invalid>. */
+  identity?: { name: string; email: string };
+  /** Where private copies of the database are made. Default os.tmpdir(). */
+  tmpDir?: string;
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+  random?: () => number;
+  /**
+   * Runs after the new commit exists and before it is pushed. A seam for
+   * tests (a process killed here must leave the remote untouched) and for
+   * diagnostics; it must not touch the state.
+   */
+  beforePush?: (commit: string) => void | Promise<void>;
+}
+
+type Attempt<T> = { done: true; value: T } | { done: false };
+
+export class GitRefBackend implements StateBackend {
+  readonly name = 'git-ref';
+  readonly atomic = true;
+  readonly stats: BackendStats = emptyStats();
+  readonly remote: string;
+  readonly ref: string;
+  readonly file: string;
+  private readonly git: Git;
+  private readonly repoDir: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly maxAttempts: number;
+  private readonly backoff: { baseMs: number; maxMs: number };
+  private readonly tmpDir: string;
+  private readonly now?: () => Date;
+  private readonly random: () => number;
+  private readonly beforePush?: (commit: string) => void | Promise<void>;
+
+  constructor(opts: GitRefBackendOptions) {
+    this.repoDir = opts.repoDir;
+    this.remote = opts.remote;
+    this.ref = opts.ref ?? DEFAULT_STATE_REF;
+    this.file = opts.file ?? DEFAULT_STATE_FILE;
+    const where = `${this.remote} ${this.ref}`;
+    if (this.remote === '' || this.remote.startsWith('-'))
+      throw new StoreError(where, 'the remote must be a remote name or URL');
+    try {
+      assertPushableRef(this.ref, ['**']);
+    } catch (err) {
+      throw new StoreError(where, `the state ref cannot be used: ${(err as Error).message}`);
+    }
+    if (!/^[A-Za-z0-9._-]+$/.test(this.file) || this.file.startsWith('.'))
+      throw new StoreError(
+        where,
+        `the state file name ${JSON.stringify(this.file)} is not a plain file name`
+      );
+    const id = opts.identity ?? {
+      name: 'quality-gates',
+      email: 'quality-gates@users.noreply.invalid'
+    };
+    this.env = {
+      ...(opts.env ?? process.env),
+      GIT_AUTHOR_NAME: id.name,
+      GIT_AUTHOR_EMAIL: id.email,
+      GIT_COMMITTER_NAME: id.name,
+      GIT_COMMITTER_EMAIL: id.email,
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_CONFIG_NOSYSTEM: '1',
+      LC_ALL: 'C'
+    };
+    // Every branch is "protected" for this Git: the backend pushes state refs only.
+    this.git = new Git(this.repoDir, {
+      env: this.env,
+      protectedBranches: ['**'],
+      timeoutMs: 120_000
+    });
+    this.maxAttempts = Math.max(1, opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+    this.backoff = opts.backoff ?? { baseMs: 50, maxMs: 4000 };
+    this.tmpDir = opts.tmpDir ?? tmpdir();
+    this.now = opts.now;
+    this.random = opts.random ?? Math.random;
+    this.beforePush = opts.beforePush;
+  }
+
+  describe(): string {
+    return `${this.remote} ${this.ref}`;
+  }
+
+  async withDb<T>(
+    mode: 'read' | 'write',
+    fn: (db: Database) => T,
+    opts: WithDbOptions<T> = {}
+  ): Promise<T> {
+    this.stats.operations++;
+    for (let attempt = 1; ; attempt++) {
+      this.stats.attempts++;
+      const r = await this.attempt(mode, fn, opts);
+      if (r.done) return r.value;
+      if (attempt >= this.maxAttempts) {
+        throw new StoreError(
+          this.describe(),
+          `another writer won the push ${attempt} times in a row; gave up (raise the attempt limit or reduce concurrent writers)`
+        );
+      }
+      this.stats.retries++;
+      const cap = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** (attempt - 1));
+      await sleep(Math.floor(this.random() * cap));
+    }
+  }
+
+  /** One fetch -> edit -> commit -> push round; { done: false } when the push lost a race. */
+  private async attempt<T>(
+    mode: 'read' | 'write',
+    fn: (db: Database) => T,
+    opts: WithDbOptions<T>
+  ): Promise<Attempt<T>> {
+    const where = this.describe();
+    const work = mkdtempSync(join(this.tmpDir, 'qg-state-'));
+    // Private per operation: concurrent processes sharing one workspace
+    // never fight over a ref lock, and a fetch never moves another's base.
+    const privateRef = `refs/quality-gates-work/${process.pid}-${randomUUID()}`;
+    try {
+      const base = await this.fetch(privateRef);
+      const dbPath = join(work, this.file);
+      let baseBlob: string | undefined;
+      if (base !== undefined) {
+        baseBlob = await this.blobOf(base);
+        await this.extract(baseBlob, dbPath);
+      }
+      const db = openStateDatabase(dbPath, {
+        journal: 'delete',
+        writable: true,
+        // A private copy read back by hash-object after close: fsync buys nothing.
+        durable: false,
+        location: base === undefined ? where : `${where} (${base.slice(0, 12)}:${this.file})`,
+        now: this.now
+      });
+      let value: T;
+      try {
+        value = fn(db);
+      } catch (err) {
+        throw asStoreError(where, err);
+      } finally {
+        db.close();
+      }
+      if (mode === 'read') return { done: true, value };
+      const blob = (await this.run(['hash-object', '-w', '--', dbPath])).trim();
+      // Nothing changed (a ratchet that did not raise): nothing to publish.
+      if (blob === baseBlob) return { done: true, value };
+      const tree = (await this.run(['mktree'], `100644 blob ${blob}\t${this.file}\n`)).trim();
+      const message = oneLine(opts.message?.(value) || 'quality-gates state update', 200);
+      const commit = (
+        await this.run([
+          'commit-tree',
+          tree,
+          ...(base === undefined ? [] : ['-p', base]),
+          '-m',
+          message
+        ])
+      ).trim();
+      await this.beforePush?.(commit);
+      let pushed: 'pushed' | 'rejected';
+      try {
+        pushed = await this.git.pushRef(this.remote, commit, this.ref);
+      } catch (err) {
+        throw new StoreError(where, (err as Error).message);
+      }
+      if (pushed === 'rejected') return { done: false };
+      this.stats.pushes++;
+      return { done: true, value };
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+      await this.git.exec(['update-ref', '-d', privateRef]);
+    }
+  }
+
+  /** Fetches the state ref into `privateRef`; undefined when the remote has no such ref yet. */
+  private async fetch(privateRef: string): Promise<string | undefined> {
+    const args = [
+      'fetch',
+      '--no-tags',
+      '--quiet',
+      '--no-write-fetch-head',
+      '--no-auto-gc',
+      this.remote,
+      `+${this.ref}:${privateRef}`
+    ];
+    const r = await this.git.exec(args);
+    if (r.exitCode !== 0 || r.timedOut || r.spawnError) {
+      if (/couldn't find remote ref/i.test(r.stderr)) return undefined;
+      const line = r.spawnError ?? (r.timedOut ? 'timed out' : firstErrorLine(r.stderr));
+      throw new StoreError(
+        this.describe(),
+        `git fetch failed: ${line ?? `exit code ${r.exitCode}`}`
+      );
+    }
+    const sha = (await this.run(['rev-parse', '--verify', `${privateRef}^{commit}`])).trim();
+    if (!isSha(sha)) throw new StoreError(this.describe(), 'the fetched state ref is not a commit');
+    return sha;
+  }
+
+  /** The blob of the state file in `commit`; a commit without one is refused, never overwritten. */
+  private async blobOf(commit: string): Promise<string> {
+    const out = await this.run(['ls-tree', '-z', commit, '--', this.file]);
+    const m = /^100644 blob ([0-9a-f]{40,64})\t/.exec(out);
+    if (!m) {
+      throw new StoreError(
+        this.describe(),
+        `commit ${commit.slice(0, 12)} has no regular file ${this.file}; this ref is not quality-gates state (left untouched)`
+      );
+    }
+    return m[1];
+  }
+
+  /** Writes the blob's exact bytes to `path` (git's stdout straight into the file: binary-safe, no size limit). */
+  private extract(blob: string, path: string): Promise<void> {
+    return new Promise((resolvePromise, reject) => {
+      const fd = openSync(path, 'wx', 0o600);
+      const child = spawn('git', ['cat-file', 'blob', blob], {
+        cwd: this.repoDir,
+        env: this.env,
+        stdio: ['ignore', fd, 'pipe']
+      });
+      let stderr = '';
+      child.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+      const done = (err?: Error): void => {
+        closeSync(fd);
+        if (err) reject(err);
+        else resolvePromise();
+      };
+      child.on('error', (e) =>
+        done(new StoreError(this.describe(), `git could not be started (${e.message})`))
+      );
+      child.on('close', (code) => {
+        if (code === 0) done();
+        else
+          done(
+            new StoreError(
+              this.describe(),
+              `git cat-file failed: ${firstErrorLine(stderr) ?? `exit code ${code}`}`
+            )
+          );
+      });
+    });
+  }
+
+  private async run(args: readonly string[], input?: string): Promise<string> {
+    try {
+      return await this.git.run(args, input);
+    } catch (err) {
+      if (err instanceof GitError) throw new StoreError(this.describe(), err.message);
+      throw err;
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

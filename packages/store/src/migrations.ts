@@ -1,0 +1,165 @@
+// The schema, as an ordered list of migrations. A later feature (merge lease,
+// counters) adds one entry at the end; nothing is ever edited in place once
+// released, because state files in the wild are at that version. Each
+// migration runs in its own BEGIN IMMEDIATE transaction and records itself in
+// schema_version, so concurrent openers of a new file cannot apply one twice.
+
+import type { Database } from 'better-sqlite3';
+import { StoreError } from './errors.ts';
+
+export interface Migration {
+  /** 1, 2, 3, ... with no gaps: the value recorded in schema_version. */
+  version: number;
+  description: string;
+  /** Tables that exist from this version on; opening checks them, so a damaged schema is refused. */
+  tables: readonly string[];
+  /** Idempotent DDL (`IF NOT EXISTS`), run inside the migration's transaction. */
+  sql: string;
+}
+
+/** PRAGMA application_id of a quality-gates state database: 'QGST'. */
+export const APPLICATION_ID = 0x51475354;
+
+const SCHEMA_VERSION_DDL = `
+CREATE TABLE IF NOT EXISTS schema_version (
+  version INTEGER PRIMARY KEY,
+  description TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+) STRICT;`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'coverage baseline, measurements, baseline audit, gate runs',
+    tables: ['coverage_baseline', 'coverage_measurement', 'baseline_audit', 'gate_run'],
+    sql: `
+CREATE TABLE IF NOT EXISTS coverage_baseline (
+  repo TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  percent REAL NOT NULL CHECK (percent >= 0 AND percent <= 100),
+  sha TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (repo, branch)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS coverage_measurement (
+  id INTEGER PRIMARY KEY,
+  repo TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  sha TEXT NOT NULL,
+  tree_sha TEXT NOT NULL,
+  percent REAL NOT NULL CHECK (percent >= 0 AND percent <= 100),
+  format TEXT NOT NULL,
+  measured_at TEXT NOT NULL,
+  files TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(files))
+) STRICT;
+CREATE INDEX IF NOT EXISTS coverage_measurement_tree ON coverage_measurement (repo, tree_sha, id);
+CREATE INDEX IF NOT EXISTS coverage_measurement_branch ON coverage_measurement (repo, branch, id);
+
+CREATE TABLE IF NOT EXISTS baseline_audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  repo TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  old_percent REAL,
+  new_percent REAL,
+  sha TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  how TEXT NOT NULL CHECK (how IN ('ratchet', 'bootstrap', 'set', 'reset')),
+  at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS baseline_audit_branch ON baseline_audit (repo, branch, id);
+
+CREATE TABLE IF NOT EXISTS gate_run (
+  id INTEGER PRIMARY KEY,
+  repo TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  gate TEXT NOT NULL,
+  sha TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS gate_run_repo ON gate_run (repo, id);
+`
+  }
+];
+
+/** The newest schema version `migrations` produce. */
+export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
+  return migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
+}
+
+/** Throws unless versions run 1, 2, 3, ... (a programming error, caught by the unit tests). */
+export function assertOrdered(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1)
+      throw new Error(`bug: migration #${i} has version ${m.version}, expected ${i + 1}`);
+  });
+}
+
+export function userTables(db: Database): string[] {
+  return (
+    db
+      .prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+      )
+      .pluck()
+      .all() as string[]
+  ).map(String);
+}
+
+/** 0 for a database without schema_version (new, or not ours: the caller tells which). */
+export function currentVersion(db: Database): number {
+  const has = db
+    .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'")
+    .get();
+  if (!has) return 0;
+  const v = db.prepare('SELECT MAX(version) FROM schema_version').pluck().get();
+  return typeof v === 'number' ? v : 0;
+}
+
+/**
+ * Brings the schema up to the newest version. The version is re-read inside
+ * each transaction: another process may have migrated meanwhile.
+ */
+export function migrate(
+  db: Database,
+  location: string,
+  now: () => Date,
+  migrations: readonly Migration[] = MIGRATIONS
+): { from: number; to: number } {
+  assertOrdered(migrations);
+  const from = currentVersion(db);
+  if (from === latestVersion(migrations)) return { from, to: from };
+  for (const m of migrations) {
+    db.transaction(() => {
+      const cur = currentVersion(db);
+      if (cur >= m.version) return;
+      if (cur !== m.version - 1)
+        throw new StoreError(location, `schema version ${cur} cannot take migration ${m.version}`);
+      // Set in the same transaction as the first tables, so a crash cannot
+      // leave tables without the mark that tells them apart from a foreign file.
+      if (cur === 0) db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.exec(SCHEMA_VERSION_DDL);
+      db.exec(m.sql);
+      db.prepare(
+        'INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)'
+      ).run(m.version, m.description, now().toISOString());
+    }).immediate();
+  }
+  return { from, to: currentVersion(db) };
+}
+
+/** Tables the schema at `version` must have. */
+export function expectedTables(
+  version: number,
+  migrations: readonly Migration[] = MIGRATIONS
+): string[] {
+  return [
+    'schema_version',
+    ...migrations.filter((m) => m.version <= version).flatMap((m) => m.tables)
+  ];
+}
