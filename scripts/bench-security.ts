@@ -1,11 +1,11 @@
-// npm run bench: prints figures, asserts nothing. For the security gate:
+// npm run bench (first part): prints figures, asserts nothing. Security gate:
 //   1. action cold start: process start to exit of dist/security-gate on a
 //      clean 1-commit range (target < 0.5 s on Node 24);
 //   2. the whole gate (the bundle, as a runner runs it) on a generated range
 //      of 2,000 commits adding 20 MB (target < 10 s), with scan throughput,
 //      beside secretlint's own CLI over the same content as a whole tree.
 //
-//   node scripts/bench.ts [--runs 10] [--commits 2000] [--mb 20]
+//   node scripts/bench-security.ts [--runs 10] [--commits 2000] [--mb 20]
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
