@@ -73,11 +73,13 @@ function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** owner/name for keys in the store; a local run outside any forge gets local/<dir>. */
+/**
+ * owner/name for keys in the store. A local run outside any forge has no
+ * repository name, so the checkout's absolute path stands in: two different
+ * projects whose folders share a name must not share a baseline.
+ */
 export function repositoryKey(ctx: RunContext): string {
-  if (ctx.repository) return ctx.repository;
-  const dir = resolve(ctx.workspace).split('/').filter(Boolean).pop() ?? 'repo';
-  return `local/${dir}`;
+  return ctx.repository || `local:${resolve(ctx.workspace)}`;
 }
 
 export function readMeasureConfig(src: InputSource, ctx: RunContext): MeasureConfig {

@@ -41,7 +41,7 @@ export async function evaluateCoverage(
   ctx: RunContext
 ): Promise<GateOutcome> {
   const rev = await currentRevision(config.workspace);
-  const measured = await measureCoverage(config, ctx.logger);
+  const measured = await measureCoverage(config, ctx.logger, ctx.env);
   const report = measured.report;
   const backend = stateBackendFor(config.state, config.baseRef, ctx);
   const repo = config.repository;
@@ -91,8 +91,7 @@ export async function evaluateCoverage(
         `coverage: measured ${round2(report.percent)}% on ${branch} at ${rev.sha.slice(0, 12)}`
     }
   );
-  const warnings = [...((backend as { notes?: string[] }).notes ?? [])];
-  for (const w of warnings) ctx.logger.warning(w);
+  const warnings = [...(backend.warnings ?? [])];
   const summary = `${result.verdict === 'PASS' ? 'coverage holds' : 'coverage fell'}: ${result.reasons.join('; ')}`;
   return {
     verdict: result.verdict,

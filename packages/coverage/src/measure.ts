@@ -25,7 +25,22 @@ function lastLines(text: string, n: number): string {
   return text.trimEnd().split('\n').slice(-n).join(' | ');
 }
 
-export async function measureCoverage(config: MeasureConfig, log: Logger): Promise<Measurement> {
+/** The line that says why, when there is one (a missing plugin, a usage error), else the tail. */
+function telling(stdout: string, stderr: string): string {
+  const lines = `${stderr}\n${stdout}`.split('\n').map((l) => l.trim());
+  const first = (re: RegExp): string | undefined => lines.find((l) => re.test(l) && !/^=+/.test(l));
+  const hit =
+    first(/unrecognized arguments|no module named|not found|cannot import/i) ??
+    first(/\berror\b(?!: usage)/i) ??
+    first(/usage:/i);
+  return (hit ?? lastLines(stdout + stderr, 2)).slice(0, 200);
+}
+
+export async function measureCoverage(
+  config: MeasureConfig,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<Measurement> {
   const shown = relative(config.workspace, config.report) || config.report;
   let commandMs = 0;
   if (config.command !== undefined) {
@@ -34,6 +49,7 @@ export async function measureCoverage(config: MeasureConfig, log: Logger): Promi
     log.info(`coverage: running ${config.command}`);
     const r = await runShell(config.command, {
       cwd: config.workspace,
+      env,
       timeoutMs: config.timeoutMs,
       onStdout: (s) => log.debug(s.trimEnd()),
       onStderr: (s) => log.debug(s.trimEnd())
@@ -55,10 +71,17 @@ export async function measureCoverage(config: MeasureConfig, log: Logger): Promi
         COVERAGE_TOOL,
         `the coverage command was not found (exit 127): ${lastLines(r.stderr, 1)}`
       );
-    if (r.exitCode !== 0) {
+    if (r.exitCode === 1) {
       throw new ToolError(
         COVERAGE_TOOL,
-        `the test suite failed (exit ${r.exitCode ?? r.signal}); a failing suite is not a coverage verdict (last output: ${lastLines(r.stdout + r.stderr, 2).slice(0, 200)})`
+        `the test suite failed (exit 1); a failing suite is not a coverage verdict (${telling(r.stdout, r.stderr)})`
+      );
+    }
+    if (r.exitCode !== 0) {
+      // pytest: 2 interrupted, 3 internal error, 4 usage error (e.g. pytest-cov missing), 5 no tests.
+      throw new ToolError(
+        COVERAGE_TOOL,
+        `the coverage command could not run the suite (exit ${r.exitCode ?? r.signal}): ${telling(r.stdout, r.stderr)}`
       );
     }
   }

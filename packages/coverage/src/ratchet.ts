@@ -51,7 +51,7 @@ export async function runRatchet(config: RatchetConfig, ctx: RunContext): Promis
     );
     m = { percent: known.percent, format: known.format, files: known.files };
   } else {
-    const measured = await measureCoverage(config, ctx.logger);
+    const measured = await measureCoverage(config, ctx.logger, ctx.env);
     m = {
       percent: measured.report.percent,
       format: measured.report.format,
@@ -96,7 +96,7 @@ export async function runRatchet(config: RatchetConfig, ctx: RunContext): Promis
       reused: String(Boolean(known))
     },
     body: `## Coverage ratchet\n\n${summary}\n\n${markdownTable(['Branch', 'Commit', 'Measured', 'Before', 'After', 'Reused measurement'], [[branch, rev.sha.slice(0, 12), `${fmt(m.percent)}%`, r.old === null ? '-' : `${fmt(r.old)}%`, `${fmt(r.new)}%`, known ? 'yes' : 'no']])}\n`,
-    warnings: [...((backend as { notes?: string[] }).notes ?? [])]
+    warnings: [...(backend.warnings ?? [])]
   };
 }
 

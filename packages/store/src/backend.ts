@@ -36,6 +36,8 @@ export interface StateBackend {
   readonly stats?: BackendStats;
   /** Human-readable location for messages: a path, a ref, an artefact name. */
   describe(): string;
+  /** Warnings about the state itself (an artefact backend starting over), already logged; gates copy them into their reports. */
+  readonly warnings?: readonly string[];
   /**
    * Runs `fn` on the database, opened through openStateDatabase() (checked,
    * current schema; a read of a state that does not exist yet gets an empty

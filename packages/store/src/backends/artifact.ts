@@ -95,6 +95,8 @@ export class ArtifactBackend implements StateBackend {
   readonly stats: BackendStats = emptyStats();
   /** Lines for the gate's report: where the state came from, what was skipped. */
   readonly notes: string[] = [];
+  /** The notes a user must act on or know (the baseline starts over); already logged as warnings. */
+  readonly warnings: string[] = [];
   /** Set once the state is in place. */
   origin: StateOrigin | undefined;
   /** True after a write succeeded: the workflow should upload the local file. */
@@ -278,6 +280,7 @@ export class ArtifactBackend implements StateBackend {
 
   private note(level: 'info' | 'warning', line: string): void {
     this.notes.push(line);
+    if (level === 'warning') this.warnings.push(line);
     if (level === 'warning') this.logger.warning(line);
     else this.logger.info(line);
   }
