@@ -11,6 +11,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// Node's own test runner measures the demo project's coverage (LCOV).
+const COVERAGE_COMMAND = `${JSON.stringify(process.execPath)} --test --experimental-test-coverage --test-reporter=lcov --test-reporter-destination=lcov.info`;
 const cli = join(root, 'bin', 'quality-gates.js');
 const work = mkdtempSync(join(tmpdir(), 'qg-demo-'));
 const env = {
@@ -52,8 +54,37 @@ try {
   git(work, 'clone', '-q', origin, repo);
   git(repo, 'checkout', '-q', '-b', 'main');
   commitFile(repo, 'README.md', '# demo service\n', 'initial commit');
-  commitFile(repo, 'src/app.js', 'export const port = 8080;\n', 'add app');
+  commitFile(
+    repo,
+    'package.json',
+    '{ "name": "demo", "private": true, "type": "module" }\n',
+    'package'
+  );
+  commitFile(
+    repo,
+    'src/app.js',
+    'export const port = 8080;\nexport function url(host) {\n  return `http://${host}:${port}`;\n}\n',
+    'add app'
+  );
+  commitFile(
+    repo,
+    'test/app.test.js',
+    "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { url } from '../src/app.js';\ntest('url', () => assert.equal(url('a'), 'http://a:8080'));\n",
+    'test app'
+  );
   git(repo, 'push', '-q', 'origin', 'main');
+
+  // The coverage gate needs a baseline: what the ratchet sets when code lands on main.
+  const state = join(work, 'state.sqlite');
+  const coverage = ['--command', COVERAGE_COMMAND, '--report', 'lcov.info', '--state-path', state];
+  process.stdout.write(
+    `$ quality-gates ratchet --repo <demo>/repo ...   # on main, as after a landing\n`
+  );
+  const ratchet = spawnSync(process.execPath, [cli, 'ratchet', '--repo', repo, ...coverage], {
+    env,
+    encoding: 'utf8'
+  });
+  process.stdout.write(ratchet.stdout);
 
   git(repo, 'checkout', '-q', '-b', 'agent/leaky-config', 'main');
   commitFile(repo, 'src/config.js', `export const region = 'eu-west-1';\n`, 'add config');
@@ -72,13 +103,19 @@ try {
     'export function greet(name) {\n  return `hello ${name}`;\n}\n',
     'add greeting'
   );
+  commitFile(
+    repo,
+    'test/feature.test.js',
+    "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { greet } from '../src/feature.js';\ntest('greet', () => assert.equal(greet('x'), 'hello x'));\n",
+    'test greeting'
+  );
   git(repo, 'push', '-q', 'origin', 'agent/clean-feature');
 
   const outcomes: Record<string, number> = {};
   for (const branch of ['agent/leaky-config', 'agent/clean-feature']) {
     git(repo, 'checkout', '-q', branch);
     process.stdout.write(
-      `\n$ quality-gates edge --repo <demo>/repo --base-ref main   # on ${branch}\n`
+      `\n$ quality-gates edge --repo <demo>/repo --base-ref main --command '<node --test ...>' --report lcov.info   # on ${branch}\n`
     );
     const r = spawnSync(
       process.execPath,
@@ -89,6 +126,7 @@ try {
         repo,
         '--base-ref',
         'main',
+        ...coverage,
         '--report-dir',
         join(work, 'reports', branch.replace('/', '-'))
       ],
