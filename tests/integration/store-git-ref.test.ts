@@ -9,6 +9,7 @@ import {
 } from '../../packages/store/src/backends/git-ref.ts';
 import { StoreError } from '../../packages/store/src/errors.ts';
 import { openStateDatabase } from '../../packages/store/src/open-database.ts';
+import { latestVersion } from '../../packages/store/src/migrations.ts';
 import { StateStore } from '../../packages/store/src/state-store.ts';
 import { auditLog, getBaseline } from '../../packages/store/src/baseline.ts';
 import { GIT_ENV, git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
@@ -265,7 +266,9 @@ describe('git-ref backend', () => {
     repo.git('push', '-q', 'origin', `${commit}:${REF}`);
     const err = await store.ratchetBaseline(landing(60)).catch((e: unknown) => e);
     expect((err as StoreError).message).toMatch(
-      /schema version 5, but this quality-gates release knows versions up to 1/
+      new RegExp(
+        `schema version 5, but this quality-gates release knows versions up to ${latestVersion()}`
+      )
     );
     expect(refSha()).toBe(commit);
     const readErr = await store.getBaseline(REPO, BRANCH).catch((e: unknown) => e);

@@ -142,7 +142,9 @@ describe('opening a state file', () => {
     raw.close();
     const e = expectRefused(
       path,
-      /schema version 7, but this quality-gates release knows versions up to 1/
+      new RegExp(
+        `schema version 7, but this quality-gates release knows versions up to ${latestVersion()}`
+      )
     );
     expect(e.kind).toBe('state');
     expect(e).toBeInstanceOf(ToolError);
@@ -200,38 +202,44 @@ describe('migrations', () => {
 
   it('a new array entry upgrades an existing database in place, once', () => {
     const path = realDb(1);
+    const known = latestVersion();
     const v2: Migration = {
-      version: 2,
-      description: 'merge lease',
-      tables: ['merge_lease'],
-      sql: 'CREATE TABLE IF NOT EXISTS merge_lease (repo TEXT PRIMARY KEY, holder TEXT NOT NULL) STRICT;'
+      version: known + 1,
+      description: 'a future feature',
+      tables: ['future_thing'],
+      sql: 'CREATE TABLE IF NOT EXISTS future_thing (repo TEXT PRIMARY KEY, holder TEXT NOT NULL) STRICT;'
     };
     const next = [...MIGRATIONS, v2];
     const db = open(path, next);
-    expect(currentVersion(db)).toBe(2);
+    expect(currentVersion(db)).toBe(known + 1);
     expect(getBaseline(db, 'acme/r0', 'main')?.percent).toBe(0);
-    db.prepare("INSERT INTO merge_lease VALUES ('acme/app', 'job-1')").run();
+    db.prepare("INSERT INTO future_thing VALUES ('acme/app', 'job-1')").run();
     db.close();
     const again = open(path, next);
     expect(
       again.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()
-    ).toEqual([1, 2]);
+    ).toEqual(next.map((m) => m.version));
     again.close();
-    // ... and the release that knows only version 1 now refuses the file
-    expectRefused(path, /schema version 2, but this quality-gates release knows versions up to 1/);
+    // ... and the release that knows only the current versions now refuses the file
+    expectRefused(
+      path,
+      new RegExp(
+        `schema version ${known + 1}, but this quality-gates release knows versions up to ${known}`
+      )
+    );
   });
 
   it('a failing migration rolls back completely', () => {
     const path = realDb(1);
     const bad: Migration = {
-      version: 2,
+      version: latestVersion() + 1,
       description: 'broken',
       tables: ['half'],
       sql: 'CREATE TABLE half (x INTEGER); THIS IS NOT SQL;'
     };
     expect(() => open(path, [...MIGRATIONS, bad])).toThrow(StoreError);
     const db = open(path);
-    expect(currentVersion(db)).toBe(1);
+    expect(currentVersion(db)).toBe(latestVersion());
     expect(db.prepare("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'half'").pluck().get()).toBe(
       0
     );

@@ -84,6 +84,54 @@ CREATE TABLE IF NOT EXISTS gate_run (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS gate_run_repo ON gate_run (repo, id);
 `
+  },
+  {
+    version: 2,
+    description: 'merge lease, lease event log, counters, branches waiting for the lease',
+    tables: ['merge_lease', 'lease_event', 'counter', 'waiting'],
+    sql: `
+CREATE TABLE IF NOT EXISTS merge_lease (
+  repo TEXT PRIMARY KEY,
+  branch TEXT NOT NULL,
+  head_sha TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  acquired_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  lease_id TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS lease_event (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  repo TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  event TEXT NOT NULL
+    CHECK (event IN ('acquired', 'released', 'reclaimed', 'refused', 'expired-release')),
+  head_sha TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  lease_id TEXT,
+  other_branch TEXT,
+  other_run_id TEXT,
+  other_head_sha TEXT,
+  other_lease_id TEXT,
+  other_expires_at TEXT,
+  at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS lease_event_repo ON lease_event (repo, id);
+
+CREATE TABLE IF NOT EXISTS counter (
+  repo TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (repo, name)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS waiting (
+  repo TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  since TEXT NOT NULL,
+  PRIMARY KEY (repo, branch)
+) STRICT;
+`
   }
 ];
 

@@ -1,0 +1,437 @@
+// The merge lease: at most one branch of a repository is being merged at a
+// time. One row per repository in merge_lease names the holder (branch, head,
+// run) and when the lease expires; every change is one BEGIN IMMEDIATE
+// transaction, so two processes (or two git-ref writers, through the push
+// compare-and-set) can never both acquire it. A holder that died is reclaimed
+// only after its expiry, and the reclaim is logged with the stale holder.
+// Also owns the log of lease events and the list of branches waiting for
+// the lease, and acquireLeaseWithWait(), the bounded, jittered wait on top
+// of a StateBackend (which must be atomic: requireAtomic()).
+
+import { randomUUID } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { StateBackend } from './backend.ts';
+import { COUNTER, bumpCounter } from './counters.ts';
+import { branchKey, repoKey } from './keys.ts';
+import { requireAtomic } from './require-atomic.ts';
+
+export const LEASE_EVENTS = [
+  'acquired',
+  'released',
+  'reclaimed',
+  'refused',
+  'expired-release'
+] as const;
+export type LeaseEventKind = (typeof LEASE_EVENTS)[number];
+
+export interface Lease {
+  repo: string;
+  branch: string;
+  headSha: string;
+  runId: string;
+  acquiredAt: string;
+  expiresAt: string;
+  leaseId: string;
+}
+
+export interface LeaseRequest {
+  repo: string;
+  branch: string;
+  headSha: string;
+  /** The CI run asking (e.g. `${GITHUB_RUN_ID}.${GITHUB_RUN_ATTEMPT}`): a renewal needs the same one. */
+  runId: string;
+  /** How long the lease lasts without renewal; a holder that dies is reclaimable after this. */
+  ttlMs: number;
+}
+
+export type AcquireOutcome = 'acquired' | 'renewed' | 'reclaimed' | 'busy';
+
+export interface AcquireResult {
+  outcome: AcquireOutcome;
+  /** The lease row after the call: the caller's own unless busy, then the other holder's. */
+  holder: Lease;
+  /** The caller's lease id; undefined when busy. */
+  leaseId: string | undefined;
+  /** reclaimed: the stale holder that was displaced. */
+  previous?: Lease;
+}
+
+export interface AcquireOptions {
+  /** Log a 'refused' event when busy (default true; a waiter logs only its first refusal). */
+  logRefusal?: boolean;
+  /** Lease id for a new lease; default a random UUID. */
+  newLeaseId?: () => string;
+}
+
+export interface ReleaseRequest {
+  repo: string;
+  branch: string;
+  /** When given, the holder must be this run too. */
+  runId?: string;
+  /** When given, the holder must hold this lease id too. */
+  leaseId?: string;
+}
+
+export type ReleaseOutcome = 'released' | 'not-holder' | 'absent';
+
+export interface LeaseEvent {
+  id: number;
+  repo: string;
+  branch: string;
+  event: LeaseEventKind;
+  headSha: string;
+  runId: string;
+  leaseId: string | null;
+  /** The other party: the stale holder of a reclaim, the holder that refused an acquire. */
+  other: {
+    branch: string;
+    runId: string;
+    headSha: string;
+    leaseId: string;
+    expiresAt: string;
+  } | null;
+  at: string;
+}
+
+export interface Waiting {
+  repo: string;
+  branch: string;
+  since: string;
+}
+
+interface LeaseRow {
+  repo: string;
+  branch: string;
+  head_sha: string;
+  run_id: string;
+  acquired_at: string;
+  expires_at: string;
+  lease_id: string;
+}
+
+interface EventRow {
+  id: number;
+  repo: string;
+  branch: string;
+  event: LeaseEventKind;
+  head_sha: string;
+  run_id: string;
+  lease_id: string | null;
+  other_branch: string | null;
+  other_run_id: string | null;
+  other_head_sha: string | null;
+  other_lease_id: string | null;
+  other_expires_at: string | null;
+  at: string;
+}
+
+/** True when the lease is past its expiry at `now` (expiry itself counts as past). */
+export function leaseExpired(lease: Lease, now: Date): boolean {
+  return now.getTime() >= Date.parse(lease.expiresAt);
+}
+
+/**
+ * Takes the repository's merge lease for `req.branch`, or tells who holds it.
+ * renewed: the same branch and run already hold it (expiry and head move on).
+ * reclaimed: the holder's lease had expired; it is replaced and the reclaim
+ * is logged naming it (and counted as stale-reclaim). Acquiring clears the
+ * branch from the waiting list.
+ */
+export function tryAcquireLease(
+  db: Database,
+  req: LeaseRequest,
+  now: Date,
+  opts: AcquireOptions = {}
+): AcquireResult {
+  const repo = repoKey(req.repo);
+  const branch = branchKey(req.branch);
+  requireText('head sha', req.headSha);
+  requireText('run id', req.runId);
+  if (!Number.isFinite(req.ttlMs) || req.ttlMs <= 0)
+    throw new RangeError(`state store: lease ttlMs must be a positive number (got ${req.ttlMs})`);
+  const at = now.toISOString();
+  const expiresAt = new Date(now.getTime() + req.ttlMs).toISOString();
+  const self = { ...req, repo, branch };
+  return db
+    .transaction((): AcquireResult => {
+      const cur = currentLease(db, repo);
+      if (cur && cur.branch === branch && cur.runId === req.runId) {
+        db.prepare('UPDATE merge_lease SET head_sha = ?, expires_at = ? WHERE repo = ?').run(
+          req.headSha,
+          expiresAt,
+          repo
+        );
+        clearWaiting(db, repo, branch);
+        return { outcome: 'renewed', holder: currentLease(db, repo)!, leaseId: cur.leaseId };
+      }
+      if (cur && !leaseExpired(cur, now)) {
+        if (opts.logRefusal !== false) logEvent(db, self, 'refused', null, cur, at);
+        return { outcome: 'busy', holder: cur, leaseId: undefined };
+      }
+      const leaseId = (opts.newLeaseId ?? randomUUID)();
+      db.prepare(
+        `INSERT INTO merge_lease (repo, branch, head_sha, run_id, acquired_at, expires_at, lease_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (repo) DO UPDATE SET
+           branch = excluded.branch, head_sha = excluded.head_sha, run_id = excluded.run_id,
+           acquired_at = excluded.acquired_at, expires_at = excluded.expires_at,
+           lease_id = excluded.lease_id`
+      ).run(repo, branch, req.headSha, req.runId, at, expiresAt, leaseId);
+      clearWaiting(db, repo, branch);
+      const holder = currentLease(db, repo)!;
+      if (cur) {
+        logEvent(db, self, 'reclaimed', leaseId, cur, at);
+        bumpCounter(db, repo, COUNTER.staleReclaim);
+        return { outcome: 'reclaimed', holder, leaseId, previous: cur };
+      }
+      logEvent(db, self, 'acquired', leaseId, null, at);
+      return { outcome: 'acquired', holder, leaseId };
+    })
+    .immediate();
+}
+
+/**
+ * Gives the lease back. Only the holder may: the row must name `req.branch`
+ * (and `req.runId` / `req.leaseId` when given), otherwise 'not-holder' and
+ * nothing changes. A holder releasing after its expiry (nobody reclaimed it
+ * yet) still releases; the event says 'expired-release'.
+ */
+export function releaseLease(db: Database, req: ReleaseRequest, now: Date): ReleaseOutcome {
+  const repo = repoKey(req.repo);
+  const branch = branchKey(req.branch);
+  return db
+    .transaction((): ReleaseOutcome => {
+      const cur = currentLease(db, repo);
+      if (!cur) return 'absent';
+      if (
+        cur.branch !== branch ||
+        (req.runId !== undefined && cur.runId !== req.runId) ||
+        (req.leaseId !== undefined && cur.leaseId !== req.leaseId)
+      )
+        return 'not-holder';
+      db.prepare('DELETE FROM merge_lease WHERE repo = ? AND lease_id = ?').run(repo, cur.leaseId);
+      logEvent(
+        db,
+        cur,
+        leaseExpired(cur, now) ? 'expired-release' : 'released',
+        cur.leaseId,
+        null,
+        now.toISOString()
+      );
+      return 'released';
+    })
+    .immediate();
+}
+
+/** The lease row of `repo`, expired or not (compare expiresAt, or use leaseExpired()). */
+export function currentLease(db: Database, repo: string): Lease | undefined {
+  const row = db.prepare('SELECT * FROM merge_lease WHERE repo = ?').get(repoKey(repo)) as
+    LeaseRow | undefined;
+  return row && fromRow(row);
+}
+
+/** Puts the branch on the waiting list; a branch already waiting keeps its first `since`. */
+export function markWaiting(db: Database, repo: string, branch: string, now: Date): void {
+  const r = repoKey(repo);
+  const b = branchKey(branch);
+  db.transaction(() =>
+    db
+      .prepare(
+        'INSERT INTO waiting (repo, branch, since) VALUES (?, ?, ?) ON CONFLICT (repo, branch) DO NOTHING'
+      )
+      .run(r, b, now.toISOString())
+  ).immediate();
+}
+
+/** Takes the branch off the waiting list; true when it was on it. */
+export function clearWaiting(db: Database, repo: string, branch: string): boolean {
+  const r = repoKey(repo);
+  const b = branchKey(branch);
+  return db
+    .transaction(
+      () => db.prepare('DELETE FROM waiting WHERE repo = ? AND branch = ?').run(r, b).changes > 0
+    )
+    .immediate();
+}
+
+/** Branches waiting for the lease, longest-waiting first. */
+export function waitingBranches(db: Database, repo: string): Waiting[] {
+  return db
+    .prepare('SELECT repo, branch, since FROM waiting WHERE repo = ? ORDER BY since, branch')
+    .all(repoKey(repo)) as Waiting[];
+}
+
+/** The lease log of `repo`, newest first. */
+export function leaseEvents(db: Database, repo: string, limit = 50): LeaseEvent[] {
+  const rows = db
+    .prepare('SELECT * FROM lease_event WHERE repo = ? ORDER BY id DESC LIMIT ?')
+    .all(repoKey(repo), Math.max(0, Math.floor(limit))) as EventRow[];
+  return rows.map((r) => ({
+    id: r.id,
+    repo: r.repo,
+    branch: r.branch,
+    event: r.event,
+    headSha: r.head_sha,
+    runId: r.run_id,
+    leaseId: r.lease_id,
+    other:
+      r.other_branch === null
+        ? null
+        : {
+            branch: r.other_branch,
+            runId: r.other_run_id ?? '',
+            headSha: r.other_head_sha ?? '',
+            leaseId: r.other_lease_id ?? '',
+            expiresAt: r.other_expires_at ?? ''
+          },
+    at: r.at
+  }));
+}
+
+export interface WaitOptions {
+  /** How long to keep trying after the first refusal; 0 tries once. */
+  waitMs: number;
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+  /** In [0, 1): the jitter. */
+  random?: () => number;
+  /** First delay (default 1000 ms), doubling up to maxDelayMs (default 30000 ms). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface WaitResult {
+  acquired: boolean;
+  outcome: AcquireOutcome;
+  /** The lease row after the last attempt: the caller's own when acquired, the other holder's when busy. */
+  holder: Lease;
+  leaseId: string | undefined;
+  attempts: number;
+  waitedMs: number;
+}
+
+/**
+ * Tries to take the lease through `backend` until it is ours or `waitMs` is
+ * over, sleeping between attempts with exponential backoff (equal jitter:
+ * half the delay fixed, half random), never past the end of the wait. While
+ * it waits the branch is on the waiting list; it is taken off at the end,
+ * whatever the result. Refuses a backend without atomic updates.
+ */
+export async function acquireLeaseWithWait(
+  backend: StateBackend,
+  req: LeaseRequest,
+  opts: WaitOptions
+): Promise<WaitResult> {
+  requireAtomic(backend, 'the merge lease');
+  const now = opts.now ?? (() => new Date());
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = opts.random ?? Math.random;
+  const base = opts.baseDelayMs ?? 1000;
+  const max = opts.maxDelayMs ?? 30_000;
+  const start = now().getTime();
+  const deadline = start + Math.max(0, opts.waitMs);
+  let attempts = 0;
+  let waiting = false;
+  let failed = false;
+  try {
+    for (;;) {
+      attempts++;
+      const first = attempts === 1;
+      const at = now();
+      const markIfBusy = first && deadline > at.getTime();
+      const r = await backend.withDb(
+        'write',
+        (db) =>
+          db
+            .transaction(() => {
+              const res = tryAcquireLease(db, req, at, { logRefusal: first });
+              if (res.outcome === 'busy' && markIfBusy) markWaiting(db, req.repo, req.branch, at);
+              return res;
+            })
+            .immediate(),
+        { message: (res) => leaseMessage(req, res) }
+      );
+      if (r.outcome === 'busy' && markIfBusy) waiting = true;
+      if (r.outcome !== 'busy') {
+        waiting = false; // acquiring cleared it in the same transaction
+        return { acquired: true, ...pick(r), attempts, waitedMs: now().getTime() - start };
+      }
+      const remaining = deadline - now().getTime();
+      if (remaining <= 0)
+        return { acquired: false, ...pick(r), attempts, waitedMs: now().getTime() - start };
+      const step = Math.min(max, base * 2 ** (attempts - 1));
+      await sleep(Math.max(0, Math.min(remaining, step / 2 + random() * (step / 2))));
+    }
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    if (waiting) {
+      const clear = backend.withDb('write', (db) => clearWaiting(db, req.repo, req.branch), {
+        message: () => `merge lease ${repoKey(req.repo)}: ${req.branch} stopped waiting`
+      });
+      // After a failure the first error is the one to report; the stale
+      // waiting row is harmless (the next acquire of the branch clears it).
+      if (failed) await clear.catch(() => undefined);
+      else await clear;
+    }
+  }
+}
+
+function pick(r: AcquireResult): Pick<WaitResult, 'outcome' | 'holder' | 'leaseId'> {
+  return { outcome: r.outcome, holder: r.holder, leaseId: r.leaseId };
+}
+
+function leaseMessage(req: LeaseRequest, r: AcquireResult): string {
+  const who = `${req.branch} (run ${req.runId})`;
+  const repo = repoKey(req.repo);
+  if (r.outcome === 'busy')
+    return `merge lease ${repo}: ${who} refused, held by ${r.holder.branch} (run ${r.holder.runId})`;
+  if (r.outcome === 'reclaimed')
+    return `merge lease ${repo}: reclaimed by ${who} from ${r.previous?.branch} (run ${r.previous?.runId}), expired ${r.previous?.expiresAt}`;
+  return `merge lease ${repo}: ${r.outcome} by ${who} until ${r.holder.expiresAt}`;
+}
+
+function logEvent(
+  db: Database,
+  who: { repo: string; branch: string; headSha: string; runId: string },
+  event: LeaseEventKind,
+  leaseId: string | null,
+  other: Lease | null,
+  at: string
+): void {
+  db.prepare(
+    `INSERT INTO lease_event (repo, branch, event, head_sha, run_id, lease_id, other_branch,
+       other_run_id, other_head_sha, other_lease_id, other_expires_at, at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  ).run(
+    who.repo,
+    who.branch,
+    event,
+    who.headSha,
+    who.runId,
+    leaseId,
+    other?.branch ?? null,
+    other?.runId ?? null,
+    other?.headSha ?? null,
+    other?.leaseId ?? null,
+    other?.expiresAt ?? null,
+    at
+  );
+}
+
+function requireText(what: string, value: string): void {
+  if (value.trim() === '') throw new RangeError(`state store: lease ${what} must not be empty`);
+}
+
+function fromRow(r: LeaseRow): Lease {
+  return {
+    repo: r.repo,
+    branch: r.branch,
+    headSha: r.head_sha,
+    runId: r.run_id,
+    acquiredAt: r.acquired_at,
+    expiresAt: r.expires_at,
+    leaseId: r.lease_id
+  };
+}
