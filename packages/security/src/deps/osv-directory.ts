@@ -6,11 +6,11 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ZipError, zipEntries } from '../../../core/src/zip-reader.ts';
 import { matchVuln } from './osv-match.ts';
 import { OsvRecordError, validateOsvRecord, type OsvVuln } from './osv-record.ts';
 import { canonicalName, pkgKey, type PackageRef } from './package-ref.ts';
 import { FeedDataError, FeedUnavailableError, type VulnSource } from './vuln-source.ts';
-import { ZipError, zipEntries } from './zip-reader.ts';
 
 interface RecordFile {
   where: string;

@@ -36,6 +36,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Database as Db } from 'better-sqlite3';
 import { ensureDir } from '../../../core/src/artefact.ts';
 import type { Logger } from '../../../core/src/logger.ts';
+import { ZipError, zipEntries, type ZipEntry } from '../../../core/src/zip-reader.ts';
 import { ActionsApi } from '../../../forge/src/actions-api.ts';
 import { ForgeClient } from '../../../forge/src/client.ts';
 import type { FetchLike } from '../../../forge/src/fetch-like.ts';
@@ -51,7 +52,6 @@ import { openStateDatabase } from '../open-database.ts';
 import { STATE_ARTIFACT_NAME } from '../state-inputs.ts';
 import { describeRun, stateArtifactCandidates, type Candidate } from './artifact-search.ts';
 import { installStateFile } from './artifact-state-file.ts';
-import { ArtifactZipError, zipFiles, type ZipFile } from './artifact-zip.ts';
 
 export interface ArtifactBackendOptions {
   /** A forge client, or what it takes to build one. */
@@ -236,13 +236,13 @@ export class ArtifactBackend implements StateBackend {
   }
 
   /** The state file in the archive: the only file, or the one named like the local path. */
-  private pickEntry(zip: Buffer, c: Candidate): ZipFile {
+  private pickEntry(zip: Buffer, c: Candidate): ZipEntry {
     const where = `artefact '${this.artifactName}' (id ${c.artifact.id}, run ${describeRun(c.run)})`;
-    let files: ZipFile[];
+    let files: ZipEntry[];
     try {
-      files = zipFiles(zip, this.maxStateBytes);
+      files = zipEntries(zip, { maxEntryBytes: this.maxStateBytes });
     } catch (err) {
-      const why = err instanceof ArtifactZipError ? err.message : String(err);
+      const why = err instanceof ZipError ? err.message : String(err);
       throw new StoreError(where, `is refused: ${why}`);
     }
     if (files.length === 1) return files[0];
