@@ -115,7 +115,7 @@ try {
   for (const branch of ['agent/leaky-config', 'agent/clean-feature']) {
     git(repo, 'checkout', '-q', branch);
     process.stdout.write(
-      `\n$ quality-gates edge --repo <demo>/repo --base-ref main --command '<node --test ...>' --report lcov.info   # on ${branch}\n`
+      `\n$ quality-gates edge --repo <demo>/repo --base-ref main --command '<node --test ...>' --report lcov.info --test-command '<node --test>'   # on ${branch}\n`
     );
     const r = spawnSync(
       process.execPath,
@@ -127,6 +127,8 @@ try {
         '--base-ref',
         'main',
         ...coverage,
+        '--test-command',
+        `${JSON.stringify(process.execPath)} --test`,
         '--report-dir',
         join(work, 'reports', branch.replace('/', '-'))
       ],

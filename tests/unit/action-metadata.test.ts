@@ -7,14 +7,24 @@ import { join } from 'node:path';
 import { COMMON_INPUTS } from '../../packages/core/src/gate.ts';
 import { securityGate } from '../../packages/security/src/gate.ts';
 import { coverageGate } from '../../packages/coverage/src/gate.ts';
+import { mergeGate } from '../../packages/merge/src/gate.ts';
+import { leaseRelease } from '../../packages/merge/src/lease-release.ts';
 import { coverageRatchet } from '../../packages/coverage/src/ratchet.ts';
 import { coverageBaseline } from '../../packages/coverage/src/baseline-override.ts';
 import { readActionMeta } from '../../scripts/action-meta.ts';
 import { regenerate } from '../../scripts/gen-readme.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const GATE_ACTIONS = { 'security-gate': securityGate, 'coverage-gate': coverageGate };
-const TOOL_ACTIONS = { 'coverage-ratchet': coverageRatchet, 'coverage-baseline': coverageBaseline };
+const GATE_ACTIONS = {
+  'security-gate': securityGate,
+  'coverage-gate': coverageGate,
+  'merge-gate': mergeGate
+};
+const TOOL_ACTIONS = {
+  'coverage-ratchet': coverageRatchet,
+  'coverage-baseline': coverageBaseline,
+  'lease-release': leaseRelease
+};
 const actionDirs = readdirSync(join(root, 'actions')).filter((d) =>
   existsSync(join(root, 'actions', d, 'action.yml'))
 );

@@ -7,9 +7,11 @@ import { coverageBaseline } from '../../coverage/src/baseline-override.ts';
 import { coverageGate } from '../../coverage/src/gate.ts';
 import { coverageRatchet } from '../../coverage/src/ratchet.ts';
 import { securityGate } from '../../security/src/gate.ts';
+import { mergeGate } from '../../merge/src/gate.ts';
+import { leaseRelease } from '../../merge/src/lease-release.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const EDGE: readonly GateDefinition<any>[] = [securityGate, coverageGate];
+export const EDGE: readonly GateDefinition<any>[] = [securityGate, mergeGate, coverageGate];
 
 export interface ToolCommand {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -25,6 +27,10 @@ export const TOOLS: Record<string, ToolCommand> = {
     def: coverageBaseline,
     positional: 'operation',
     help: 'show | set --value N --reason R | reset --reason R'
+  },
+  'lease-release': {
+    def: leaseRelease,
+    help: 'release the merge lease a branch holds (--branch NAME)'
   },
   ratchet: {
     def: coverageRatchet,

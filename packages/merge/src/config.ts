@@ -1,0 +1,92 @@
+// The merge gate's typed config, built in one place from inputs and the run
+// context; input names as constants that action.yml must match.
+
+import type { RunContext } from '../../core/src/context.ts';
+import { ConfigurationError } from '../../core/src/errors.ts';
+import { readInteger, readList, readString, type InputSource } from '../../core/src/inputs.ts';
+import { DEFAULT_PROTECTED, validBranchName } from '../../git/src/git.ts';
+import { repositoryKey } from '../../coverage/src/config.ts';
+import { readStateConfig, STATE_INPUTS, type StateConfig } from '../../store/src/state-inputs.ts';
+
+export const MERGE_INPUTS = {
+  baseRef: 'base-ref',
+  branch: 'branch',
+  remote: 'remote',
+  testCommand: 'test-command',
+  retestTimeoutSeconds: 'retest-timeout-seconds',
+  infraRetries: 'infra-retries',
+  leaseTtlMinutes: 'lease-ttl-minutes',
+  leaseWaitMinutes: 'lease-wait-minutes',
+  protectedBranches: 'protected-branches'
+} as const;
+
+export interface MergeConfig {
+  workspace: string;
+  baseRef: string;
+  /** '' = the branch HEAD is on. */
+  branch: string;
+  remote: string;
+  testCommand: string;
+  retestTimeoutMs: number;
+  infraRetries: number;
+  leaseTtlMs: number;
+  leaseWaitMs: number;
+  protectedBranches: string[];
+  repository: string;
+  runId: string;
+  state: StateConfig;
+}
+
+export function readMergeConfig(src: InputSource, ctx: RunContext): MergeConfig {
+  const I = MERGE_INPUTS;
+  const baseRef = readString(src, I.baseRef, ctx.event.baseRef || 'main').replace(
+    /^refs\/heads\//,
+    ''
+  );
+  if (!validBranchName(baseRef))
+    throw new ConfigurationError(I.baseRef, 'a branch name such as main', baseRef);
+  const branch = readString(src, I.branch, ctx.event.headRef ?? '').replace(/^refs\/heads\//, '');
+  if (branch !== '' && !validBranchName(branch))
+    throw new ConfigurationError(I.branch, 'a branch name (no leading "-", spaces, "..")', branch);
+  const testCommand = readString(src, I.testCommand);
+  if (testCommand === '')
+    throw new ConfigurationError(
+      I.testCommand,
+      'the command that runs the tests on the caught-up tree'
+    );
+  const remote = readString(src, I.remote, 'origin');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(remote))
+    throw new ConfigurationError(I.remote, 'a git remote name such as origin', remote);
+  const protectedBranches = readList(src, I.protectedBranches);
+  const state = readStateConfig(src, ctx);
+  if (state.backend === 'artifact') {
+    // Refused before anything runs: a lease needs an atomic update, which artefacts lack.
+    throw new ConfigurationError(
+      STATE_INPUTS.backend,
+      "'file' or 'git-ref' (the merge lease needs an atomic compare-and-set; 'artifact' has none)",
+      state.backend
+    );
+  }
+  return {
+    workspace: ctx.workspace,
+    baseRef,
+    branch,
+    remote,
+    testCommand,
+    retestTimeoutMs: readInteger(src, I.retestTimeoutSeconds, 900, 1, 21600) * 1000,
+    infraRetries: readInteger(src, I.infraRetries, 2, 0, 10),
+    leaseTtlMs: readInteger(src, I.leaseTtlMinutes, 60, 1, 24 * 60) * 60_000,
+    leaseWaitMs: readInteger(src, I.leaseWaitMinutes, 20, 0, 12 * 60) * 60_000,
+    protectedBranches: protectedBranches.length > 0 ? protectedBranches : [...DEFAULT_PROTECTED],
+    repository: repositoryKey(ctx),
+    runId: ctx.env.GITHUB_RUN_ID
+      ? `${ctx.env.GITHUB_RUN_ID}.${ctx.env.GITHUB_RUN_ATTEMPT ?? '1'}`
+      : `local-${process.pid}-${ctx.now().getTime()}`,
+    state
+  };
+}
+
+export const MERGE_INPUT_NAMES: readonly string[] = [
+  ...Object.values(MERGE_INPUTS),
+  ...Object.values(STATE_INPUTS)
+];
