@@ -9,6 +9,7 @@ import { coverageRatchet } from '../../coverage/src/ratchet.ts';
 import { securityGate } from '../../security/src/gate.ts';
 import { mergeGate } from '../../merge/src/gate.ts';
 import { leaseRelease } from '../../merge/src/lease-release.ts';
+import { status } from '../../merge/src/status.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const EDGE: readonly GateDefinition<any>[] = [securityGate, mergeGate, coverageGate];
@@ -35,6 +36,10 @@ export const TOOLS: Record<string, ToolCommand> = {
   ratchet: {
     def: coverageRatchet,
     help: 'raise the coverage baseline to what landed (run on the target branch)'
+  },
+  status: {
+    def: status,
+    help: 'show the merge lease, waiting branches, baselines, recent runs and counters (read-only)'
   }
 };
 

@@ -1,0 +1,283 @@
+// `quality-gates status`: a read-only view of the state of one repository:
+// who holds the merge lease (and whether it is stale), who waits for it, the
+// coverage baselines of every branch, the last gate runs and the counters.
+// The whole status object is also an output (`json`) for machine readers.
+
+import type { Database } from 'better-sqlite3';
+import type { RunContext } from '../../core/src/context.ts';
+import { readString, type InputSource } from '../../core/src/inputs.ts';
+import type { ToolDefinition, ToolResult } from '../../core/src/tool.ts';
+import { repositoryKey } from '../../coverage/src/config.ts';
+import type { Baseline } from '../../store/src/baseline.ts';
+import { counters } from '../../store/src/counters.ts';
+import { recentGateRuns, type GateRun } from '../../store/src/gate-run.ts';
+import { repoKey } from '../../store/src/keys.ts';
+import { currentLease, leaseExpired, waitingBranches } from '../../store/src/lease.ts';
+import {
+  readStateConfig,
+  STATE_INPUTS,
+  stateBackendFor,
+  type StateConfig
+} from '../../store/src/state-inputs.ts';
+
+export const STATUS_INPUTS = { baseRef: 'base-ref' } as const;
+
+/** How many gate runs the status lists. */
+export const STATUS_RUNS = 10;
+
+export interface StatusConfig {
+  baseRef: string;
+  repository: string;
+  state: StateConfig;
+}
+
+export interface LeaseStatus {
+  state: 'held' | 'stale' | 'free';
+  branch?: string;
+  headSha?: string;
+  runId?: string;
+  acquiredAt?: string;
+  expiresAt?: string;
+  /** Milliseconds since the lease was acquired. */
+  ageMs?: number;
+  /** Milliseconds until expiry (negative once stale). */
+  expiresInMs?: number;
+}
+
+export interface WaitingStatus {
+  branch: string;
+  since: string;
+  waitingMs: number;
+}
+
+export interface RepositoryStatus {
+  repository: string;
+  state: string;
+  at: string;
+  /** False when the store holds nothing at all for the repository. */
+  hasState: boolean;
+  lease: LeaseStatus;
+  waiting: WaitingStatus[];
+  baselines: Baseline[];
+  runs: GateRun[];
+  counters: Record<string, number>;
+}
+
+interface BaselineRow {
+  repo: string;
+  branch: string;
+  percent: number;
+  sha: string;
+  updated_at: string;
+  updated_by: string;
+  reason: string;
+}
+
+/** Every coverage baseline of `repo`, by branch name. */
+export function repositoryBaselines(db: Database, repo: string): Baseline[] {
+  const rows = db
+    .prepare('SELECT * FROM coverage_baseline WHERE repo = ? ORDER BY branch')
+    .all(repoKey(repo)) as BaselineRow[];
+  return rows.map((r) => ({
+    repo: r.repo,
+    branch: r.branch,
+    percent: r.percent,
+    sha: r.sha,
+    updatedAt: r.updated_at,
+    updatedBy: r.updated_by,
+    reason: r.reason
+  }));
+}
+
+export function readStatusConfig(src: InputSource, ctx: RunContext): StatusConfig {
+  return {
+    baseRef: readString(src, STATUS_INPUTS.baseRef, ctx.event.baseRef || 'main').replace(
+      /^refs\/heads\//,
+      ''
+    ),
+    repository: repositoryKey(ctx),
+    state: readStateConfig(src, ctx)
+  };
+}
+
+/** Reads the status of `repo` from an open database at `now`. */
+export function readStatus(
+  db: Database,
+  repo: string,
+  now: Date
+): Omit<RepositoryStatus, 'state' | 'repository'> {
+  const t = now.getTime();
+  const l = currentLease(db, repo);
+  const lease: LeaseStatus = l
+    ? {
+        state: leaseExpired(l, now) ? 'stale' : 'held',
+        branch: l.branch,
+        headSha: l.headSha,
+        runId: l.runId,
+        acquiredAt: l.acquiredAt,
+        expiresAt: l.expiresAt,
+        ageMs: t - Date.parse(l.acquiredAt),
+        expiresInMs: Date.parse(l.expiresAt) - t
+      }
+    : { state: 'free' };
+  const waiting = waitingBranches(db, repo).map((w) => ({
+    branch: w.branch,
+    since: w.since,
+    waitingMs: t - Date.parse(w.since)
+  }));
+  const baselines = repositoryBaselines(db, repo);
+  const runs = recentGateRuns(db, repo, STATUS_RUNS);
+  const counts = counters(db, repo);
+  const hasState =
+    l !== undefined ||
+    waiting.length > 0 ||
+    baselines.length > 0 ||
+    runs.length > 0 ||
+    Object.keys(counts).length > 0;
+  return { at: now.toISOString(), hasState, lease, waiting, baselines, runs, counters: counts };
+}
+
+/** A duration as 45s, 3m, 2h 5m or 1d 4h (negative durations as their size). */
+export function formatDuration(ms: number): string {
+  const s = Math.floor(Math.abs(ms) / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+}
+
+function cell(v: string | number): string {
+  return String(v)
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ');
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)
+  ].join('\n');
+}
+
+function leaseLine(l: LeaseStatus): string {
+  if (l.state === 'free') return 'lease free';
+  const age = formatDuration(l.ageMs ?? 0);
+  return l.state === 'stale'
+    ? `lease stale, held by ${l.branch} for ${age} (expired ${formatDuration(l.expiresInMs ?? 0)} ago)`
+    : `lease held by ${l.branch} for ${age}`;
+}
+
+export function statusSummary(s: RepositoryStatus, baseRef: string): string {
+  if (!s.hasState) return `no state yet for ${s.repository} (${s.state})`;
+  const base = s.baselines.find((b) => b.branch === baseRef);
+  const parts = [
+    leaseLine(s.lease),
+    `${s.waiting.length} waiting`,
+    base ? `baseline ${base.branch} ${base.percent.toFixed(2)}%` : `no baseline on ${baseRef}`,
+    `${s.runs.length} runs`
+  ];
+  return parts.join('; ');
+}
+
+export function statusBody(s: RepositoryStatus, summary: string): string {
+  const out = [`## Quality gates status: ${s.repository}`, '', summary, ''];
+  if (!s.hasState) return `${out.join('\n')}\n`;
+  const l = s.lease;
+  out.push('### Merge lease', '');
+  if (l.state === 'free') out.push('free');
+  else
+    out.push(
+      table(
+        ['state', 'branch', 'head', 'run', 'acquired', 'age', 'expires', 'expiry'],
+        [
+          [
+            l.state,
+            l.branch ?? '',
+            l.headSha ?? '',
+            l.runId ?? '',
+            l.acquiredAt ?? '',
+            formatDuration(l.ageMs ?? 0),
+            l.expiresAt ?? '',
+            (l.expiresInMs ?? 0) > 0
+              ? `in ${formatDuration(l.expiresInMs ?? 0)}`
+              : `${formatDuration(l.expiresInMs ?? 0)} ago`
+          ]
+        ]
+      )
+    );
+  out.push('', '### Waiting for the lease', '');
+  out.push(
+    s.waiting.length === 0
+      ? 'nobody'
+      : table(
+          ['branch', 'since', 'waiting'],
+          s.waiting.map((w) => [w.branch, w.since, formatDuration(w.waitingMs)])
+        )
+  );
+  out.push('', '### Coverage baselines', '');
+  out.push(
+    s.baselines.length === 0
+      ? 'none'
+      : table(
+          ['branch', 'percent', 'sha', 'updated', 'by', 'reason'],
+          s.baselines.map((b) => [
+            b.branch,
+            `${b.percent.toFixed(2)}%`,
+            b.sha,
+            b.updatedAt,
+            b.updatedBy,
+            b.reason
+          ])
+        )
+  );
+  out.push('', `### Recent gate runs (last ${STATUS_RUNS})`, '');
+  out.push(
+    s.runs.length === 0
+      ? 'none'
+      : table(
+          ['at', 'branch', 'gate', 'sha', 'verdict', 'summary'],
+          s.runs.map((r) => [r.at, r.branch, r.gate, r.sha, r.verdict, r.summary])
+        )
+  );
+  out.push('', '### Counters', '');
+  const names = Object.keys(s.counters);
+  out.push(
+    names.length === 0
+      ? 'none'
+      : table(
+          ['counter', 'value'],
+          names.map((n) => [n, s.counters[n] ?? 0])
+        )
+  );
+  return `${out.join('\n')}\n`;
+}
+
+export async function runStatus(c: StatusConfig, ctx: RunContext): Promise<ToolResult> {
+  const backend = stateBackendFor(c.state, c.baseRef, ctx);
+  const now = ctx.now();
+  // A read never creates the state: an absent file is read as an empty schema.
+  const r = await backend.withDb('read', (db) => readStatus(db, c.repository, now));
+  const status: RepositoryStatus = {
+    repository: repoKey(c.repository),
+    state: backend.describe(),
+    ...r
+  };
+  const summary = statusSummary(status, c.baseRef);
+  return {
+    summary,
+    outputs: { json: JSON.stringify(status) },
+    body: statusBody(status, summary),
+    warnings: [...(backend.warnings ?? [])]
+  };
+}
+
+export const status: ToolDefinition<StatusConfig> = {
+  name: 'status',
+  inputs: [...Object.values(STATUS_INPUTS), ...Object.values(STATE_INPUTS)],
+  buildConfig: readStatusConfig,
+  run: runStatus
+};

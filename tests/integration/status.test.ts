@@ -1,0 +1,164 @@
+// `quality-gates status` in-process on a real file state written through the
+// store functions, with a fake clock: the lease (held, then stale), the
+// waiting list, every baseline of the repository, recent runs and counters,
+// as markdown and as the `json` output; a missing state is reported, not made.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunContext } from '../../packages/core/src/context.ts';
+import { mapInputSource } from '../../packages/core/src/inputs.ts';
+import { RecordingLogger } from '../../packages/core/src/logger.ts';
+import { runTool } from '../../packages/core/src/tool.ts';
+import { status, type RepositoryStatus } from '../../packages/merge/src/status.ts';
+import { ratchetBaseline } from '../../packages/store/src/baseline.ts';
+import { bumpCounter, COUNTER } from '../../packages/store/src/counters.ts';
+import { recordGateRun } from '../../packages/store/src/gate-run.ts';
+import { markWaiting, tryAcquireLease } from '../../packages/store/src/lease.ts';
+import { openStateDatabase } from '../../packages/store/src/open-database.ts';
+import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
+
+afterAll(cleanupTempDirs);
+
+const T0 = new Date('2024-05-01T10:00:00.000Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+const MIN = 60_000;
+
+function ctx(now: Date, repository = 'Acme/Service'): RunContext {
+  return {
+    env: {},
+    workspace: tempDir('qg-status-ws-'),
+    repository,
+    event: { name: '' },
+    logger: new RecordingLogger(),
+    now: () => now
+  };
+}
+
+function prepare(state: string): void {
+  const db = openStateDatabase(state, { journal: 'wal', writable: true });
+  try {
+    const repo = 'acme/service';
+    tryAcquireLease(
+      db,
+      { repo, branch: 'agent/a', headSha: 'aaa111', runId: '41.1', ttlMs: 30 * MIN },
+      T0
+    );
+    markWaiting(db, repo, 'agent/b', at(1 * MIN));
+    markWaiting(db, repo, 'agent/c', at(2 * MIN));
+    ratchetBaseline(
+      db,
+      { repo, branch: 'main', percent: 82.5, sha: 'm1', actor: 'ci', reason: 'landed' },
+      T0
+    );
+    ratchetBaseline(
+      db,
+      { repo, branch: 'release/1', percent: 70, sha: 'r1', actor: 'ci', reason: 'landed' },
+      T0
+    );
+    // Another repository's rows stay out of the status.
+    ratchetBaseline(
+      db,
+      { repo: 'other/x', branch: 'main', percent: 10, sha: 'o1', actor: 'ci', reason: 'x' },
+      T0
+    );
+    for (let i = 0; i < 12; i++)
+      recordGateRun(
+        db,
+        {
+          repo,
+          branch: `agent/r${i}`,
+          gate: 'merge',
+          sha: `s${i}`,
+          verdict: i % 2 ? 'PASS' : 'FAIL',
+          summary: `run | ${i}`
+        },
+        at(i * 1000)
+      );
+    bumpCounter(db, repo, COUNTER.pass, 3);
+    bumpCounter(db, repo, COUNTER.fail('red'));
+  } finally {
+    db.close();
+  }
+}
+
+const inputs = (state: string) => mapInputSource({ 'state-path': state, 'base-ref': 'main' });
+
+describe('status tool', () => {
+  it('shows the held lease, waiters, baselines, last 10 runs and counters as tables and JSON', async () => {
+    const state = join(tempDir('qg-status-'), 'state.sqlite');
+    prepare(state);
+    const r = await runTool(status, inputs(state), ctx(at(3 * MIN)));
+    expect(r.ok).toBe(true);
+    expect(r.summary).toBe(
+      'lease held by agent/a for 3m; 2 waiting; baseline main 82.50%; 10 runs'
+    );
+    expect(r.body).toContain('| held | agent/a | aaa111 | 41.1 | 2024-05-01T10:00:00.000Z | 3m |');
+    expect(r.body).toContain('| 2024-05-01T10:30:00.000Z | in 27m |');
+    expect(r.body).toContain('| agent/b | 2024-05-01T10:01:00.000Z | 2m |');
+    expect(r.body).toContain('| agent/c | 2024-05-01T10:02:00.000Z | 1m |');
+    expect(r.body).toContain('| main | 82.50% | m1 |');
+    expect(r.body).toContain('| release/1 | 70.00% | r1 |');
+    expect(r.body).not.toContain('other/x');
+    expect(r.body).not.toContain('| 10.00% |');
+    expect(r.body).toContain('| agent/r11 | merge | s11 | PASS | run \\| 11 |');
+    expect(r.body).not.toContain('agent/r1 |');
+    expect(r.body).toContain('| pass | 3 |');
+    expect(r.body).toContain('| fail:red | 1 |');
+
+    const j = JSON.parse(r.outputs.json ?? '') as RepositoryStatus;
+    expect(j.repository).toBe('acme/service');
+    expect(j.hasState).toBe(true);
+    expect(j.lease).toMatchObject({
+      state: 'held',
+      branch: 'agent/a',
+      headSha: 'aaa111',
+      runId: '41.1',
+      ageMs: 3 * MIN,
+      expiresInMs: 27 * MIN
+    });
+    expect(j.waiting.map((w) => [w.branch, w.waitingMs])).toEqual([
+      ['agent/b', 2 * MIN],
+      ['agent/c', 1 * MIN]
+    ]);
+    expect(j.baselines.map((b) => [b.branch, b.percent])).toEqual([
+      ['main', 82.5],
+      ['release/1', 70]
+    ]);
+    expect(j.runs).toHaveLength(10);
+    expect(j.runs[0]?.branch).toBe('agent/r11');
+    expect(j.runs[9]?.branch).toBe('agent/r2');
+    expect(j.counters).toEqual({ 'fail:red': 1, pass: 3 });
+  });
+
+  it('marks a lease past its expiry as stale', async () => {
+    const state = join(tempDir('qg-status-'), 'state.sqlite');
+    prepare(state);
+    const r = await runTool(status, inputs(state), ctx(at(45 * MIN)));
+    expect(r.summary).toMatch(/^lease stale, held by agent\/a for 45m \(expired 15m ago\); /);
+    expect(r.body).toContain('| stale | agent/a |');
+    expect(r.body).toContain('| 15m ago |');
+    const j = JSON.parse(r.outputs.json ?? '') as RepositoryStatus;
+    expect(j.lease.state).toBe('stale');
+    expect(j.lease.expiresInMs).toBe(-15 * MIN);
+  });
+
+  it('reports a free lease', async () => {
+    const state = join(tempDir('qg-status-'), 'state.sqlite');
+    const db = openStateDatabase(state, { journal: 'wal', writable: true });
+    bumpCounter(db, 'acme/service', COUNTER.defer);
+    db.close();
+    const r = await runTool(status, inputs(state), ctx(T0));
+    expect(r.summary).toBe('lease free; 0 waiting; no baseline on main; 0 runs');
+    expect(JSON.parse(r.outputs.json ?? '')).toMatchObject({ lease: { state: 'free' } });
+  });
+
+  it('reports no state yet for a missing state file and does not create it', async () => {
+    const dir = tempDir('qg-status-');
+    const state = join(dir, 'nested', 'state.sqlite');
+    const r = await runTool(status, inputs(state), ctx(T0));
+    expect(r.ok).toBe(true);
+    expect(r.summary).toMatch(/^no state yet for acme\/service/);
+    expect(JSON.parse(r.outputs.json ?? '')).toMatchObject({ hasState: false });
+    expect(existsSync(state)).toBe(false);
+    expect(existsSync(join(dir, 'nested'))).toBe(false);
+  });
+});
