@@ -66,7 +66,7 @@ describe('quality-gates CLI', () => {
     const r = cli(['secruity']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      "quality-gates: unknown command 'secruity': expected edge, security, merge, coverage, baseline, lease-release, ratchet or help\n"
+      "quality-gates: unknown command 'secruity': expected edge, security, merge, coverage, baseline, lease-release, ratchet, status or help\n"
     );
   });
 
