@@ -161,6 +161,24 @@ describe('merge gate', () => {
     expect(artifact.summary).toMatch(/state-backend.*'file' or 'git-ref'/);
   });
 
+  it('a lease TTL shorter than the longest re-test is refused (another branch could reclaim it mid-test)', async () => {
+    const { repo, state } = setup();
+    const r = await runGate(
+      mergeGate,
+      inputs(state, {
+        branch: 'x',
+        'lease-ttl-minutes': '30',
+        'retest-timeout-seconds': '900',
+        'infra-retries': '2'
+      }),
+      ctx(repo)
+    );
+    expect(r.verdict).toBe('FAIL');
+    expect(r.summary).toBe(
+      'configuration error: input \'lease-ttl-minutes\': expected more than the longest re-test, retest-timeout-seconds x (infra-retries + 1) = 45 min (got "30")'
+    );
+  });
+
   it('a missing test-command is a configuration error naming it', async () => {
     const { repo, state } = setup();
     writeFileSync(join(repo.work, 'x'), '');

@@ -67,21 +67,33 @@ export function readMergeConfig(src: InputSource, ctx: RunContext): MergeConfig 
       state.backend
     );
   }
+  const retestTimeoutMs = readInteger(src, I.retestTimeoutSeconds, 900, 1, 21600) * 1000;
+  const infraRetries = readInteger(src, I.infraRetries, 2, 0, 10);
+  const leaseTtlMs = readInteger(src, I.leaseTtlMinutes, 60, 1, 24 * 60) * 60_000;
+  // The lease is not renewed while tests run: it must outlive the longest re-test,
+  // or another branch could reclaim it mid-test and both would pass.
+  const longestRetestMs = retestTimeoutMs * (infraRetries + 1);
+  if (leaseTtlMs <= longestRetestMs) {
+    throw new ConfigurationError(
+      I.leaseTtlMinutes,
+      `more than the longest re-test, retest-timeout-seconds x (infra-retries + 1) = ${Math.ceil(longestRetestMs / 60_000)} min`,
+      String(leaseTtlMs / 60_000)
+    );
+  }
   return {
     workspace: ctx.workspace,
     baseRef,
     branch,
     remote,
     testCommand,
-    retestTimeoutMs: readInteger(src, I.retestTimeoutSeconds, 900, 1, 21600) * 1000,
-    infraRetries: readInteger(src, I.infraRetries, 2, 0, 10),
-    leaseTtlMs: readInteger(src, I.leaseTtlMinutes, 60, 1, 24 * 60) * 60_000,
+    retestTimeoutMs,
+    infraRetries,
+    leaseTtlMs,
     leaseWaitMs: readInteger(src, I.leaseWaitMinutes, 20, 0, 12 * 60) * 60_000,
     protectedBranches: protectedBranches.length > 0 ? protectedBranches : [...DEFAULT_PROTECTED],
     repository: repositoryKey(ctx),
-    runId: ctx.env.GITHUB_RUN_ID
-      ? `${ctx.env.GITHUB_RUN_ID}.${ctx.env.GITHUB_RUN_ATTEMPT ?? '1'}`
-      : `local-${process.pid}-${ctx.now().getTime()}`,
+    // The workflow run, not the attempt: re-running a failed job renews its own lease instead of waiting for it.
+    runId: ctx.env.GITHUB_RUN_ID || `local-${process.pid}-${ctx.now().getTime()}`,
     state
   };
 }

@@ -152,6 +152,7 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
     if (!d.holdLease) await release(backend, c, branch || 'HEAD');
   }
   const now = new Date();
+  const newHead = d.catchUp && !d.catchUp.conflict ? d.catchUp.newHead : head;
   await backend.withDb('write', (db) => {
     const repo = c.repository;
     if (d.verdict === 'PASS') bumpCounter(db, repo, COUNTER.pass);
@@ -165,14 +166,13 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
         repo,
         branch: branch || 'HEAD',
         gate: 'merge',
-        sha: head,
+        sha: newHead,
         verdict: d.verdict,
         summary: d.summary
       },
       now
     );
   });
-  const newHead = d.catchUp && !d.catchUp.conflict ? d.catchUp.newHead : head;
   const fields = {
     head_sha: newHead,
     failure_class: d.failureClass,
