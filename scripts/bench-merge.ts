@@ -17,77 +17,22 @@
 //                               [--runs 5] [--cycles 500] [--branches 20] [--test-seconds 5]
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readActionMeta } from './action-meta.ts';
+import { join } from 'node:path';
 import { FileBackend } from '../packages/store/src/backends/file.ts';
 import { releaseLease, tryAcquireLease } from '../packages/store/src/lease.ts';
+import { git as gitRun, gitEnv, median, percentile, runBundle } from './bench-support.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const REPO = 'bench/repo';
-const gitEnv = {
-  GIT_AUTHOR_NAME: 'bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-  GIT_COMMITTER_NAME: 'bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null'
-};
-const git = (cwd: string, ...args: string[]): string =>
-  execFileSync('git', args, {
-    cwd,
-    env: { ...process.env, ...gitEnv },
-    encoding: 'utf8',
-    maxBuffer: 1 << 28
-  }).trim();
+const git = (cwd: string, ...args: string[]): string => gitRun(cwd, ...args).trim();
+const pct = percentile;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
 const secs = (ms: number): string => (ms / 1000).toFixed(2);
-
-/** Runs dist/<action>/index.js as a runner would; returns wall ms and outputs. */
-function runBundle(
-  action: string,
-  workspace: string,
-  inputs: Record<string, string>
-): { ms: number; status: number | null; outputs: string; stdout: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'qg-bench-run-'));
-  const out = join(dir, 'out');
-  writeFileSync(out, '');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_OUTPUT: out,
-    GITHUB_REPOSITORY: REPO,
-    ...gitEnv
-  };
-  for (const i of readActionMeta(join(root, 'actions', action, 'action.yml')).inputs) {
-    env[`INPUT_${i.name.toUpperCase()}`] = inputs[i.name] ?? i.default;
-  }
-  const t = performance.now();
-  const r = spawnSync(process.execPath, [join(root, 'dist', action, 'index.js')], {
-    cwd: workspace,
-    env,
-    encoding: 'utf8'
-  });
-  const ms = performance.now() - t;
-  const outputs = readFileSync(out, 'utf8');
-  rmSync(dir, { recursive: true, force: true });
-  return { ms, status: r.status, outputs, stdout: r.stdout + r.stderr };
-}
 
 function output(text: string, name: string): string {
   const m = new RegExp(`^${name}<<(.+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(text);

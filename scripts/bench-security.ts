@@ -10,68 +10,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readActionMeta } from './action-meta.ts';
+import { join } from 'node:path';
 import { buildBenchRepo } from './bench-secrets.ts';
+import { git, median, output, ROOT, runBundle } from './bench-support.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = ROOT;
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const gitEnv = {
-  GIT_AUTHOR_NAME: 'bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-  GIT_COMMITTER_NAME: 'bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null'
-};
-const git = (cwd: string, ...args: string[]): string =>
-  execFileSync('git', args, { cwd, env: { ...process.env, ...gitEnv }, encoding: 'utf8' });
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** Runs dist/<action>/index.js as a runner would; returns wall ms and outputs. */
-function runBundle(
-  action: string,
-  workspace: string,
-  inputs: Record<string, string>
-): { ms: number; status: number | null; outputs: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'qg-bench-run-'));
-  const out = join(dir, 'out');
-  writeFileSync(out, '');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_OUTPUT: out,
-    GITHUB_REPOSITORY: 'bench/repo',
-    ...gitEnv
-  };
-  for (const i of readActionMeta(join(root, 'actions', action, 'action.yml')).inputs) {
-    env[`INPUT_${i.name.toUpperCase()}`] = inputs[i.name] ?? i.default;
-  }
-  const t = performance.now();
-  const r = spawnSync(process.execPath, [join(root, 'dist', action, 'index.js')], {
-    cwd: workspace,
-    env,
-    encoding: 'utf8'
-  });
-  const ms = performance.now() - t;
-  const outputs = readFileSync(out, 'utf8');
-  rmSync(dir, { recursive: true, force: true });
-  return { ms, status: r.status, outputs };
-}
-
-function output(text: string, name: string): string {
-  const m = new RegExp(`^${name}<<(.+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(text);
-  return m ? m[2] : '';
-}
 
 const work = mkdtempSync(join(tmpdir(), 'qg-bench-'));
 try {

@@ -24,18 +24,11 @@ import { GitRefBackend } from '../packages/store/src/backends/git-ref.ts';
 import type { BackendConfig } from '../packages/store/src/open-backend.ts';
 import { openStateDatabase } from '../packages/store/src/open-database.ts';
 import { StateStore } from '../packages/store/src/state-store.ts';
+import { gitEnv } from './bench-support.ts';
 
 const self = fileURLToPath(import.meta.url);
 const REPO = 'bench/repo';
 const BRANCH = 'main';
-const gitEnv = {
-  GIT_AUTHOR_NAME: 'bench',
-  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-  GIT_COMMITTER_NAME: 'bench',
-  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null'
-};
 
 export interface LatencyFigures {
   ops: number;

@@ -1,0 +1,78 @@
+// What the benchmark scripts share: a fixed git identity, a git runner, the
+// built bundles run as a runner runs them, and order statistics.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readActionMeta } from './action-meta.ts';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const gitEnv = {
+  GIT_AUTHOR_NAME: 'bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+  GIT_COMMITTER_NAME: 'bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null'
+};
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd,
+    env: { ...process.env, ...gitEnv },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28
+  });
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+/** Runs dist/<action>/index.js as a runner would (INPUT_* with action.yml defaults); wall ms and the GITHUB_OUTPUT text. */
+export function runBundle(
+  action: string,
+  workspace: string,
+  inputs: Record<string, string>,
+  repository = 'bench/repo'
+): { ms: number; status: number | null; outputs: string; stdout: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'qg-bench-run-'));
+  const out = join(dir, 'out');
+  writeFileSync(out, '');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_OUTPUT: out,
+    GITHUB_REPOSITORY: repository,
+    ...gitEnv
+  };
+  for (const i of readActionMeta(join(ROOT, 'actions', action, 'action.yml')).inputs) {
+    env[`INPUT_${i.name.toUpperCase()}`] = inputs[i.name] ?? i.default;
+  }
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', action, 'index.js')], {
+    cwd: workspace,
+    env,
+    encoding: 'utf8'
+  });
+  const ms = performance.now() - t;
+  const outputs = readFileSync(out, 'utf8');
+  rmSync(dir, { recursive: true, force: true });
+  return { ms, status: r.status, outputs, stdout: r.stdout + r.stderr };
+}
+
+/** One output's value from a GITHUB_OUTPUT file's text. */
+export function output(text: string, name: string): string {
+  const m = new RegExp(`^${name}<<(.+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(text);
+  return m ? m[2] : '';
+}
