@@ -1,19 +1,20 @@
 // npm run bundle: builds every action (and the CLI) into dist/<name>/ with
 // ncc. `--out DIR` builds elsewhere (check-dist uses it to compare).
 
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   mkdirSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  renameSync,
   unlinkSync,
   writeFileSync
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { entries } from './entries.ts';
+import { entries, type Entry } from './entries.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outIdx = process.argv.indexOf('--out');
@@ -61,32 +62,55 @@ function addEsmBanner(out: string): void {
     writeFileSync(file, ESM_BANNER + code);
 }
 
-for (const e of selected) {
+/**
+ * One bundle: built into a sibling temp dir and swapped in only when whole,
+ * so an interrupted build never leaves dist/<name> half deleted.
+ */
+function build(e: Entry): Promise<void> {
   const out = join(outRoot, e.name);
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
+  const tmp = `${out}.building`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
   const started = Date.now();
-  execFileSync(
-    process.execPath,
-    [
-      ncc,
-      'build',
-      join(root, e.source),
-      '-o',
-      out,
-      '--minify',
-      '--license',
-      'licenses.txt',
-      '--quiet',
-      '--target',
-      'es2023'
-    ],
-    {
+  const args = [
+    ncc,
+    'build',
+    join(root, e.source),
+    '-o',
+    tmp,
+    '--minify',
+    '--license',
+    'licenses.txt',
+    '--quiet',
+    '--target',
+    'es2023'
+  ];
+  return new Promise((resolveBuild, rejectBuild) => {
+    const child = spawn(process.execPath, args, {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit']
-    }
-  );
-  prune(out, e.name === 'cli');
-  addEsmBanner(out);
-  process.stdout.write(`bundled ${e.name} -> ${out} (${Date.now() - started} ms)\n`);
+    });
+    child.on('error', rejectBuild);
+    child.on('exit', (code) => {
+      if (code !== 0) {
+        rmSync(tmp, { recursive: true, force: true });
+        rejectBuild(new Error(`ncc failed for ${e.name} (exit ${code})`));
+        return;
+      }
+      prune(tmp, e.name === 'cli');
+      addEsmBanner(tmp);
+      rmSync(out, { recursive: true, force: true });
+      renameSync(tmp, out);
+      process.stdout.write(`bundled ${e.name} -> ${out} (${Date.now() - started} ms)\n`);
+      resolveBuild();
+    });
+  });
 }
+
+// ncc is single-threaded: two builds at a time use both cores of a CI machine.
+const queue = [...selected];
+await Promise.all(
+  [0, 1].map(async () => {
+    for (let e = queue.shift(); e; e = queue.shift()) await build(e);
+  })
+);
