@@ -8,7 +8,7 @@ import type { RunContext } from '../../core/src/context.ts';
 import { readString, type InputSource } from '../../core/src/inputs.ts';
 import type { ToolDefinition, ToolResult } from '../../core/src/tool.ts';
 import { repositoryKey } from '../../coverage/src/config.ts';
-import type { Baseline } from '../../store/src/baseline.ts';
+import { repositoryBaselines, type Baseline } from '../../store/src/baseline.ts';
 import { counters } from '../../store/src/counters.ts';
 import { recentGateRuns, type GateRun } from '../../store/src/gate-run.ts';
 import { repoKey } from '../../store/src/keys.ts';
@@ -61,32 +61,6 @@ export interface RepositoryStatus {
   baselines: Baseline[];
   runs: GateRun[];
   counters: Record<string, number>;
-}
-
-interface BaselineRow {
-  repo: string;
-  branch: string;
-  percent: number;
-  sha: string;
-  updated_at: string;
-  updated_by: string;
-  reason: string;
-}
-
-/** Every coverage baseline of `repo`, by branch name. */
-export function repositoryBaselines(db: Database, repo: string): Baseline[] {
-  const rows = db
-    .prepare('SELECT * FROM coverage_baseline WHERE repo = ? ORDER BY branch')
-    .all(repoKey(repo)) as BaselineRow[];
-  return rows.map((r) => ({
-    repo: r.repo,
-    branch: r.branch,
-    percent: r.percent,
-    sha: r.sha,
-    updatedAt: r.updated_at,
-    updatedBy: r.updated_by,
-    reason: r.reason
-  }));
 }
 
 export function readStatusConfig(src: InputSource, ctx: RunContext): StatusConfig {

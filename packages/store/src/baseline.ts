@@ -157,6 +157,14 @@ export function resetBaseline(db: Database, input: ResetInput, at: Date): ResetR
 }
 
 /** Newest first. */
+/** Every coverage baseline of `repo`, by branch name (for status views). */
+export function repositoryBaselines(db: Database, repo: string): Baseline[] {
+  const rows = db
+    .prepare('SELECT * FROM coverage_baseline WHERE repo = ? ORDER BY branch')
+    .all(repoKey(repo)) as BaselineRow[];
+  return rows.map(fromRow);
+}
+
 export function auditLog(db: Database, repo: string, branch: string, limit = 50): AuditEntry[] {
   const rows = db
     .prepare('SELECT * FROM baseline_audit WHERE repo = ? AND branch = ? ORDER BY id DESC LIMIT ?')
