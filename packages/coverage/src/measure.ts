@@ -11,6 +11,7 @@ import { runShell } from '../../proc/src/run.ts';
 import type { MeasureConfig } from './config.ts';
 import type { CoverageReport } from './coverage-report.ts';
 import { readCoverageReport } from './formats/index.ts';
+import { redactText } from '../../security/src/secrets/redact.ts';
 
 export const COVERAGE_TOOL = 'coverage-tool';
 
@@ -69,19 +70,19 @@ export async function measureCoverage(
     if (r.exitCode === 127)
       throw new ToolError(
         COVERAGE_TOOL,
-        `the coverage command was not found (exit 127): ${lastLines(r.stderr, 1)}`
+        `the coverage command was not found (exit 127): ${await redactText(lastLines(r.stderr, 1), env)}`
       );
     if (r.exitCode === 1) {
       throw new ToolError(
         COVERAGE_TOOL,
-        `the test suite failed (exit 1); a failing suite is not a coverage verdict (${telling(r.stdout, r.stderr)})`
+        `the test suite failed (exit 1); a failing suite is not a coverage verdict (${await redactText(telling(r.stdout, r.stderr), env)})`
       );
     }
     if (r.exitCode !== 0) {
       // pytest: 2 interrupted, 3 internal error, 4 usage error (e.g. pytest-cov missing), 5 no tests.
       throw new ToolError(
         COVERAGE_TOOL,
-        `the coverage command could not run the suite (exit ${r.exitCode ?? r.signal}): ${telling(r.stdout, r.stderr)}`
+        `the coverage command could not run the suite (exit ${r.exitCode ?? r.signal}): ${await redactText(telling(r.stdout, r.stderr), env)}`
       );
     }
   }

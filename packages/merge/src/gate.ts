@@ -19,6 +19,7 @@ import { catchUp, type CatchUpResult } from './catch-up.ts';
 import { classifyError, type MergeFailureClass } from './classify.ts';
 import { MERGE_INPUT_NAMES, readMergeConfig, type MergeConfig } from './config.ts';
 import { retest, type RetestResult } from './retest.ts';
+import { redactText } from '../../security/src/secrets/redact.ts';
 
 export const MERGE_REPORT_FILE = '19-merge-report.md';
 
@@ -102,7 +103,7 @@ async function decide(
   return {
     verdict: 'FAIL',
     failureClass: cls,
-    summary: `re-test after catching up with ${c.baseRef}: ${t.reason}`,
+    summary: `re-test after catching up with ${c.baseRef}: ${await redactText(t.reason, ctx.env)}`,
     catchUp: up,
     retest: t,
     holdLease: false
@@ -189,6 +190,9 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
     attempts: d.retest?.attempts ?? 0,
     duration_s: Math.round((Date.now() - started) / 100) / 10
   };
+  // Test output is the user's, and may echo a token: mask before publishing it.
+  const tail =
+    d.retest && d.verdict === 'FAIL' ? await redactText(d.retest.tail.slice(-4000), ctx.env) : '';
   const body = [
     `## Merge gate: ${d.verdict}`,
     '',
@@ -222,9 +226,7 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
     ...(d.catchUp?.conflict
       ? ['### Conflicting files', '', ...d.catchUp.files.map((f) => `- ${f}`), '']
       : []),
-    ...(d.retest && d.verdict === 'FAIL'
-      ? ['### Last test output', '', '```', d.retest.tail.slice(-4000), '```', '']
-      : [])
+    ...(tail ? ['### Last test output', '', '```', tail, '```', ''] : [])
   ].join('\n');
   return { verdict: d.verdict, summary: d.summary, fields, body, warnings: [] };
 }
