@@ -10,10 +10,13 @@ export const STATE_ERROR_KIND = 'state';
 export class StoreError extends ToolError {
   /** Where the state lives: a file path, `<remote> <ref>`, an artefact name. */
   readonly location: string;
-  constructor(location: string, message: string) {
+  /** SQLite's error code when SQLite raised it (SQLITE_BUSY, ...). */
+  readonly sqlite?: string;
+  constructor(location: string, message: string, sqlite?: string) {
     super(STATE_ERROR_KIND, `state store ${location}: ${message}`);
     this.name = 'StoreError';
     this.location = location;
+    this.sqlite = sqlite;
   }
 }
 
@@ -21,6 +24,16 @@ export class StoreError extends ToolError {
 export function sqliteCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+}
+
+/**
+ * A lock conflict SQLite reports without waiting for the busy handler (two
+ * processes creating the file or switching it to WAL at the same moment,
+ * WAL recovery): retrying the whole operation is safe and settles it.
+ */
+export function isBusy(err: unknown): boolean {
+  const code = err instanceof StoreError ? err.sqlite : sqliteCode(err);
+  return code !== undefined && /^SQLITE_(BUSY|LOCKED)/.test(code);
 }
 
 /** Rethrows SQLite and file-system errors as a StoreError naming `location`; others pass through. */
@@ -31,7 +44,7 @@ export function asStoreError(location: string, err: unknown): unknown {
     // Extended codes (SQLITE_IOERR_SHORT_READ) fall back to their primary code's text.
     const primary = sq.split('_').slice(0, 2).join('_');
     const why = READABLE[sq] ?? READABLE[primary] ?? (err as Error).message;
-    return new StoreError(location, `${why} (${sq})`);
+    return new StoreError(location, `${why} (${sq})`, sq);
   }
   const fsCode = (err as NodeJS.ErrnoException | null)?.code;
   if (typeof fsCode === 'string' && /^E[A-Z]+$/.test(fsCode)) {

@@ -17,7 +17,7 @@ import {
   type StateBackend,
   type WithDbOptions
 } from '../backend.ts';
-import { StoreError, asStoreError } from '../errors.ts';
+import { StoreError, asStoreError, isBusy } from '../errors.ts';
 import { openStateDatabase } from '../open-database.ts';
 
 export interface FileBackendOptions {
@@ -53,7 +53,22 @@ export class FileBackend implements StateBackend {
     _opts?: WithDbOptions<T>
   ): Promise<T> {
     this.stats.operations++;
-    this.stats.attempts++;
+    // Busy errors that bypass the busy timeout (concurrent first creation,
+    // WAL recovery) are retried with jitter; fn is re-runnable by contract.
+    const deadline = Date.now() + 3 * (this.busyTimeoutMs ?? 10_000);
+    for (;;) {
+      this.stats.attempts++;
+      try {
+        return this.once(mode, fn);
+      } catch (err) {
+        if (!isBusy(err) || Date.now() > deadline) throw err;
+        this.stats.retries++;
+        await new Promise((r) => setTimeout(r, 20 + Math.random() * 180));
+      }
+    }
+  }
+
+  private once<T>(mode: 'read' | 'write', fn: (db: Database) => T): T {
     // A read of a state that does not exist yet sees an empty schema in
     // memory: reading never creates files or directories.
     const absentRead = mode === 'read' && !existsSync(this.path);
