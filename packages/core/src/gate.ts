@@ -131,7 +131,7 @@ export async function runGate<C>(
       const mode = modeFor(def.policy(config), kind);
       const verdict = verdictFor(mode);
       const what = kind ? `${kind} tool error` : 'internal error';
-      const msg = `${what}: ${describeError(err)} (${mode} => ${verdict})`;
+      const msg = oneLine(`${what}: ${describeError(err)} (${mode} => ${verdict})`);
       if (verdict === 'PASS') log.warning(msg);
       else log.error(msg);
       return {
