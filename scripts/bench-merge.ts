@@ -16,13 +16,21 @@
 //   node scripts/bench-merge.ts [--commits 10000] [--behind 3] [--branch-commits 20]
 //                               [--runs 5] [--cycles 500] [--branches 20] [--test-seconds 5]
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileBackend } from '../packages/store/src/backends/file.ts';
 import { releaseLease, tryAcquireLease } from '../packages/store/src/lease.ts';
-import { git as gitRun, gitEnv, median, percentile, runBundle } from './bench-support.ts';
+import {
+  commitsStream,
+  fastImport,
+  git as gitRun,
+  median,
+  output,
+  percentile,
+  runBundle
+} from './bench-support.ts';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,46 +41,6 @@ const git = (cwd: string, ...args: string[]): string => gitRun(cwd, ...args).tri
 const pct = percentile;
 
 const secs = (ms: number): string => (ms / 1000).toFixed(2);
-
-function output(text: string, name: string): string {
-  const m = new RegExp(`^${name}<<(.+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(text);
-  return m ? m[2] : '';
-}
-
-/** fast-import text of `n` commits on `ref`, each adding `<prefix>/<k>.txt`; the first from `from`. */
-function commitsStream(
-  ref: string,
-  from: string | undefined,
-  n: number,
-  prefix: string,
-  t0: number,
-  markBase = 0,
-  pathOf: (k: number) => string = (k) => `${prefix}/${k}.txt`
-): string {
-  const parts: string[] = [];
-  for (let k = 1; k <= n; k++) {
-    const msg = `${prefix} ${k}\n`;
-    const body = `${prefix} line ${k}\n`;
-    parts.push(
-      `commit ${ref}\n`,
-      markBase ? `mark :${markBase + k}\n` : '',
-      `committer bench <bench@example.invalid> ${t0 + k} +0000\n`,
-      `data ${Buffer.byteLength(msg)}\n${msg}`,
-      k === 1 && from ? `from ${from}\n` : '',
-      `M 100644 inline ${pathOf(k)}\ndata ${Buffer.byteLength(body)}\n${body}\n`
-    );
-  }
-  return parts.join('');
-}
-
-function fastImport(bare: string, stream: string): void {
-  execFileSync('git', ['fast-import', '--quiet'], {
-    cwd: bare,
-    input: stream,
-    env: { ...process.env, ...gitEnv },
-    maxBuffer: 1 << 28
-  });
-}
 
 let cloneSeq = 0;
 /** A runner's checkout: a full clone of the origin with HEAD on `branch`. */

@@ -76,3 +76,38 @@ export function output(text: string, name: string): string {
   const m = new RegExp(`^${name}<<(.+)\\n([\\s\\S]*?)\\n\\1$`, 'm').exec(text);
   return m ? m[2] : '';
 }
+
+/** fast-import text of `n` commits on `ref`, each adding `<prefix>/<k>.txt`; the first from `from`. */
+export function commitsStream(
+  ref: string,
+  from: string | undefined,
+  n: number,
+  prefix: string,
+  t0: number,
+  markBase = 0,
+  pathOf: (k: number) => string = (k) => `${prefix}/${k}.txt`
+): string {
+  const parts: string[] = [];
+  for (let k = 1; k <= n; k++) {
+    const msg = `${prefix} ${k}\n`;
+    const body = `${prefix} line ${k}\n`;
+    parts.push(
+      `commit ${ref}\n`,
+      markBase ? `mark :${markBase + k}\n` : '',
+      `committer bench <bench@example.invalid> ${t0 + k} +0000\n`,
+      `data ${Buffer.byteLength(msg)}\n${msg}`,
+      k === 1 && from ? `from ${from}\n` : '',
+      `M 100644 inline ${pathOf(k)}\ndata ${Buffer.byteLength(body)}\n${body}\n`
+    );
+  }
+  return parts.join('');
+}
+
+export function fastImport(bare: string, stream: string): void {
+  execFileSync('git', ['fast-import', '--quiet'], {
+    cwd: bare,
+    input: stream,
+    env: { ...process.env, ...gitEnv },
+    maxBuffer: 1 << 28
+  });
+}

@@ -1,4 +1,5 @@
-// The bundles this repository ships: one per action folder, plus the CLI.
+// The bundles this repository ships: one per action folder, the root
+// action.yml (the whole edge in one step, bundle 'edge'), and the CLI.
 // The build and the check-dist step both read this list, so they cannot
 // disagree about what dist/ should contain.
 
@@ -14,7 +15,9 @@ export function entries(root: string): Entry[] {
   const actions = readdirSync(join(root, 'actions'), { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, 'actions', d.name, 'main.ts')))
     .map((d) => ({ name: d.name, source: join('actions', d.name, 'main.ts') }));
-  return [...actions, { name: 'cli', source: join('packages', 'cli', 'src', 'main.ts') }].sort(
-    (a, b) => a.name.localeCompare(b.name)
-  );
+  return [
+    ...actions,
+    { name: 'edge', source: join('packages', 'cli', 'src', 'edge-action.ts') },
+    { name: 'cli', source: join('packages', 'cli', 'src', 'main.ts') }
+  ].sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -1,9 +1,9 @@
 // Entry of actions/merge-gate: the guard first, then the adapter.
 import '../../packages/core/src/node-guard.ts';
-import { runAction } from '../../packages/core/src/action.ts';
+import { runPublishedAction } from '../../packages/publish/src/action.ts';
 import { mergeGate } from '../../packages/merge/src/gate.ts';
 
-await runAction(mergeGate, (r) => ({
+await runPublishedAction(mergeGate, (r) => ({
   'new-head': String(r.frontmatter.new_head ?? ''),
   'failure-class': String(r.frontmatter.failure_class ?? '')
 }));

@@ -51,7 +51,9 @@ describe('quality-gates CLI', () => {
     });
     expect(r.code).toBe(0);
     const parsed = JSON.parse(r.stdout);
-    expect(parsed[0]).toMatchObject({ gate: 'security', verdict: 'SKIPPED' });
+    expect(parsed.gates[0]).toMatchObject({ gate: 'security', verdict: 'SKIPPED' });
+    // No token and no forge: nothing was published, and the count says so.
+    expect(parsed.forge_api_calls).toBe(0);
   });
 
   it('rejects an unknown option, naming it and the valid ones, with exit 2', () => {
@@ -66,7 +68,7 @@ describe('quality-gates CLI', () => {
     const r = cli(['secruity']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      "quality-gates: unknown command 'secruity': expected edge, security, merge, coverage, baseline, lease-release, ratchet, status or help\n"
+      "quality-gates: unknown command 'secruity': expected edge, security, merge, coverage, image-freshness, baseline, lease-release, ratchet, stop, status or help\n"
     );
   });
 

@@ -163,6 +163,7 @@ export class FakeForge {
       repoCreateStatus: (r) => this.scoped(r, () => this.createStatus(r)),
       repoListStatuses: (r) => this.scoped(r, () => this.listStatuses(r.params.sha)),
       repoListStatusesByRef: (r) => this.scoped(r, () => this.listStatuses(r.params.ref)),
+      repoGetCombinedStatusByRef: (r) => this.scoped(r, () => this.combinedStatus(r.params.ref)),
       issueGetComments: (r) =>
         this.scoped(r, () => ({
           status: 200,
@@ -170,6 +171,8 @@ export class FakeForge {
             .filter((c) => c.issue === Number(r.params.index))
             .map((c) => this.comment(r, c))
         })),
+      issueGetComment: (r) => this.scoped(r, () => this.getComment(r)),
+      issueDeleteComment: (r) => this.scoped(r, () => this.deleteComment(r)),
       issueCreateComment: (r) => this.scoped(r, () => this.createComment(r)),
       issueEditComment: (r) => this.scoped(r, () => this.editComment(r)),
       issueGetLabels: (r) => this.scoped(r, () => this.labelsOf(Number(r.params.index))),
@@ -343,6 +346,30 @@ export class FakeForge {
     };
   }
 
+  /** Gitea's combined status: the newest status of each context, and the worst state of those. */
+  private combinedStatus(ref: string): ContractResponse {
+    const newest = new Map<string, FakeStatus>();
+    for (const s of this.statuses.filter((x) => x.sha === ref).sort((a, b) => a.id - b.id))
+      newest.set(s.context, s);
+    const latest = [...newest.values()];
+    const order = ['success', 'pending', 'warning', 'error', 'failure'];
+    const state = latest.reduce(
+      (worst, s) => (order.indexOf(s.state) > order.indexOf(worst) ? s.state : worst),
+      latest.length > 0 ? 'success' : 'pending'
+    );
+    return {
+      status: 200,
+      body: {
+        sha: ref,
+        state,
+        total_count: latest.length,
+        statuses: latest.map((s) => this.status(undefined, s)),
+        commit_url: '',
+        url: ''
+      }
+    };
+  }
+
   private status(_r: ContractRequest | undefined, s: FakeStatus): Record<string, unknown> {
     return {
       id: s.id,
@@ -366,6 +393,19 @@ export class FakeForge {
     };
     this.comments.push(c);
     return { status: 201, body: this.comment(r, c) };
+  }
+
+  private getComment(r: ContractRequest): ContractResponse {
+    const c = this.comments.find((x) => x.id === Number(r.params.id));
+    if (!c) return { status: 404, body: { message: 'comment not found' } };
+    return { status: 200, body: this.comment(r, c) };
+  }
+
+  private deleteComment(r: ContractRequest): ContractResponse {
+    const i = this.comments.findIndex((x) => x.id === Number(r.params.id));
+    if (i === -1) return { status: 404, body: { message: 'comment not found' } };
+    this.comments.splice(i, 1);
+    return { status: 204 };
   }
 
   private editComment(r: ContractRequest): ContractResponse {
@@ -406,13 +446,14 @@ export class FakeForge {
 
   private setLabels(r: ContractRequest, replace: boolean): ContractResponse {
     const issue = Number(r.params.index);
-    const wanted = ((r.body as { labels?: unknown[] }).labels ?? []).map((v) =>
-      this.repoLabels.find((l) => l.id === v || l.name === v)
-    );
-    // Gitea answers 404 when a named label does not exist in the repository.
-    if (wanted.some((l) => l === undefined))
-      return { status: 404, body: { message: 'label not found' } };
-    const ids = wanted.map((l) => l!.id);
+    const asked = (r.body as { labels?: unknown[] }).labels ?? [];
+    if (asked.some((v) => typeof v !== 'string' && typeof v !== 'number'))
+      return { status: 400, body: { message: 'a label must be an integer or a string' } };
+    // Gitea skips ids and names that match no label of the repository and answers 200.
+    const ids = asked
+      .map((v) => this.repoLabels.find((l) => l.id === v || l.name === v))
+      .filter((l) => l !== undefined)
+      .map((l) => l.id);
     const current = replace ? [] : (this.issueLabels.get(issue) ?? []);
     this.issueLabels.set(issue, [...new Set([...current, ...ids])]);
     return this.labelsOf(issue);

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { readActionMeta } from '../../scripts/action-meta.ts';
 import { tempDir } from './tmp.ts';
 
@@ -106,12 +106,16 @@ export function runActionBundle(
     env.GITHUB_EVENT_PATH = eventPath;
     env.GITHUB_EVENT_NAME = 'pull_request';
   }
-  const meta = readActionMeta(join(ROOT, 'actions', action, 'action.yml'));
+  // '.' is the root action.yml (`uses: owner/quality-gates@ref`); runs.main is relative to it.
+  const actionYml =
+    action === '.' ? join(ROOT, 'action.yml') : join(ROOT, 'actions', action, 'action.yml');
+  const meta = readActionMeta(actionYml);
   for (const input of meta.inputs) {
     env[`INPUT_${input.name.toUpperCase()}`] = opts.inputs?.[input.name] ?? input.default;
   }
   Object.assign(env, opts.env);
-  const r = spawnSync(opts.node ?? process.execPath, [join(ROOT, 'dist', action, 'index.js')], {
+  const bundle = resolve(dirname(actionYml), meta.runs.main ?? '');
+  const r = spawnSync(opts.node ?? process.execPath, [bundle], {
     cwd: opts.workspace,
     env,
     encoding: 'utf8',

@@ -12,7 +12,10 @@ import { status, type RepositoryStatus } from '../../packages/merge/src/status.t
 import { ratchetBaseline } from '../../packages/store/src/baseline.ts';
 import { bumpCounter, COUNTER } from '../../packages/store/src/counters.ts';
 import { recordGateRun } from '../../packages/store/src/gate-run.ts';
+import { markCancelled, requestStop } from '../../packages/store/src/branch-state.ts';
 import { markWaiting, tryAcquireLease } from '../../packages/store/src/lease.ts';
+import { enterCritical } from '../../packages/store/src/merge-window.ts';
+import { recordDefer, recordGateVerdict } from '../../packages/store/src/retries.ts';
 import { openStateDatabase } from '../../packages/store/src/open-database.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
@@ -127,6 +130,56 @@ describe('status tool', () => {
     expect(j.runs[0]?.branch).toBe('agent/r11');
     expect(j.runs[9]?.branch).toBe('agent/r2');
     expect(j.counters).toEqual({ 'fail:red': 1, pass: 3 });
+  });
+
+  it('shows the retry counts per branch and gate, cancelled branches and the merge window', async () => {
+    const state = join(tempDir('qg-status-'), 'state.sqlite');
+    prepare(state);
+    const db = openStateDatabase(state, { journal: 'wal', writable: true });
+    const repo = 'acme/service';
+    const v = (branch: string, gate: string, verdict: 'FAIL' | 'PASS', n: number) =>
+      recordGateVerdict(db, { repo, branch, gate, verdict, sha: `c${n}` }, at(n * 1000));
+    v('agent/a', 'security', 'FAIL', 1);
+    v('agent/a', 'security', 'FAIL', 2);
+    v('agent/a', 'coverage', 'PASS', 3);
+    v('agent/x', 'merge', 'FAIL', 4);
+    recordDefer(db, repo, 'agent/x', at(5000));
+    recordGateVerdict(
+      db,
+      { repo: 'other/x', branch: 'agent/a', gate: 'security', verdict: 'FAIL', sha: 'o' },
+      T0
+    );
+    markCancelled(db, { repo, branch: 'agent/gone', by: 'alice', reason: 'off | task' }, at(MIN));
+    requestStop(db, { repo, branch: 'agent/a', by: 'bob', reason: 'wrong' }, at(2 * MIN));
+    enterCritical(db, repo, { branch: 'agent/a' }, at(MIN));
+    db.close();
+    const r = await runTool(status, inputs(state), ctx(at(3 * MIN)));
+    expect(r.summary).toBe(
+      'lease held by agent/a for 3m; 2 waiting; baseline main 82.50%; 10 runs; 1 cancelled'
+    );
+    expect(r.body).toContain('| in 27m | since 2024-05-01T10:01:00.000Z |');
+    expect(r.body).toContain(
+      '| agent/a | security | 2 | 0 | FAIL | c2 | 2024-05-01T10:00:02.000Z |'
+    );
+    expect(r.body).toContain('| agent/a | coverage | 0 | 0 | PASS | c3 |');
+    expect(r.body).toContain('| agent/x | merge | 1 | 1 | FAIL | c4 |');
+    expect(r.body).toContain(
+      '| agent/gone | cancelled | 2024-05-01T10:01:00.000Z | alice | off \\| task |'
+    );
+    expect(r.body).toContain(
+      '| agent/a | STOP waiting for the merge window | 2024-05-01T10:02:00.000Z | bob | wrong |'
+    );
+    const j = JSON.parse(r.outputs.json ?? '') as RepositoryStatus;
+    expect(j.lease.criticalSince).toBe(at(MIN).toISOString());
+    expect(j.failures.map((f) => [f.branch, f.gate, f.failures, f.deferStreak])).toEqual([
+      ['agent/a', 'coverage', 0, 0],
+      ['agent/a', 'security', 2, 0],
+      ['agent/x', 'merge', 1, 1]
+    ]);
+    expect(j.stopped.map((b) => [b.branch, b.state, b.cancelledBy ?? b.stopRequestedBy])).toEqual([
+      ['agent/a', null, 'bob'],
+      ['agent/gone', 'cancelled', 'alice']
+    ]);
   });
 
   it('marks a lease past its expiry as stale', async () => {

@@ -4,13 +4,16 @@
 import { fileURLToPath } from 'node:url';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMMON_INPUTS } from '../../packages/core/src/gate.ts';
+import { COMMON_INPUTS, type GateDefinition } from '../../packages/core/src/gate.ts';
 import { securityGate } from '../../packages/security/src/gate.ts';
 import { coverageGate } from '../../packages/coverage/src/gate.ts';
 import { mergeGate } from '../../packages/merge/src/gate.ts';
+import { imageFreshnessGate } from '../../packages/image/src/gate.ts';
 import { leaseRelease } from '../../packages/merge/src/lease-release.ts';
+import { stopTool } from '../../packages/stop/src/stop.ts';
 import { coverageRatchet } from '../../packages/coverage/src/ratchet.ts';
 import { coverageBaseline } from '../../packages/coverage/src/baseline-override.ts';
+import { withPublishInputs } from '../../packages/publish/src/run.ts';
 import { readActionMeta } from '../../scripts/action-meta.ts';
 import { regenerate } from '../../scripts/gen-readme.ts';
 
@@ -18,12 +21,14 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const GATE_ACTIONS = {
   'security-gate': securityGate,
   'coverage-gate': coverageGate,
-  'merge-gate': mergeGate
+  'merge-gate': mergeGate,
+  'image-freshness-gate': imageFreshnessGate
 };
 const TOOL_ACTIONS = {
   'coverage-ratchet': coverageRatchet,
   'coverage-baseline': coverageBaseline,
-  'lease-release': leaseRelease
+  'lease-release': leaseRelease,
+  stop: stopTool
 };
 const actionDirs = readdirSync(join(root, 'actions')).filter((d) =>
   existsSync(join(root, 'actions', d, 'action.yml'))
@@ -42,7 +47,10 @@ describe('action.yml files', () => {
     (dir, def) => {
       const meta = readActionMeta(join(root, 'actions', dir, 'action.yml'));
       const declared = meta.inputs.map((i) => i.name).sort();
-      expect(declared).toEqual([...def.inputs, ...Object.values(COMMON_INPUTS)].sort());
+      // The gate's own inputs, the publishing inputs (token, retry cap, notifiers, state) and the common ones.
+      const reads = withPublishInputs(def as GateDefinition<unknown>).inputs;
+      expect(declared).toEqual([...new Set([...reads, ...Object.values(COMMON_INPUTS)])].sort());
+      expect(meta.outputs.map((o) => o.name)).toContain('needs-human');
       for (const out of ['status', 'report-path', 'summary'])
         expect(meta.outputs.map((o) => o.name)).toContain(out);
     }

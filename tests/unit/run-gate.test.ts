@@ -35,7 +35,8 @@ function gate(evaluate?: (c: Cfg) => Promise<GateOutcome>): GateDefinition<Cfg> 
     evaluate:
       evaluate ??
       (async (c) => {
-        if (c.mode === 'tool-open') throw new ToolError('feed', 'feed down (tail:  +    where x | done)');
+        if (c.mode === 'tool-open')
+          throw new ToolError('feed', 'feed down (tail:  +    where x | done)');
         if (c.mode === 'tool-closed') throw new ToolError('scanner', 'scanner crashed');
         if (c.mode === 'bug')
           throw new TypeError("Cannot read properties of undefined (reading 'x')\n    at stack");
@@ -118,7 +119,9 @@ describe('runGate', () => {
     const r = await runGate(gate(), mapInputSource({ mode: 'tool-open' }), c);
     expect(r.verdict).toBe('PASS');
     // Tool output with runs of spaces: the warning, the summary and the frontmatter agree.
-    expect(r.summary).toBe('feed tool error: feed down (tail: + where x | done) (fail-open => PASS)');
+    expect(r.summary).toBe(
+      'feed tool error: feed down (tail: + where x | done) (fail-open => PASS)'
+    );
     expect(r.warnings).toEqual([r.summary]);
     expect(r.frontmatter.warnings).toEqual(r.warnings);
     expect(c.logger.entries.some((e) => e.level === 'warning')).toBe(true);

@@ -39,7 +39,7 @@ afterEach(() => db.close());
 describe('schema v2', () => {
   it('adds the lease, event, counter and waiting tables', () => {
     expect(currentVersion(db)).toBe(latestVersion());
-    expect(latestVersion()).toBe(2);
+    expect(latestVersion()).toBeGreaterThanOrEqual(2);
     expect(userTables(db)).toEqual(
       expect.arrayContaining(['merge_lease', 'lease_event', 'counter', 'waiting'])
     );

@@ -6,13 +6,20 @@ import type { ToolDefinition } from '../../core/src/tool.ts';
 import { coverageBaseline } from '../../coverage/src/baseline-override.ts';
 import { coverageGate } from '../../coverage/src/gate.ts';
 import { coverageRatchet } from '../../coverage/src/ratchet.ts';
+import { imageFreshnessGate } from '../../image/src/gate.ts';
 import { securityGate } from '../../security/src/gate.ts';
 import { mergeGate } from '../../merge/src/gate.ts';
 import { leaseRelease } from '../../merge/src/lease-release.ts';
 import { status } from '../../merge/src/status.ts';
+import { stopTool } from '../../stop/src/stop.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const EDGE: readonly GateDefinition<any>[] = [securityGate, mergeGate, coverageGate];
+export const EDGE: readonly GateDefinition<any>[] = [
+  securityGate,
+  mergeGate,
+  coverageGate,
+  imageFreshnessGate
+];
 
 export interface ToolCommand {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -36,6 +43,10 @@ export const TOOLS: Record<string, ToolCommand> = {
   ratchet: {
     def: coverageRatchet,
     help: 'raise the coverage baseline to what landed (run on the target branch)'
+  },
+  stop: {
+    def: stopTool,
+    help: 'cancel a task branch: --branch NAME --reason "..." (releases its lease, deletes it on the remote)'
   },
   status: {
     def: status,

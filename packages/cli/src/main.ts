@@ -5,19 +5,22 @@
 import '../../core/src/node-guard.ts';
 import { resolve } from 'node:path';
 import { readEvent, type RunContext } from '../../core/src/context.ts';
-import { runGate, COMMON_INPUTS } from '../../core/src/gate.ts';
+import { COMMON_INPUTS, type GateDefinition } from '../../core/src/gate.ts';
 import { mapInputSource } from '../../core/src/inputs.ts';
 import { StreamLogger } from '../../core/src/logger.ts';
-import type { GateResult } from '../../core/src/verdict.ts';
 import { parseArgs, UsageError, type ParsedArgs } from './args.ts';
 import { runTool } from '../../core/src/tool.ts';
 import { EDGE, findGate, TOOLS, type ToolCommand } from './gates.ts';
 import { verdictJson, verdictTable } from './table.ts';
+import { checkedOutHead, runEdge } from './edge.ts';
+import { withTestedHead } from './edge-inputs.ts';
+import { activatedOnly } from './edge-optional.ts';
+import { PUBLISH_INPUT_NAMES } from '../../publish/src/config.ts';
 
 const USAGE = `usage: quality-gates <command> [options]
 
 commands:
-  edge                 run every gate in order; stops at the first FAIL
+  edge                 run every gate in order; stops at the first FAIL or DEFER
 ${EDGE.map((g) => `  ${g.gate.padEnd(20)} run the ${g.gate} gate`).join('\n')}
 ${Object.entries(TOOLS)
   .map(([n, t]) => `  ${n.padEnd(20)} ${t.help}`)
@@ -67,20 +70,33 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
-  const known = [...gates.flatMap((g) => g.inputs), ...Object.values(COMMON_INPUTS)];
+  const common = [...Object.values(COMMON_INPUTS), ...PUBLISH_INPUT_NAMES] as string[];
+  const known = [...gates.flatMap((g) => g.inputs), ...common];
   if (!onlyKnownOptions(args, known)) return 2;
-  const results: GateResult[] = [];
-  for (const gate of gates) {
-    const inputs = Object.fromEntries(
-      Object.entries(args.inputs).filter(
-        ([k]) => gate.inputs.includes(k) || Object.values(COMMON_INPUTS).includes(k as never)
-      )
+  const inputsOf = (gate: GateDefinition<unknown>) =>
+    withTestedHead(
+      gate.gate,
+      mapInputSource(
+        Object.fromEntries(
+          Object.entries(args.inputs).filter(([k]) => gate.inputs.includes(k) || common.includes(k))
+        )
+      ),
+      () => checkedOutHead(ctx.workspace)
     );
-    const result = await runGate(gate, mapInputSource(inputs), ctx);
-    results.push(result);
-    if (result.verdict === 'FAIL') break;
-  }
-  process.stdout.write(args.own.json === 'true' ? verdictJson(results) : verdictTable(results));
+  const run = await runEdge(
+    gates.map((g) => activatedOnly(g, inputsOf(g))),
+    inputsOf,
+    ctx
+  );
+  const results = run.results;
+  process.stdout.write(
+    args.own.json === 'true'
+      ? verdictJson(results, {
+          forgeApiCalls: run.apiCalls,
+          leaseRelease: run.leaseRelease ?? null
+        })
+      : verdictTable(results) + (run.leaseRelease ? `lease release: ${run.leaseRelease}\n` : '')
+  );
   return results.some((r) => r.verdict === 'FAIL') ? 1 : 0;
 }
 

@@ -13,18 +13,16 @@ export function verdictTable(results: readonly GateResult[]): string {
   return rows.map((r) => `${r[0].padEnd(w0)}  ${r[1].padEnd(w1)}  ${r[2]}`).join('\n') + '\n';
 }
 
-export function verdictJson(results: readonly GateResult[]): string {
-  return (
-    JSON.stringify(
-      results.map((r) => ({
-        gate: r.gate,
-        verdict: r.verdict,
-        summary: r.summary,
-        report: r.reportPath,
-        warnings: r.warnings
-      })),
-      null,
-      2
-    ) + '\n'
-  );
+export function verdictJson(
+  results: readonly GateResult[],
+  run: { forgeApiCalls: number; leaseRelease: string | null }
+): string {
+  const gates = results.map((r) => ({
+    gate: r.gate,
+    verdict: r.verdict,
+    summary: r.summary,
+    report: r.reportPath,
+    warnings: r.warnings
+  }));
+  return `${JSON.stringify({ gates, forge_api_calls: run.forgeApiCalls, lease_release: run.leaseRelease }, null, 2)}\n`;
 }

@@ -19,7 +19,7 @@ export const coreLogger: Logger = {
 };
 
 /** The job summary is a nicety (Gitea shows it only from 1.27): failing to write it only warns. */
-async function writeJobSummary(body: string): Promise<void> {
+export async function writeJobSummary(body: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY || !body) return;
   try {
     await core.summary.addRaw(body, true).write();

@@ -6,6 +6,8 @@ import type { Logger } from './logger.ts';
 
 export interface EventInfo {
   name: string;
+  /** The payload's `action` (opened, synchronize, reopened, closed, labeled...), when it has one. */
+  action?: string;
   /** The PR's target branch (pull_request.base.ref), when the event is a PR. */
   baseRef?: string;
   headRef?: string;
@@ -39,6 +41,8 @@ export function readEvent(env: NodeJS.ProcessEnv): EventInfo {
     info.problem = `event payload ${path} is not readable JSON`;
     return info;
   }
+  const action = (payload as { action?: unknown } | null)?.action;
+  if (typeof action === 'string') info.action = action;
   const pr = (payload as { pull_request?: Record<string, unknown> } | null)?.pull_request;
   if (pr && typeof pr === 'object') {
     const base = pr.base as { ref?: unknown } | undefined;

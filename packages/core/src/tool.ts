@@ -14,6 +14,8 @@ export interface ToolResult {
   /** Markdown for the job summary. */
   body: string;
   warnings: string[];
+  /** false: the tool refused (its outputs still published, exit code 1). Default true. */
+  ok?: boolean;
 }
 
 export interface ToolDefinition<C> {
@@ -60,7 +62,7 @@ export async function runTool<C>(
     }
     const config = def.buildConfig(declaredOnly(raw, def.inputs), ctx);
     const r = await def.run(config, ctx);
-    return { ...r, summary: oneLine(r.summary), ok: true, skipped: false };
+    return { ...r, summary: oneLine(r.summary), ok: r.ok !== false, skipped: false };
   } catch (err) {
     if (err instanceof ConfigurationError) return fail(`configuration error: ${err.message}`);
     return fail(`${def.name} failed: ${describeError(err)}`);

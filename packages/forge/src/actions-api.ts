@@ -149,10 +149,16 @@ function isArtifact(v: unknown): v is Artifact {
   );
 }
 
-function shapeError(path: string, expected: string): ForgeError {
-  return new ForgeError(`200 from GET ${path}: expected ${expected}`, {
-    method: 'GET',
+/** A 2xx answer whose body lacks what the caller relies on. */
+export function shapeError(
+  path: string,
+  expected: string,
+  method = 'GET',
+  status = 200
+): ForgeError {
+  return new ForgeError(`${status} from ${method} ${path}: expected ${expected}`, {
+    method,
     path,
-    status: 200
+    status
   });
 }

@@ -121,6 +121,13 @@ export class Git {
     return r.exitCode === 0 && isSha(out) ? out : undefined;
   }
 
+  /** The branch HEAD is on, or undefined when detached (or not a repository). */
+  async currentBranch(): Promise<string | undefined> {
+    const r = await this.exec(['symbolic-ref', '--quiet', '--short', 'HEAD']);
+    const name = r.stdout.trim();
+    return r.exitCode === 0 && name !== '' ? name : undefined;
+  }
+
   async isShallow(): Promise<boolean> {
     return (await this.run(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
   }
@@ -199,6 +206,33 @@ export class Git {
     }
     args.push(remote, `${opts.sha}:refs/heads/${branch}`);
     await this.run(args);
+  }
+
+  /**
+   * Deletes a task branch on the remote (STOP): refuses protected and invalid
+   * names before git runs, never forces. 'absent' when the remote has no such
+   * branch (already deleted, or deleted meanwhile); `sha` is where it pointed.
+   */
+  async deleteRemoteBranch(
+    remote: string,
+    branch: string
+  ): Promise<{ outcome: 'deleted' | 'absent'; sha?: string }> {
+    assertPushable(branch, this.protectedBranches);
+    if (remote === '' || remote.startsWith('-'))
+      throw new GitError(`refused to delete: invalid remote ${JSON.stringify(remote)}`, []);
+    const ref = `refs/heads/${branch.replace(/^refs\/heads\//, '')}`;
+    const listed = await this.run(['ls-remote', '--heads', remote, ref]);
+    const sha = listed
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .find(([, name]) => name === ref)?.[0];
+    if (sha === undefined) return { outcome: 'absent' };
+    const args = ['push', '--porcelain', '--no-verify', remote, `:${ref}`];
+    const r = await this.exec(args);
+    if (r.exitCode === 0 && !r.timedOut) return { outcome: 'deleted', sha };
+    if (/remote ref does not exist/i.test(r.stderr + r.stdout)) return { outcome: 'absent', sha };
+    const line = r.spawnError ?? firstErrorLine(r.stderr) ?? `exit code ${r.exitCode}`;
+    throw new GitError(`git push (delete ${ref}) failed: ${line}`, args, r);
   }
 
   /**

@@ -86,7 +86,7 @@ export async function catchUp(opts: CatchUpOptions): Promise<CatchUpResult> {
   if (remote === '' || remote.startsWith('-') || !(await git.remotes()).includes(remote))
     throw new CatchUpError('unknown-remote', `refused: ${show(remote)} is not a configured remote`);
 
-  const current = await currentBranch(git);
+  const current = await git.currentBranch();
   const branch = opts.branch === undefined ? current : stripHeads(opts.branch);
   if (branch === undefined)
     throw new CatchUpError(
@@ -232,12 +232,6 @@ function firstLine(s: string): string | undefined {
     .split('\n')
     .map((l) => l.trim())
     .find(Boolean);
-}
-
-async function currentBranch(git: Git): Promise<string | undefined> {
-  const r = await git.exec(['symbolic-ref', '--quiet', '--short', 'HEAD']);
-  const name = r.stdout.trim();
-  return r.exitCode === 0 && name !== '' ? name : undefined;
 }
 
 async function mustResolve(git: Git, rev: string): Promise<string> {

@@ -20,6 +20,8 @@ import { classifyError, type MergeFailureClass } from './classify.ts';
 import { MERGE_INPUT_NAMES, readMergeConfig, type MergeConfig } from './config.ts';
 import { retest, type RetestResult } from './retest.ts';
 import { redactText } from '../../security/src/secrets/redact.ts';
+import type { PendingStop } from '../../store/src/branch-state.ts';
+import { CANCELLED_BY_STOP, enterWindow, finishDeferredStop, leaveWindow } from './merge-window.ts';
 
 export const MERGE_REPORT_FILE = '19-merge-report.md';
 
@@ -40,6 +42,10 @@ async function release(backend: StateBackend, c: MergeConfig, branch: string): P
       message: () => `merge lease released by ${branch}`
     }
   );
+}
+
+function stopped(summary: string): Decision {
+  return { verdict: 'FAIL', failureClass: 'other', summary, holdLease: false };
 }
 
 async function decide(
@@ -140,8 +146,15 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
   } else {
     if (lease.outcome === 'reclaimed')
       ctx.logger.warning(`merge lease reclaimed from a stale holder (past its TTL)`);
+    // The critical window (rebase, re-test, push): STOP waits for it to end.
+    const holder = { branch: branch || 'HEAD', leaseId: lease.leaseId };
+    let stop: PendingStop | undefined;
     try {
-      d = await decide(c, git, branch, ctx);
+      const entry = await enterWindow(backend, c.repository, holder, new Date());
+      d =
+        entry === 'entered'
+          ? await decide(c, git, branch, ctx)
+          : stopped(entry === 'cancelled' ? CANCELLED_BY_STOP : 'merge lease lost before rebasing');
     } catch (err) {
       d = {
         verdict: 'FAIL',
@@ -149,6 +162,12 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
         summary: describeError(err),
         holdLease: false
       };
+    } finally {
+      stop = await leaveWindow(backend, c.repository, holder, new Date());
+    }
+    if (stop) {
+      d = { ...d, ...stopped(CANCELLED_BY_STOP) };
+      await finishDeferredStop(git, c.remote, holder.branch, stop, ctx.logger);
     }
     if (!d.holdLease) await release(backend, c, branch || 'HEAD');
   }

@@ -7,7 +7,9 @@ import type { RunContext } from '../../core/src/context.ts';
 import { ConfigurationError } from '../../core/src/errors.ts';
 import { readString, type InputSource } from '../../core/src/inputs.ts';
 import type { ToolDefinition, ToolResult } from '../../core/src/tool.ts';
-import { validBranchName } from '../../git/src/git.ts';
+import { Git, validBranchName } from '../../git/src/git.ts';
+import type { StateBackend } from '../../store/src/backend.ts';
+import { branchLanded } from './landed.ts';
 import { repositoryKey } from '../../coverage/src/config.ts';
 import { currentLease, releaseLease } from '../../store/src/lease.ts';
 import {
@@ -17,11 +19,17 @@ import {
   type StateConfig
 } from '../../store/src/state-inputs.ts';
 
-export const LEASE_RELEASE_INPUTS = { branch: 'branch', baseRef: 'base-ref' } as const;
+export const LEASE_RELEASE_INPUTS = {
+  branch: 'branch',
+  baseRef: 'base-ref',
+  remote: 'remote'
+} as const;
 
 export interface LeaseReleaseConfig {
+  /** '' on a push to the target branch: release the holder if its branch landed. */
   branch: string;
   baseRef: string;
+  remote: string;
   repository: string;
   state: StateConfig;
 }
@@ -31,15 +39,21 @@ export function readLeaseReleaseConfig(src: InputSource, ctx: RunContext): Lease
     /^refs\/heads\//,
     ''
   );
-  if (!validBranchName(branch))
+  const onPush = ctx.event.name === 'push' && branch === '';
+  if (!onPush && !validBranchName(branch))
     throw new ConfigurationError(
       LEASE_RELEASE_INPUTS.branch,
-      'the task branch whose lease to release (default: the pull request head branch)',
+      'the task branch whose lease to release (default: the pull request head branch; empty on a push to the target branch: the holder, if it landed)',
       branch
     );
+  const remote = readString(src, LEASE_RELEASE_INPUTS.remote, 'origin');
+  if (remote.startsWith('-') || /\s/.test(remote))
+    throw new ConfigurationError(LEASE_RELEASE_INPUTS.remote, 'a git remote name or URL', remote);
+  const pushed = (ctx.env.GITHUB_REF ?? '').replace(/^refs\/heads\//, '');
   return {
     branch,
-    baseRef: readString(src, LEASE_RELEASE_INPUTS.baseRef, ctx.event.baseRef || 'main'),
+    remote,
+    baseRef: readString(src, LEASE_RELEASE_INPUTS.baseRef, ctx.event.baseRef || pushed || 'main'),
     repository: repositoryKey(ctx),
     state: readStateConfig(src, ctx)
   };
@@ -47,6 +61,7 @@ export function readLeaseReleaseConfig(src: InputSource, ctx: RunContext): Lease
 
 export async function runLeaseRelease(c: LeaseReleaseConfig, ctx: RunContext): Promise<ToolResult> {
   const backend = stateBackendFor(c.state, c.baseRef, ctx);
+  if (c.branch === '') return releaseLanded(c, backend, ctx);
   const now = ctx.now();
   const r = await backend.withDb(
     'write',
@@ -68,6 +83,41 @@ export async function runLeaseRelease(c: LeaseReleaseConfig, ctx: RunContext): P
     body: `## Merge lease\n\n${summary}\n`,
     warnings: []
   };
+}
+
+/** On a push to the target branch: release the holder's lease if its branch has landed. */
+async function releaseLanded(
+  c: LeaseReleaseConfig,
+  backend: StateBackend,
+  ctx: RunContext
+): Promise<ToolResult> {
+  const holder = await backend.withDb('read', (db) => currentLease(db, c.repository));
+  const done = (summary: string, outcome: string): ToolResult => ({
+    summary,
+    outputs: { outcome },
+    body: `## Merge lease\n\n${summary}\n`,
+    warnings: []
+  });
+  if (!holder) return done(`no merge lease held in ${c.repository}: nothing to release`, 'absent');
+  const landing = await branchLanded(new Git(ctx.workspace), c.remote, c.baseRef, holder.branch);
+  if (!landing.landed) {
+    return done(
+      `${holder.branch} holds the merge lease and has not landed (${landing.why}); left as it is`,
+      'not-landed'
+    );
+  }
+  const now = ctx.now();
+  const outcome = await backend.withDb(
+    'write',
+    (db) => releaseLease(db, { repo: c.repository, branch: holder.branch }, now),
+    { message: () => `merge lease of ${holder.branch} released: landed (${landing.how})` }
+  );
+  return done(
+    outcome === 'released'
+      ? `merge lease released: ${holder.branch} landed on ${c.baseRef} (${landing.how})`
+      : `${holder.branch} landed on ${c.baseRef} (${landing.how}) but no longer holds the lease`,
+    outcome
+  );
 }
 
 export const leaseRelease: ToolDefinition<LeaseReleaseConfig> = {

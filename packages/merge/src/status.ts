@@ -1,6 +1,7 @@
 // `quality-gates status`: a read-only view of the state of one repository:
 // who holds the merge lease (and whether it is stale), who waits for it, the
-// coverage baselines of every branch, the last gate runs and the counters.
+// coverage baselines of every branch, the last gate runs and the counters,
+// the retry counts per branch and gate, and the branches STOP cancelled.
 // The whole status object is also an output (`json`) for machine readers.
 
 import type { Database } from 'better-sqlite3';
@@ -11,8 +12,11 @@ import { repositoryKey } from '../../coverage/src/config.ts';
 import { repositoryBaselines, type Baseline } from '../../store/src/baseline.ts';
 import { counters } from '../../store/src/counters.ts';
 import { recentGateRuns, type GateRun } from '../../store/src/gate-run.ts';
+import { stoppedBranches, type BranchState } from '../../store/src/branch-state.ts';
 import { repoKey } from '../../store/src/keys.ts';
 import { currentLease, leaseExpired, waitingBranches } from '../../store/src/lease.ts';
+import { mergeWindow } from '../../store/src/merge-window.ts';
+import { repositoryFailures, type GateFailure } from '../../store/src/retries.ts';
 import {
   readStateConfig,
   STATE_INPUTS,
@@ -42,6 +46,8 @@ export interface LeaseStatus {
   ageMs?: number;
   /** Milliseconds until expiry (negative once stale). */
   expiresInMs?: number;
+  /** Set while the holder rebases, re-tests and pushes (STOP waits for it). */
+  criticalSince?: string;
 }
 
 export interface WaitingStatus {
@@ -61,6 +67,10 @@ export interface RepositoryStatus {
   baselines: Baseline[];
   runs: GateRun[];
   counters: Record<string, number>;
+  /** FAIL counts (the retry cap) and defer streaks, by branch and gate. */
+  failures: GateFailure[];
+  /** Branches cancelled by STOP, or with a STOP waiting for the merge window. */
+  stopped: BranchState[];
 }
 
 export function readStatusConfig(src: InputSource, ctx: RunContext): StatusConfig {
@@ -91,7 +101,8 @@ export function readStatus(
         acquiredAt: l.acquiredAt,
         expiresAt: l.expiresAt,
         ageMs: t - Date.parse(l.acquiredAt),
-        expiresInMs: Date.parse(l.expiresAt) - t
+        expiresInMs: Date.parse(l.expiresAt) - t,
+        criticalSince: mergeWindow(db, repo, now)?.since
       }
     : { state: 'free' };
   const waiting = waitingBranches(db, repo).map((w) => ({
@@ -102,13 +113,27 @@ export function readStatus(
   const baselines = repositoryBaselines(db, repo);
   const runs = recentGateRuns(db, repo, STATUS_RUNS);
   const counts = counters(db, repo);
+  const failures = repositoryFailures(db, repo);
+  const stopped = stoppedBranches(db, repo);
   const hasState =
     l !== undefined ||
     waiting.length > 0 ||
     baselines.length > 0 ||
     runs.length > 0 ||
-    Object.keys(counts).length > 0;
-  return { at: now.toISOString(), hasState, lease, waiting, baselines, runs, counters: counts };
+    Object.keys(counts).length > 0 ||
+    failures.length > 0 ||
+    stopped.length > 0;
+  return {
+    at: now.toISOString(),
+    hasState,
+    lease,
+    waiting,
+    baselines,
+    runs,
+    counters: counts,
+    failures,
+    stopped
+  };
 }
 
 /** A duration as 45s, 3m, 2h 5m or 1d 4h (negative durations as their size). */
@@ -154,6 +179,8 @@ export function statusSummary(s: RepositoryStatus, baseRef: string): string {
     base ? `baseline ${base.branch} ${base.percent.toFixed(2)}%` : `no baseline on ${baseRef}`,
     `${s.runs.length} runs`
   ];
+  const cancelled = s.stopped.filter((b) => b.state === 'cancelled').length;
+  if (cancelled > 0) parts.push(`${cancelled} cancelled`);
   return parts.join('; ');
 }
 
@@ -166,7 +193,7 @@ export function statusBody(s: RepositoryStatus, summary: string): string {
   else
     out.push(
       table(
-        ['state', 'branch', 'head', 'run', 'acquired', 'age', 'expires', 'expiry'],
+        ['state', 'branch', 'head', 'run', 'acquired', 'age', 'expires', 'expiry', 'merge window'],
         [
           [
             l.state,
@@ -178,7 +205,8 @@ export function statusBody(s: RepositoryStatus, summary: string): string {
             l.expiresAt ?? '',
             (l.expiresInMs ?? 0) > 0
               ? `in ${formatDuration(l.expiresInMs ?? 0)}`
-              : `${formatDuration(l.expiresInMs ?? 0)} ago`
+              : `${formatDuration(l.expiresInMs ?? 0)} ago`,
+            l.criticalSince ? `since ${l.criticalSince}` : '-'
           ]
         ]
       )
@@ -215,6 +243,42 @@ export function statusBody(s: RepositoryStatus, summary: string): string {
       : table(
           ['at', 'branch', 'gate', 'sha', 'verdict', 'summary'],
           s.runs.map((r) => [r.at, r.branch, r.gate, r.sha, r.verdict, r.summary])
+        )
+  );
+  out.push('', '### Retry counts', '');
+  out.push(
+    s.failures.length === 0
+      ? 'none'
+      : table(
+          ['branch', 'gate', 'failures', 'defer streak', 'last verdict', 'last sha', 'updated'],
+          s.failures.map((f) => [
+            f.branch,
+            f.gate,
+            f.failures,
+            f.deferStreak,
+            f.lastVerdict ?? '-',
+            f.lastSha || '-',
+            f.updatedAt
+          ])
+        )
+  );
+  out.push('', '### Cancelled branches (STOP)', '');
+  out.push(
+    s.stopped.length === 0
+      ? 'none'
+      : table(
+          ['branch', 'state', 'at', 'by', 'reason'],
+          s.stopped.map((b) =>
+            b.state === 'cancelled'
+              ? [b.branch, 'cancelled', b.cancelledAt ?? '', b.cancelledBy ?? '', b.reason ?? '']
+              : [
+                  b.branch,
+                  'STOP waiting for the merge window',
+                  b.stopRequestedAt ?? '',
+                  b.stopRequestedBy ?? '',
+                  b.reason ?? ''
+                ]
+          )
         )
   );
   out.push('', '### Counters', '');

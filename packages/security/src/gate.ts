@@ -239,11 +239,24 @@ export async function evaluateSecurity(
       dep_audit: deps.state,
       vulnerabilities_new: introduced,
       vulnerabilities_blocking: blocking,
-      fail_on_severity: config.failOnSeverity
+      fail_on_severity: config.failOnSeverity,
+      blocking: blockingLines(scan, deps.result)
     },
     body,
     warnings
   };
+}
+
+/** What blocks, one redacted line each (rule, place, fingerprint; never the secret), for the PR comment. */
+function blockingLines(scan: SecretScanResult, deps: AuditResult | undefined): string[] {
+  const secrets = scan.findings.map(
+    (f) =>
+      `secret ${f.ruleId} in ${f.file}:${f.line} (commit ${f.commit.slice(0, 12)}, fingerprint ${f.fingerprint})`
+  );
+  const vulns = (deps?.blocking ?? []).map(
+    (v) => `${v.severity} ${v.id} in ${v.ecosystem}:${v.name}@${v.version} (${v.lockfile})`
+  );
+  return [...secrets, ...vulns].slice(0, 50);
 }
 
 export const securityGate: GateDefinition<SecurityConfig> = {

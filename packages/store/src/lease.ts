@@ -169,13 +169,14 @@ export function tryAcquireLease(
         return { outcome: 'busy', holder: cur, leaseId: undefined };
       }
       const leaseId = (opts.newLeaseId ?? randomUUID)();
+      // A reclaim also ends the stale holder's merge window (merge-window.ts).
       db.prepare(
         `INSERT INTO merge_lease (repo, branch, head_sha, run_id, acquired_at, expires_at, lease_id)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (repo) DO UPDATE SET
            branch = excluded.branch, head_sha = excluded.head_sha, run_id = excluded.run_id,
            acquired_at = excluded.acquired_at, expires_at = excluded.expires_at,
-           lease_id = excluded.lease_id`
+           lease_id = excluded.lease_id, critical_since = NULL`
       ).run(repo, branch, req.headSha, req.runId, at, expiresAt, leaseId);
       clearWaiting(db, repo, branch);
       const holder = currentLease(db, repo)!;

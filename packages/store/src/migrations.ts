@@ -132,6 +132,41 @@ CREATE TABLE IF NOT EXISTS waiting (
   PRIMARY KEY (repo, branch)
 ) STRICT;
 `
+  },
+  {
+    version: 3,
+    description:
+      'retry cap (FAILs per branch and gate, defer streak), cancelled branches, merge window',
+    tables: ['gate_failure', 'branch_state'],
+    // The ALTER TABLE has no IF NOT EXISTS form; it runs once all the same,
+    // because migrate() re-reads the version inside this transaction.
+    sql: `
+CREATE TABLE IF NOT EXISTS gate_failure (
+  repo TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  gate TEXT NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
+  defer_streak INTEGER NOT NULL DEFAULT 0 CHECK (defer_streak >= 0),
+  last_verdict TEXT,
+  last_sha TEXT,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (repo, branch, gate)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS branch_state (
+  repo TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  state TEXT CHECK (state IS NULL OR state = 'cancelled'),
+  cancelled_at TEXT,
+  cancelled_by TEXT,
+  reason TEXT,
+  stop_requested_at TEXT,
+  stop_requested_by TEXT,
+  PRIMARY KEY (repo, branch)
+) STRICT;
+
+ALTER TABLE merge_lease ADD COLUMN critical_since TEXT;
+`
   }
 ];
 
