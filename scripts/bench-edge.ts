@@ -14,26 +14,23 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readActionMeta } from './action-meta.ts';
 import {
+  bundleEnv,
   commitsStream,
   fastImport,
   git as gitRun,
-  gitEnv,
   median,
+  numberArg,
   output,
-  ROOT
+  ROOT,
+  secs
 } from './bench-support.ts';
 import { GiteaContractServer, TEST_TOKEN } from '../tests/helpers/gitea-contract-server.ts';
 import { OciLayout } from '../tests/helpers/oci-images.ts';
 import { LocalRegistry, requireRegistryTools } from '../tests/helpers/oci-registry.ts';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
+const arg = numberArg;
 const git = (cwd: string, ...args: string[]): string => gitRun(cwd, ...args).trim();
-const secs = (ms: number): string => (ms / 1000).toFixed(2);
 const REPO = 'acme/service';
 const GATES = ['security-gate', 'merge-gate', 'coverage-gate', 'image-freshness-gate'] as const;
 
@@ -52,19 +49,7 @@ function runAction(
 ): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'qg-bench-edge-run-'));
   const out = join(dir, 'out');
-  writeFileSync(out, '');
-  const full: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_OUTPUT: out,
-    ...gitEnv,
-    ...env
-  };
-  for (const i of readActionMeta(join(ROOT, 'actions', action, 'action.yml')).inputs) {
-    full[`INPUT_${i.name.toUpperCase()}`] =
-      inputs[i.name] ?? (i.default === '${{ github.token }}' ? '' : i.default);
-  }
+  const full = bundleEnv(action, workspace, inputs, dir, env);
   const t = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'dist', action, 'index.js')], {
@@ -174,6 +159,8 @@ try {
         imageRef = `${registry.host}/acme/app:run-${i}`;
         await layout.pushAsync('t', imageRef);
         perGate[gate].image = imageRef;
+        // As the reusable workflow passes it: the merge job's new-head output.
+        perGate[gate].sha = head;
       }
       const before = forge.requests.length;
       const r = await runAction(gate, ws, { ...common, ...perGate[gate] }, env);

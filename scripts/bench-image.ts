@@ -21,12 +21,9 @@ import { imageFreshnessGate } from '../packages/image/src/gate.ts';
 import { OciLayout } from '../tests/helpers/oci-images.ts';
 import { LocalRegistry } from '../tests/helpers/oci-registry.ts';
 import { cleanupTempDirs } from '../tests/helpers/tmp.ts';
-import { ROOT, median, output, percentile, runBundle } from './bench-support.ts';
+import { median, numberArg, output, percentile, ROOT, runBundle } from './bench-support.ts';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
+const arg = numberArg;
 const RUNS = arg('runs', 15);
 const SHA = '3f2c1a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39';
 const LABEL = 'org.opencontainers.image.revision';

@@ -27,20 +27,17 @@ import {
   fastImport,
   git as gitRun,
   median,
+  numberArg,
   output,
   percentile,
-  runBundle
+  runBundle,
+  secs
 } from './bench-support.ts';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
+const arg = numberArg;
 const REPO = 'bench/repo';
 const git = (cwd: string, ...args: string[]): string => gitRun(cwd, ...args).trim();
 const pct = percentile;
-
-const secs = (ms: number): string => (ms / 1000).toFixed(2);
 
 let cloneSeq = 0;
 /** A runner's checkout: a full clone of the origin with HEAD on `branch`. */

@@ -12,13 +12,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBenchRepo } from './bench-secrets.ts';
-import { git, median, output, ROOT, runBundle } from './bench-support.ts';
+import { git, median, numberArg, output, ROOT, runBundle } from './bench-support.ts';
 
 const root = ROOT;
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
+const arg = numberArg;
 
 const work = mkdtempSync(join(tmpdir(), 'qg-bench-'));
 try {

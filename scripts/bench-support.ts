@@ -38,6 +38,31 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
+/** The environment a runner gives dist/<action>/index.js: INPUT_* with action.yml defaults, GITHUB_OUTPUT in `dir`. */
+export function bundleEnv(
+  action: string,
+  workspace: string,
+  inputs: Record<string, string>,
+  dir: string,
+  extra: NodeJS.ProcessEnv = {}
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_OUTPUT: join(dir, 'out'),
+    ...gitEnv,
+    ...extra
+  };
+  for (const i of readActionMeta(join(ROOT, 'actions', action, 'action.yml')).inputs) {
+    // `${{ github.token }}` is the runner's to fill; a bench passes its own token or none.
+    env[`INPUT_${i.name.toUpperCase()}`] =
+      inputs[i.name] ?? (i.default.includes('${{') ? '' : i.default);
+  }
+  writeFileSync(join(dir, 'out'), '');
+  return env;
+}
+
 /** Runs dist/<action>/index.js as a runner would (INPUT_* with action.yml defaults); wall ms and the GITHUB_OUTPUT text. */
 export function runBundle(
   action: string,
@@ -46,19 +71,7 @@ export function runBundle(
   repository = 'bench/repo'
 ): { ms: number; status: number | null; outputs: string; stdout: string } {
   const dir = mkdtempSync(join(tmpdir(), 'qg-bench-run-'));
-  const out = join(dir, 'out');
-  writeFileSync(out, '');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    GITHUB_WORKSPACE: workspace,
-    GITHUB_OUTPUT: out,
-    GITHUB_REPOSITORY: repository,
-    ...gitEnv
-  };
-  for (const i of readActionMeta(join(ROOT, 'actions', action, 'action.yml')).inputs) {
-    env[`INPUT_${i.name.toUpperCase()}`] = inputs[i.name] ?? i.default;
-  }
+  const env = bundleEnv(action, workspace, inputs, dir, { GITHUB_REPOSITORY: repository });
   const t = performance.now();
   const r = spawnSync(process.execPath, [join(ROOT, 'dist', action, 'index.js')], {
     cwd: workspace,
@@ -66,7 +79,7 @@ export function runBundle(
     encoding: 'utf8'
   });
   const ms = performance.now() - t;
-  const outputs = readFileSync(out, 'utf8');
+  const outputs = readFileSync(join(dir, 'out'), 'utf8');
   rmSync(dir, { recursive: true, force: true });
   return { ms, status: r.status, outputs, stdout: r.stdout + r.stderr };
 }
@@ -111,3 +124,12 @@ export function fastImport(bare: string, stream: string): void {
     maxBuffer: 1 << 28
   });
 }
+
+/** A numeric `--name N` option of a bench script. */
+export function numberArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Milliseconds as seconds with two decimals. */
+export const secs = (ms: number): string => (ms / 1000).toFixed(2);

@@ -8,8 +8,8 @@ import { RecordingLogger } from '../../packages/core/src/logger.ts';
 import { runTool } from '../../packages/core/src/tool.ts';
 import { leaseRelease } from '../../packages/merge/src/lease-release.ts';
 import { currentLease, tryAcquireLease } from '../../packages/store/src/lease.ts';
-import { openStateDatabase } from '../../packages/store/src/open-database.ts';
 import { makeRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { withStateDb as withDb } from '../helpers/store-db.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 afterAll(cleanupTempDirs);
@@ -25,15 +25,6 @@ function pushCtx(repo: TestRepo): RunContext {
     logger: new RecordingLogger(),
     now: () => new Date()
   };
-}
-
-function withDb<T>(state: string, fn: (db: ReturnType<typeof openStateDatabase>) => T): T {
-  const db = openStateDatabase(state, { journal: 'wal', writable: true });
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
 }
 
 /** main, and agent/x holding the lease with one commit of its own, pushed. */

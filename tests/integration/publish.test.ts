@@ -185,6 +185,50 @@ describe('publishing a verdict', () => {
     }
   });
 
+  it('alerts on the defer-alert-after-th DEFER in a row of the merge gate, not before', async () => {
+    const hook = await WebhookReceiver.start();
+    try {
+      const mergeDefers: GateDefinition<Cfg> = {
+        ...coverageLike,
+        gate: 'merge',
+        reportFile: '19-merge-report.md',
+        statusKey: 'merge_status',
+        evaluate: async () => ({
+          verdict: 'DEFER',
+          summary: 'merge lock busy, held by agent/other since 2026-11-22T07:00:00.000Z',
+          fields: { head_sha: head, failure_class: 'lock-busy' },
+          body: 'b\n',
+          warnings: []
+        })
+      };
+      const inputs = mapInputSource({
+        token: TEST_TOKEN,
+        'state-path': state(),
+        'report-dir': tempDir(),
+        'webhook-url': `${hook.origin}/hook`,
+        'defer-alert-after': '2'
+      });
+      const alerted = [];
+      for (let i = 0; i < 3; i++)
+        alerted.push(
+          (await runPublishedGate(mergeDefers, inputs, context(9), { backoffMs: 1 })).publish
+            .alerted
+        );
+      expect(alerted).toEqual([[], ['webhook'], ['webhook']]);
+      expect(hook.deliveries.map((d) => (d.body as { kind: string }).kind)).toEqual([
+        'defer',
+        'defer'
+      ]);
+      // DEFER is not a code fault: the status is error, not failure.
+      const merge = forge.fake.statuses.filter(
+        (x) => x.context === 'quality-gates/merge' && x.state !== 'pending'
+      );
+      expect(merge.at(-1)?.state).toBe('error');
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('with no token the verdict stands and one warning says nothing was published', async () => {
     const before = forge.requests.length;
     const r = await run(4, { verdict: 'fail', token: '', 'state-path': state() });
@@ -194,6 +238,21 @@ describe('publishing a verdict', () => {
       "verdict not published to the forge: input 'token' is empty (no commit status, no PR comment)"
     ]);
     expect(r.apiCalls).toBe(0);
+  });
+
+  it('off any forge (a local CLI run: no token, no GITHUB_API_URL) it publishes nothing and warns nothing', async () => {
+    const before = forge.requests.length;
+    const r = await run(
+      8,
+      { verdict: 'fail', token: '', 'state-path': state() },
+      { GITHUB_API_URL: '' }
+    );
+    expect(r.result.verdict).toBe('FAIL');
+    expect(r.publish.warnings).toEqual([]);
+    expect(r.ctx.logger.entries.filter((e) => e.level === 'warning')).toEqual([]);
+    expect(forge.requests.length).toBe(before);
+    // The retry cap still counts: the store needs no forge.
+    expect(r.publish.failures).toBe(1);
   });
 
   it('a forge that answers 500 to every status changes no verdict: a warning names what was not published', async () => {
@@ -263,7 +322,8 @@ describe('publishing a verdict', () => {
     const onOld = forge.fake.statuses.filter(
       (s) => s.sha === old && s.context === 'quality-gates/merge'
     );
-    expect(onOld.map((s) => s.state)).toEqual(['pending', 'success']);
-    expect(onOld[1].description).toMatch(/branch moved to/);
+    // This run's two (earlier tests set statuses on the same commit).
+    expect(onOld.slice(-2).map((s) => s.state)).toEqual(['pending', 'success']);
+    expect(onOld.at(-1)?.description).toMatch(/branch moved to/);
   });
 });

@@ -16,7 +16,6 @@ import { mergeGate } from '../../packages/merge/src/gate.ts';
 import { branchState, pendingStop } from '../../packages/store/src/branch-state.ts';
 import { currentLease, tryAcquireLease } from '../../packages/store/src/lease.ts';
 import { enterCritical, mergeWindow } from '../../packages/store/src/merge-window.ts';
-import { openStateDatabase } from '../../packages/store/src/open-database.ts';
 import { branchFailures, recordGateVerdict } from '../../packages/store/src/retries.ts';
 import { branchCancelled } from '../../packages/stop/src/cancelled.ts';
 import { readStopConfig } from '../../packages/stop/src/config.ts';
@@ -24,6 +23,7 @@ import { runStop, stopTool } from '../../packages/stop/src/stop.ts';
 import { readStateConfig } from '../../packages/store/src/state-inputs.ts';
 import { git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { GiteaContractServer, TEST_TOKEN } from '../helpers/gitea-contract-server.ts';
+import { withStateDb as withDb } from '../helpers/store-db.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 afterAll(cleanupTempDirs);
@@ -57,15 +57,6 @@ function setup(): { repo: TestRepo; state: string } {
   }
   repo.git('checkout', '-q', 'main');
   return { repo, state: join(tempDir('qg-stop-state-'), 'state.sqlite') };
-}
-
-function withDb<T>(state: string, fn: (db: ReturnType<typeof openStateDatabase>) => T): T {
-  const db = openStateDatabase(state, { journal: 'wal', writable: true });
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
 }
 
 function takeLease(state: string, branch: string, runId = `run-${branch}`) {

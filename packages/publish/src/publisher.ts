@@ -76,6 +76,11 @@ export class Publisher {
     this.prNumber = ctx.event.prNumber;
     this.link = runUrl(ctx.env);
     if (!cfg) return;
+    if (cfg.token === '' && cfg.apiUrl === '') {
+      // Not on a forge at all (a local CLI run): nothing to publish, nothing to warn about.
+      ctx.logger.debug('no forge (GITHUB_API_URL and token empty): verdict not published');
+      return;
+    }
     if (cfg.token === '' || cfg.apiUrl === '' || !this.repo) {
       const missing =
         cfg.token === ''
