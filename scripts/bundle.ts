@@ -2,7 +2,9 @@
 // ncc. `--out DIR` builds elsewhere (check-dist uses it to compare).
 
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -109,10 +111,56 @@ function build(e: Entry): Promise<void> {
   });
 }
 
-// ncc is single-threaded: two builds at a time use both cores of a CI machine.
-const queue = [...selected];
-await Promise.all(
-  [0, 1].map(async () => {
-    for (let e = queue.shift(); e; e = queue.shift()) await build(e);
-  })
-);
+/** Files whose content can change a bundle: sources, the lockfile, the build script, the config. */
+function inputFiles(): string[] {
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const d of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const rel = join(dir, d.name);
+      if (d.isDirectory()) walk(rel);
+      else files.push(rel);
+    }
+  };
+  for (const dir of ['packages', 'actions']) walk(dir);
+  files.push('package-lock.json', 'tsconfig.json', 'scripts/bundle.ts', 'scripts/entries.ts');
+  return files.sort();
+}
+
+/**
+ * What the last full build into dist/ was made from and what it produced:
+ * when both still match, rebuilding would write the same bytes (dist/ is
+ * deterministic), so it is skipped. Kept in node_modules/.cache, never in
+ * dist/; check-dist (--out) and partial builds always build.
+ */
+function buildKey(): string {
+  const h = createHash('sha256');
+  for (const f of inputFiles())
+    h.update(`${f}\0`)
+      .update(readFileSync(join(root, f)))
+      .update('\0');
+  for (const e of selected) {
+    const index = join(outRoot, e.name, 'index.js');
+    h.update(`${e.name}\0`).update(existsSync(index) ? readFileSync(index) : 'absent');
+  }
+  return h.digest('hex');
+}
+
+const keyFile = join(root, 'node_modules', '.cache', 'quality-gates', 'bundle.key');
+const cacheable = outIdx < 0 && only.length === 0 && !process.argv.includes('--force');
+if (cacheable && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === buildKey()) {
+  process.stdout.write(
+    'dist/ is up to date: sources and bundles unchanged since the last build (--force rebuilds)\n'
+  );
+} else {
+  // ncc is single-threaded: two builds at a time use both cores of a CI machine.
+  const queue = [...selected];
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let e = queue.shift(); e; e = queue.shift()) await build(e);
+    })
+  );
+  if (cacheable) {
+    mkdirSync(dirname(keyFile), { recursive: true });
+    writeFileSync(keyFile, buildKey());
+  }
+}
