@@ -10,7 +10,7 @@ import type { RepoRef } from '../../forge/src/actions-api.ts';
 import { ForgeClient } from '../../forge/src/client.ts';
 import type { FetchLike } from '../../forge/src/fetch-like.ts';
 import { addLabel } from '../../forge/src/labels.ts';
-import { runUrl, setCommitStatus, verdictToStatus } from '../../forge/src/statuses.ts';
+import { gateContext, runUrl, setCommitStatus, verdictToStatus } from '../../forge/src/statuses.ts';
 import { upsertGateRow } from '../../forge/src/sticky-comment.ts';
 import { alertFor } from '../../notify/src/alerts.ts';
 import { notify } from '../../notify/src/notify.ts';
@@ -22,7 +22,8 @@ import { blockingLines, gatedSha, keyFigure } from './figures.ts';
 import { NEEDS_HUMAN_LABEL, type PublishConfig } from './config.ts';
 import { gatedBranch, workspaceHead } from './where.ts';
 
-export const STATUS_CONTEXT_PREFIX = 'quality-gates/';
+/** Every gate's status context starts so (gateContext). */
+const STATUS_CONTEXT_PREFIX = gateContext('');
 
 /** A commit status as both forges list it (Gitea says `status`, GitHub `state`). */
 interface ForgeStatus {
@@ -132,7 +133,7 @@ export class Publisher {
       await this.forgeStep('pending status', () =>
         setCommitStatus(this.client!, this.repo!, this.startSha!, {
           state: 'pending',
-          context: STATUS_CONTEXT_PREFIX + this.gate,
+          context: gateContext(this.gate),
           description: `${this.gate} gate running`,
           targetUrl: this.link
         })
@@ -249,7 +250,7 @@ export class Publisher {
   private async publishStatus(result: GateResult, sha: string): Promise<void> {
     const status = {
       state: verdictToStatus(result.verdict),
-      context: STATUS_CONTEXT_PREFIX + this.gate,
+      context: gateContext(this.gate),
       description: `${result.verdict}: ${result.summary}`,
       targetUrl: this.link
     };
@@ -281,7 +282,7 @@ export class Publisher {
       'GET',
       `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/commits/${from}/status`
     );
-    const mine = STATUS_CONTEXT_PREFIX + this.gate;
+    const mine = gateContext(this.gate);
     const latest = new Map<string, ForgeStatus>();
     for (const s of combined?.statuses ?? []) {
       const name = s.context ?? '';
