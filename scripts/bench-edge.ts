@@ -20,16 +20,15 @@ import {
   fastImport,
   git as gitRun,
   median,
-  numberArg,
   output,
   ROOT,
-  secs
+  secs,
+  benchRepoShape
 } from './bench-support.ts';
 import { GiteaContractServer, TEST_TOKEN } from '../tests/helpers/gitea-contract-server.ts';
 import { OciLayout } from '../tests/helpers/oci-images.ts';
 import { LocalRegistry, requireRegistryTools } from '../tests/helpers/oci-registry.ts';
 
-const arg = numberArg;
 const git = (cwd: string, ...args: string[]): string => gitRun(cwd, ...args).trim();
 const REPO = 'acme/service';
 const GATES = ['security-gate', 'merge-gate', 'coverage-gate', 'image-freshness-gate'] as const;
@@ -74,10 +73,7 @@ let forge: GiteaContractServer | undefined;
 let registry: LocalRegistry | undefined;
 try {
   process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}\n\n`);
-  const commits = arg('commits', 10000);
-  const behind = arg('behind', 3);
-  const branchCommits = arg('branch-commits', 20);
-  const runs = arg('runs', 5);
+  const { commits, behind, branchCommits, runs } = benchRepoShape();
 
   const origin = join(work, 'origin.git');
   mkdirSync(origin);

@@ -31,7 +31,8 @@ import {
   output,
   percentile,
   runBundle,
-  secs
+  secs,
+  benchRepoShape
 } from './bench-support.ts';
 
 const arg = numberArg;
@@ -56,10 +57,7 @@ async function releaseDirect(statePath: string, branch: string): Promise<void> {
 const work = mkdtempSync(join(tmpdir(), 'qg-bench-merge-'));
 try {
   process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}\n\n`);
-  const commits = arg('commits', 10000);
-  const behind = arg('behind', 3);
-  const branchCommits = arg('branch-commits', 20);
-  const runs = arg('runs', 5);
+  const { commits, behind, branchCommits, runs } = benchRepoShape();
   const nBranches = arg('branches', 20);
   const testSeconds = arg('test-seconds', 5);
 

@@ -133,3 +133,18 @@ export function numberArg(name: string, fallback: number): number {
 
 /** Milliseconds as seconds with two decimals. */
 export const secs = (ms: number): string => (ms / 1000).toFixed(2);
+
+/** The benchmark repository's shape, shared by the benches that measure on it (flags override). */
+export function benchRepoShape(): {
+  commits: number;
+  behind: number;
+  branchCommits: number;
+  runs: number;
+} {
+  return {
+    commits: numberArg('commits', 10000),
+    behind: numberArg('behind', 3),
+    branchCommits: numberArg('branch-commits', 20),
+    runs: numberArg('runs', 5)
+  };
+}

@@ -4,7 +4,7 @@
 // given, so the image-freshness gate is SKIPPED.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { git, makeRepoWithBranches, type TestRepo } from '../helpers/git-repo.ts';
 import { giteaPullRequestEvent, runActionBundle, ROOT } from '../helpers/runner.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
@@ -16,17 +16,9 @@ describe('root action: the whole edge in one step', () => {
   let repo: TestRepo;
   beforeAll(() => {
     expect(existsSync(join(ROOT, 'dist', 'edge', 'index.js'))).toBe(true);
-    repo = makeRepo();
-    repo.commit('ok', 'green\n');
-    repo.git('push', '-q', 'origin', 'main');
-    for (const b of ['agent/one', 'agent/two', 'agent/three', 'agent/four']) {
-      repo.git('checkout', '-q', '-b', b, 'main');
-      repo.commit(`${b.replace('/', '-')}.txt`, `${b}\n`);
-      repo.git('push', '-q', 'origin', b);
-    }
-    repo.git('checkout', '-q', 'main');
-    repo.commit('later.txt', 'main moved\n');
-    repo.git('push', '-q', 'origin', 'main');
+    repo = makeRepoWithBranches(['agent/one', 'agent/two', 'agent/three', 'agent/four'], {
+      mainMoves: true
+    });
   });
 
   function edge(branch: string, state: string, runId: string, inputs: Record<string, string> = {}) {

@@ -1,7 +1,7 @@
 // The merge-gate and lease-release bundles run as a runner runs them, on a
 // real repository with a bare origin and a Gitea-style pull_request payload.
 import { join } from 'node:path';
-import { git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { git, makeRepoWithBranches, type TestRepo } from '../helpers/git-repo.ts';
 import { giteaPullRequestEvent, runActionBundle } from '../helpers/runner.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
@@ -11,17 +11,7 @@ describe('merge-gate bundle, as a runner runs it', () => {
   let repo: TestRepo;
   let state: string;
   beforeAll(() => {
-    repo = makeRepo();
-    repo.commit('ok', 'green\n');
-    repo.git('push', '-q', 'origin', 'main');
-    for (const b of ['agent/one', 'agent/two']) {
-      repo.git('checkout', '-q', '-b', b, 'main');
-      repo.commit(`${b.replace('/', '-')}.txt`, `${b}\n`);
-      repo.git('push', '-q', 'origin', b);
-    }
-    repo.git('checkout', '-q', 'main');
-    repo.commit('later.txt', 'main moved\n');
-    repo.git('push', '-q', 'origin', 'main');
+    repo = makeRepoWithBranches(['agent/one', 'agent/two'], { mainMoves: true });
     state = join(tempDir('qg-state-'), 'state.sqlite');
   });
 

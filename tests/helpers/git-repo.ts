@@ -126,3 +126,28 @@ export function makeRepo(opts: RepoOptions = {}): TestRepo {
   repo.git('push', '-q', 'origin', 'main');
   return repo;
 }
+
+/**
+ * A repository whose tests pass while ./ok exists on main, with one task
+ * branch per name (one commit each) pushed to origin, HEAD back on main;
+ * with `mainMoves`, main then gains a commit so every branch is behind.
+ */
+export function makeRepoWithBranches(
+  branches: readonly string[],
+  opts: { mainMoves?: boolean } = {}
+): TestRepo {
+  const repo = makeRepo();
+  repo.commit('ok', 'green\n');
+  repo.git('push', '-q', 'origin', 'main');
+  for (const b of branches) {
+    repo.git('checkout', '-q', '-b', b, 'main');
+    repo.commit(`${b.replace('/', '-')}.txt`, `${b}\n`);
+    repo.git('push', '-q', 'origin', b);
+  }
+  repo.git('checkout', '-q', 'main');
+  if (opts.mainMoves) {
+    repo.commit('later.txt', 'main moved\n');
+    repo.git('push', '-q', 'origin', 'main');
+  }
+  return repo;
+}

@@ -18,7 +18,6 @@
 // dropped connection) can be queued per operation.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ContractRequest, ContractResponse, Handler } from './contract-exchange.ts';
 import { FakeForge } from './contract-fake-forge.ts';
 import {
@@ -30,6 +29,7 @@ import {
   type Operation
 } from './contract-routes.ts';
 import { validate } from './contract-schema.ts';
+import { closeServer, listenLocal } from './local-http.ts';
 
 export const TEST_TOKEN = 'qgtok_0123456789abcdef0123456789abcdef';
 
@@ -92,8 +92,8 @@ export class GiteaContractServer {
 
   static async start(opts: ContractServerOptions = {}): Promise<GiteaContractServer> {
     const s = new GiteaContractServer(opts);
-    s.port = await listen(s.server);
-    s.blobPort = await listen(s.blobServer);
+    s.port = await listenLocal(s.server);
+    s.blobPort = await listenLocal(s.blobServer);
     s.fake.externalOrigin = s.blobOrigin;
     return s;
   }
@@ -418,20 +418,6 @@ export class GiteaContractServer {
     res.writeHead(answer.status, headers);
     res.end(payload);
   }
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -8,9 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from './tmp.ts';
+import { listenLocal } from './local-http.ts';
 
 export interface TokenRequest {
   service: string;
@@ -98,8 +98,7 @@ export class TokenServer {
 
   static async start(users: Record<string, string>): Promise<TokenServer> {
     const s = new TokenServer(users);
-    await new Promise<void>((r) => s.server.listen(0, '127.0.0.1', r));
-    s.realm = `http://127.0.0.1:${(s.server.address() as AddressInfo).port}/token`;
+    s.realm = `http://127.0.0.1:${await listenLocal(s.server)}/token`;
     return s;
   }
 

@@ -8,7 +8,7 @@
 // queued. Received messages are recorded.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './local-http.ts';
 
 export const BOT_TOKEN = '7012345678:AAH-test_bot-token-0123456789abcdefghij';
 export const CHAT_ID = -1001234567890;
@@ -57,8 +57,7 @@ export class FakeBotApi {
 
   static async start(): Promise<FakeBotApi> {
     const api = new FakeBotApi();
-    await new Promise<void>((r) => api.server.listen(0, '127.0.0.1', () => r()));
-    api.port = (api.server.address() as AddressInfo).port;
+    api.port = await listenLocal(api.server);
     return api;
   }
 
@@ -73,8 +72,7 @@ export class FakeBotApi {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await closeServer(this.server);
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -6,7 +6,7 @@
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal } from './local-http.ts';
 
 export interface Delivery {
   path: string;
@@ -33,8 +33,7 @@ export class WebhookReceiver {
 
   static async start(secret?: string): Promise<WebhookReceiver> {
     const r = new WebhookReceiver(secret);
-    await new Promise<void>((ok) => r.server.listen(0, '127.0.0.1', () => ok()));
-    r.port = (r.server.address() as AddressInfo).port;
+    r.port = await listenLocal(r.server);
     return r;
   }
 
@@ -48,8 +47,7 @@ export class WebhookReceiver {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await closeServer(this.server);
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -21,7 +21,7 @@ import { branchCancelled } from '../../packages/stop/src/cancelled.ts';
 import { readStopConfig } from '../../packages/stop/src/config.ts';
 import { runStop, stopTool } from '../../packages/stop/src/stop.ts';
 import { readStateConfig } from '../../packages/store/src/state-inputs.ts';
-import { git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { git, makeRepoWithBranches, type TestRepo } from '../helpers/git-repo.ts';
 import { GiteaContractServer, TEST_TOKEN } from '../helpers/gitea-contract-server.ts';
 import { withStateDb as withDb } from '../helpers/store-db.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
@@ -47,15 +47,7 @@ function ctx(
 
 /** main (tests pass while ./ok exists) and agent/a, agent/b pushed to origin. */
 function setup(): { repo: TestRepo; state: string } {
-  const repo = makeRepo();
-  repo.commit('ok', 'green\n');
-  repo.git('push', '-q', 'origin', 'main');
-  for (const b of ['agent/a', 'agent/b']) {
-    repo.git('checkout', '-q', '-b', b, 'main');
-    repo.commit(`${b.replace('/', '-')}.txt`, `${b}\n`);
-    repo.git('push', '-q', 'origin', b);
-  }
-  repo.git('checkout', '-q', 'main');
+  const repo = makeRepoWithBranches(['agent/a', 'agent/b']);
   return { repo, state: join(tempDir('qg-stop-state-'), 'state.sqlite') };
 }
 
