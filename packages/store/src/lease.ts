@@ -32,9 +32,26 @@ export interface Lease {
   acquiredAt: string;
   expiresAt: string;
   leaseId: string;
+  /**
+   * The fencing token: a per-repository number that grows with every new
+   * holder (acquire or reclaim; a renewal keeps it). A holder proves it still
+   * holds the lease by its lease id and token (confirmLease), so a holder
+   * whose lease was released or reclaimed behind its back cannot act on it.
+   */
+  token: number;
+  /** The pull request the holder gates, when known. */
+  prNumber: number | null;
+  /** owner/name of the repository the head branch lives in (a fork's differs), when known. */
+  headRepo: string | null;
 }
 
-export interface LeaseRequest {
+/** Who holds or asks for the lease, beyond the branch name. */
+export interface LeaseIdentity {
+  prNumber?: number;
+  headRepo?: string;
+}
+
+export interface LeaseRequest extends LeaseIdentity {
   repo: string;
   branch: string;
   headSha: string;
@@ -63,16 +80,25 @@ export interface AcquireOptions {
   newLeaseId?: () => string;
 }
 
-export interface ReleaseRequest {
+export interface ReleaseRequest extends LeaseIdentity {
   repo: string;
   branch: string;
   /** When given, the holder must be this run too. */
   runId?: string;
   /** When given, the holder must hold this lease id too. */
   leaseId?: string;
+  /** When given, the holder's fencing token must be this one too. */
+  token?: number;
+  /**
+   * Refuse ('in-window') while the holder is inside its merge window (rebase,
+   * re-test, push) and its lease has not expired: a release on behalf of a
+   * pull request that is still open must not pull the lease from under a
+   * running merge gate. The holder's own release leaves this unset.
+   */
+  refuseInWindow?: boolean;
 }
 
-export type ReleaseOutcome = 'released' | 'not-holder' | 'absent';
+export type ReleaseOutcome = 'released' | 'not-holder' | 'absent' | 'in-window';
 
 export interface LeaseEvent {
   id: number;
@@ -107,6 +133,10 @@ interface LeaseRow {
   acquired_at: string;
   expires_at: string;
   lease_id: string;
+  token: number;
+  pr_number: number | null;
+  head_repo: string | null;
+  critical_since: string | null;
 }
 
 interface EventRow {
@@ -152,10 +182,18 @@ export function tryAcquireLease(
   const at = now.toISOString();
   const expiresAt = new Date(now.getTime() + req.ttlMs).toISOString();
   const self = { ...req, repo, branch };
+  const headRepo = req.headRepo === undefined ? null : repoKey(req.headRepo);
+  if (req.prNumber !== undefined && (!Number.isSafeInteger(req.prNumber) || req.prNumber < 1))
+    throw new RangeError(`state store: lease prNumber must be a positive integer (got ${req.prNumber})`);
   return db
     .transaction((): AcquireResult => {
       const cur = currentLease(db, repo);
-      if (cur && cur.branch === branch && cur.runId === req.runId) {
+      if (
+        cur &&
+        cur.branch === branch &&
+        cur.runId === req.runId &&
+        sameIdentity(cur, req, headRepo)
+      ) {
         db.prepare('UPDATE merge_lease SET head_sha = ?, expires_at = ? WHERE repo = ?').run(
           req.headSha,
           expiresAt,
@@ -169,15 +207,29 @@ export function tryAcquireLease(
         return { outcome: 'busy', holder: cur, leaseId: undefined };
       }
       const leaseId = (opts.newLeaseId ?? randomUUID)();
+      const token = nextToken(db, repo);
       // A reclaim also ends the stale holder's merge window (merge-window.ts).
       db.prepare(
-        `INSERT INTO merge_lease (repo, branch, head_sha, run_id, acquired_at, expires_at, lease_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO merge_lease (repo, branch, head_sha, run_id, acquired_at, expires_at, lease_id,
+           token, pr_number, head_repo)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (repo) DO UPDATE SET
            branch = excluded.branch, head_sha = excluded.head_sha, run_id = excluded.run_id,
            acquired_at = excluded.acquired_at, expires_at = excluded.expires_at,
-           lease_id = excluded.lease_id, critical_since = NULL`
-      ).run(repo, branch, req.headSha, req.runId, at, expiresAt, leaseId);
+           lease_id = excluded.lease_id, token = excluded.token, pr_number = excluded.pr_number,
+           head_repo = excluded.head_repo, critical_since = NULL`
+      ).run(
+        repo,
+        branch,
+        req.headSha,
+        req.runId,
+        at,
+        expiresAt,
+        leaseId,
+        token,
+        req.prNumber ?? null,
+        headRepo
+      );
       clearWaiting(db, repo, branch);
       const holder = currentLease(db, repo)!;
       if (cur) {
@@ -207,9 +259,12 @@ export function releaseLease(db: Database, req: ReleaseRequest, now: Date): Rele
       if (
         cur.branch !== branch ||
         (req.runId !== undefined && cur.runId !== req.runId) ||
-        (req.leaseId !== undefined && cur.leaseId !== req.leaseId)
+        (req.leaseId !== undefined && cur.leaseId !== req.leaseId) ||
+        (req.token !== undefined && cur.token !== req.token) ||
+        !sameIdentity(cur, req, req.headRepo === undefined ? null : repoKey(req.headRepo))
       )
         return 'not-holder';
+      if (req.refuseInWindow && !leaseExpired(cur, now) && inWindow(db, repo)) return 'in-window';
       db.prepare('DELETE FROM merge_lease WHERE repo = ? AND lease_id = ?').run(repo, cur.leaseId);
       logEvent(
         db,
@@ -222,6 +277,81 @@ export function releaseLease(db: Database, req: ReleaseRequest, now: Date): Rele
       return 'released';
     })
     .immediate();
+}
+
+export interface FenceCheck {
+  branch: string;
+  leaseId: string;
+  token: number;
+  /** How long the confirmed lease lasts from now (the expiry moves on). */
+  ttlMs: number;
+}
+
+export type ConfirmOutcome =
+  | { held: true; lease: Lease }
+  | { held: false; why: string; holder: Lease | undefined };
+
+/**
+ * The fencing check a holder makes before it acts on the lease (the merge
+ * gate before it says PASS): the row must still carry its lease id and token.
+ * A lease released, reclaimed or taken by anyone else since is lost, whatever
+ * its branch name says. While held, its expiry moves on by `ttlMs` in the
+ * same transaction (an expired lease nobody reclaimed is still the holder's).
+ */
+export function confirmLease(
+  db: Database,
+  repo: string,
+  check: FenceCheck,
+  now: Date
+): ConfirmOutcome {
+  const r = repoKey(repo);
+  return db
+    .transaction((): ConfirmOutcome => {
+      const cur = currentLease(db, r);
+      if (!cur) return { held: false, why: 'the lease was released', holder: undefined };
+      if (cur.leaseId !== check.leaseId || cur.token !== check.token || cur.branch !== check.branch)
+        return {
+          held: false,
+          why: `the lease is now held by ${cur.branch} (token ${cur.token}, run ${cur.runId})`,
+          holder: cur
+        };
+      db.prepare('UPDATE merge_lease SET expires_at = ? WHERE repo = ? AND lease_id = ?').run(
+        new Date(now.getTime() + check.ttlMs).toISOString(),
+        r,
+        cur.leaseId
+      );
+      return { held: true, lease: currentLease(db, r)! };
+    })
+    .immediate();
+}
+
+function nextToken(db: Database, repo: string): number {
+  const last = db.prepare('SELECT last_token FROM lease_fence WHERE repo = ?').pluck().get(repo) as
+    | number
+    | undefined;
+  // A lease written before fencing existed carries token 0; start above any row.
+  const next = Math.max(last ?? 0, currentLease(db, repo)?.token ?? 0) + 1;
+  db.prepare(
+    `INSERT INTO lease_fence (repo, last_token) VALUES (?, ?)
+     ON CONFLICT (repo) DO UPDATE SET last_token = excluded.last_token`
+  ).run(repo, next);
+  return next;
+}
+
+/** Identity fields known on both sides must agree (a fork's PR never matches the base repository's). */
+function sameIdentity(cur: Lease, req: LeaseIdentity, headRepo: string | null): boolean {
+  if (cur.prNumber !== null && req.prNumber !== undefined && cur.prNumber !== req.prNumber)
+    return false;
+  if (cur.headRepo !== null && headRepo !== null && cur.headRepo !== headRepo) return false;
+  return true;
+}
+
+function inWindow(db: Database, repo: string): boolean {
+  const since = db
+    .prepare('SELECT critical_since FROM merge_lease WHERE repo = ?')
+    .pluck()
+    .get(repo) as string | null | undefined;
+  return typeof since === 'string' && since !== '';
 }
 
 /** The lease row of `repo`, expired or not (compare expiresAt, or use leaseExpired()). */
@@ -433,6 +563,9 @@ function fromRow(r: LeaseRow): Lease {
     runId: r.run_id,
     acquiredAt: r.acquired_at,
     expiresAt: r.expires_at,
-    leaseId: r.lease_id
+    leaseId: r.lease_id,
+    token: r.token ?? 0,
+    prNumber: r.pr_number ?? null,
+    headRepo: r.head_repo ?? null
   };
 }

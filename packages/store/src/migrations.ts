@@ -167,6 +167,33 @@ CREATE TABLE IF NOT EXISTS branch_state (
 
 ALTER TABLE merge_lease ADD COLUMN critical_since TEXT;
 `
+  },
+  {
+    version: 4,
+    description:
+      'lease fencing token and holder identity (pull request, head repository), proof of green re-tests',
+    tables: ['lease_fence', 'green_test'],
+    sql: `
+ALTER TABLE merge_lease ADD COLUMN token INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE merge_lease ADD COLUMN pr_number INTEGER;
+ALTER TABLE merge_lease ADD COLUMN head_repo TEXT;
+
+CREATE TABLE IF NOT EXISTS lease_fence (
+  repo TEXT PRIMARY KEY,
+  last_token INTEGER NOT NULL CHECK (last_token >= 0)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS green_test (
+  repo TEXT NOT NULL,
+  tree_sha TEXT NOT NULL,
+  command_sha TEXT NOT NULL,
+  sha TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  gate TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (repo, tree_sha, command_sha)
+) STRICT;
+`
   }
 ];
 
