@@ -1,7 +1,7 @@
 // The coverage bundles (gate, ratchet, baseline) run as a runner runs them,
 // on a real Python project measured with the reference command (pytest-cov),
 // sharing one real SQLite state file across jobs as a runner volume would.
-import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
@@ -116,27 +116,19 @@ describe('coverage bundles, as a runner runs them', () => {
     expect(run.exitCode).toBe(0);
   });
 
-  it('a failing test suite is a loud tool error, not a coverage figure (fail-open, then fail-closed)', () => {
+  it('a failing test suite FAILs the gate with class red, fail-open default or not (issue 8)', () => {
     repo.git('checkout', '-q', '-b', 'agent/red', 'main');
     repo.commit('tests/test_red.py', 'def test_red():\n    assert 1 == 2\n', 'red test');
     repo.git('push', '-q', 'origin', 'agent/red');
     const ws = checkout('agent/red');
-    const open = runActionBundle('coverage-gate', {
+    const run = runActionBundle('coverage-gate', {
       workspace: ws,
       inputs: { ...common(), 'base-ref': 'main' }
     });
-    expect(open.exitCode).toBe(0);
-    expect(open.outputs.status).toBe('PASS');
-    expect(open.outputs.summary).toMatch(
-      /^coverage-tool tool error: the test suite failed \(exit 1\); a failing suite is not a coverage verdict/
-    );
-    expect(open.stdout).toContain('::warning::');
-    rmSync(join(ws, 'gate-reports'), { recursive: true, force: true });
-    const closed = runActionBundle('coverage-gate', {
-      workspace: ws,
-      inputs: { ...common(), 'base-ref': 'main', 'coverage-tool-fail-closed': 'true' }
-    });
-    expect(closed.exitCode).toBe(1);
-    expect(closed.outputs.status).toBe('FAIL');
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs.status).toBe('FAIL');
+    expect(run.outputs.summary).toMatch(/^coverage command: the test suite is red \(exit 1\)/);
+    const report = readFileSync(run.outputs['report-path'], 'utf8');
+    expect(report).toMatch(/^failure_class: red$/m);
   });
 });

@@ -1,8 +1,8 @@
-// When the coverage gate cannot measure: a red suite, a missing command, a
-// hanging one, no report, a report of no known format or an empty one are
-// tool errors (PASS with a loud warning by default, FAIL with
+// When the coverage gate cannot measure: a missing command, a hanging one,
+// no report, a report of no known format or an empty one are tool errors (PASS with a loud warning by default, FAIL with
 // coverage-tool-fail-closed), never a coverage figure; an invalid input is a
-// configuration FAIL naming the input, before anything runs.
+// configuration FAIL naming the input, before anything runs. A red suite is
+// not one of them: it FAILs with class red whatever the policy.
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -43,7 +43,7 @@ const NO_FIGURES = {
   epsilon: 0.1
 };
 
-describe('a red test suite is not a coverage figure', () => {
+describe('a red test suite is red, not a tool error (issue 8: a red suite passed fail-open)', () => {
   let broken: string;
   beforeAll(() => {
     broken = repo.commitAll('a failing test', {
@@ -54,33 +54,48 @@ describe('a red test suite is not a coverage figure', () => {
     repo.git('reset', '-q', '--hard', `${broken}~1`);
   });
 
-  it('passes loudly by default, saying the suite failed', async () => {
+  it('FAILs with class red under the default fail-open policy, recording no figure', async () => {
     const r = await gate({});
-    expect(r.verdict).toBe('PASS');
-    expect(r.summary).toMatch(
-      /^coverage-tool tool error: the test suite failed \(exit 1\); a failing suite is not a coverage verdict \(.*\) \(fail-open => PASS\)$/
-    );
-    expect(r.warnings).toEqual([r.summary]);
-    expect(r.frontmatter.warnings).toEqual([r.summary]);
-    expect(r.frontmatter).toMatchObject({ coverage_status: 'PASS', ...NO_FIGURES });
-    expect(r.log).toMatch(/^warning: coverage-tool tool error: the test suite failed/m);
+    expect(r.verdict).toBe('FAIL');
+    expect(r.summary).toMatch(/^coverage command: the test suite is red \(exit 1\): /);
+    expect(r.frontmatter).toMatchObject({
+      coverage_status: 'FAIL',
+      failure_class: 'red',
+      ...NO_FIGURES
+    });
+    expect(r.warnings).toEqual([]);
     // No figure from a red suite reaches the store.
     expect(existsSync(state)).toBe(false);
   });
 
-  it('FAILs with coverage-tool-fail-closed: true', async () => {
+  it('FAILs the same with coverage-tool-fail-closed: true', async () => {
     const r = await gate({ 'coverage-tool-fail-closed': 'true' });
     expect(r.verdict).toBe('FAIL');
-    expect(r.summary).toMatch(/the test suite failed \(exit 1\).*\(fail-closed => FAIL\)$/);
-    expect(r.warnings).toEqual([]);
-    expect(r.log).toMatch(/^error: coverage-tool tool error: the test suite failed/m);
+    expect(r.frontmatter.failure_class).toBe('red');
     expect(existsSync(state)).toBe(false);
+  });
+
+  it('a suite that cannot even be collected (pytest exit 2) is red too', async () => {
+    repo.write('tests/test_import.py', 'import no_such_module_qg\n');
+    try {
+      const r = await gate({});
+      expect(r.verdict).toBe('FAIL');
+      expect(r.summary).toMatch(/is red \(exit 2\)/);
+    } finally {
+      rmSync(join(repo.work, 'tests/test_import.py'));
+    }
+  });
+
+  it('a test process killed by a signal is red', async () => {
+    const r = await gate({ command: 'kill -SEGV $$' });
+    expect(r.verdict).toBe('FAIL');
+    expect(r.frontmatter.failure_class).toBe('red');
   });
 
   it('the ratchet after a red landing fails naming the suite, and sets nothing', async () => {
     const r = await ratchetRun(repo.work, { 'state-path': state });
     expect(r.ok).toBe(false);
-    expect(r.summary).toMatch(/^coverage-ratchet failed: the test suite failed \(exit 1\)/);
+    expect(r.summary).toMatch(/^coverage-ratchet failed: the test suite is red \(exit 1\)/);
     expect(existsSync(state)).toBe(false);
   });
 });
@@ -237,5 +252,15 @@ describe('invalid inputs are a configuration FAIL naming the input, before anyth
       expect(rat.summary.startsWith(`configuration error: input '${name}'`)).toBe(true);
       expect(existsSync(marker)).toBe(false);
     }
+  });
+});
+
+describe('a launcher that cannot start the runner is a tool error, not a red suite', () => {
+  it('python -m with no such module (exit 1) stays a coverage-tool error', async () => {
+    const r = await gate({ command: 'python3 -m qg_no_such_runner_module' });
+    expect(r.verdict).toBe('PASS');
+    expect(r.warnings[0]).toMatch(
+      /^coverage-tool tool error: the coverage command could not run the suite \(exit 1\): .*No module named qg_no_such_runner_module/
+    );
   });
 });

@@ -17,7 +17,7 @@ import {
   VERDICT_INPUTS,
   type CoverageGateConfig
 } from './config.ts';
-import { COVERAGE_TOOL, measureCoverage } from './measure.ts';
+import { COVERAGE_TOOL, measureCoverage, RedSuiteError } from './measure.ts';
 import { renderCoverageBody } from './report.ts';
 import { currentRevision } from './revision.ts';
 import { computeCoverageVerdict } from './verdict.ts';
@@ -41,7 +41,13 @@ export async function evaluateCoverage(
   ctx: RunContext
 ): Promise<GateOutcome> {
   const rev = await currentRevision(config.workspace);
-  const measured = await measureCoverage(config, ctx.logger, ctx.env);
+  let measured;
+  try {
+    measured = await measureCoverage(config, ctx.logger, ctx.env);
+  } catch (err) {
+    if (err instanceof RedSuiteError) return redSuite(config, rev, err);
+    throw err;
+  }
   const report = measured.report;
   const backend = stateBackendFor(config.state, config.baseRef, ctx);
   const repo = config.repository;
@@ -124,6 +130,42 @@ export async function evaluateCoverage(
       warnings
     }),
     warnings
+  };
+}
+
+/** The tree that lands must be green: a red suite FAILs, class red, with no figure recorded. */
+function redSuite(
+  config: CoverageGateConfig,
+  rev: { sha: string; tree: string },
+  err: RedSuiteError
+): GateOutcome {
+  const summary = `coverage command: ${err.message}`;
+  return {
+    verdict: 'FAIL',
+    summary,
+    fields: {
+      failure_class: 'red',
+      measured: null,
+      baseline: null,
+      floor: config.floor,
+      policy: config.policy,
+      epsilon: config.epsilon,
+      delta: null,
+      bootstrap: null,
+      format: null,
+      head_sha: rev.sha,
+      tree_sha: rev.tree,
+      base_ref: config.baseRef
+    },
+    body: [
+      '## Coverage gate: FAIL',
+      '',
+      summary,
+      '',
+      'The tests the coverage command ran failed on this tree, so no coverage figure was taken and nothing was recorded. A red tree never lands, whatever `coverage-tool-fail-closed` says; that input is for a tool that cannot run or a report that cannot be read.',
+      ''
+    ].join('\n'),
+    warnings: []
   };
 }
 
