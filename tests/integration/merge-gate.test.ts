@@ -107,7 +107,21 @@ describe('merge gate', () => {
     expect(released.outputs.outcome).toBe('released');
     const b = await runGate(mergeGate, inputs(state, { branch: 'agent/b' }), ctx(repo));
     expect(b.verdict).toBe('PASS');
-    expect(b.frontmatter.retest_skipped).toBe(true);
+    // Already up to date, but nothing had tested this tree: it is re-tested (issue 8).
+    expect(b.frontmatter.retest_skipped).toBe(false);
+    expect(b.frontmatter.attempts).toBe(1);
+    // The green run is recorded: the same tree and command need no second run.
+    await runTool(
+      leaseRelease,
+      mapInputSource({ branch: 'agent/b', 'state-path': state }),
+      ctx(repo)
+    );
+    const again = await runGate(mergeGate, inputs(state, { branch: 'agent/b' }), ctx(repo));
+    expect(again.verdict).toBe('PASS');
+    expect(again.frontmatter.retest_skipped).toBe(true);
+    expect(again.summary).toMatch(
+      /re-test skipped: this test command was green on tree [0-9a-f]{12}/
+    );
   });
 
   it('a red combined tree FAILs with class red and releases the lease', async () => {

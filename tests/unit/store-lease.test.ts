@@ -59,7 +59,10 @@ describe('tryAcquireLease', () => {
         runId: 'run-1',
         acquiredAt: T0.toISOString(),
         expiresAt: at(TTL).toISOString(),
-        leaseId: 'L1'
+        leaseId: 'L1',
+        token: 1,
+        prNumber: null,
+        headRepo: null
       }
     });
     expect(currentLease(db, 'acme/APP')).toEqual(r.holder);

@@ -13,6 +13,10 @@ export interface EventInfo {
   headRef?: string;
   headSha?: string;
   prNumber?: number;
+  /** owner/name of the repository the PR's head branch lives in (a fork's differs from the base). */
+  headRepo?: string;
+  /** The PR's state in the payload: open or closed. */
+  prState?: string;
   /** Set when GITHUB_EVENT_PATH was given but could not be read or parsed. */
   problem?: string;
 }
@@ -46,10 +50,14 @@ export function readEvent(env: NodeJS.ProcessEnv): EventInfo {
   const pr = (payload as { pull_request?: Record<string, unknown> } | null)?.pull_request;
   if (pr && typeof pr === 'object') {
     const base = pr.base as { ref?: unknown } | undefined;
-    const head = pr.head as { ref?: unknown; sha?: unknown } | undefined;
+    const head = pr.head as
+      | { ref?: unknown; sha?: unknown; repo?: { full_name?: unknown } | null }
+      | undefined;
     if (typeof base?.ref === 'string') info.baseRef = base.ref;
     if (typeof head?.ref === 'string') info.headRef = head.ref;
     if (typeof head?.sha === 'string') info.headSha = head.sha;
+    if (typeof head?.repo?.full_name === 'string') info.headRepo = head.repo.full_name;
+    if (typeof pr.state === 'string') info.prState = pr.state;
     const num = (payload as { number?: unknown }).number ?? pr.number;
     if (typeof num === 'number') info.prNumber = num;
   }

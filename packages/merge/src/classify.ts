@@ -9,15 +9,23 @@ import type { CatchUpResult } from './catch-up.ts';
  * red: the re-test ran and failed.
  * timeout: the re-test hit its limit on every attempt.
  * lock-busy: another landing holds the merge lease (raised by the lease module).
+ * lease-lost: the gate no longer held the lease (with its fencing token) when it was about to say PASS.
  * other: anything else (refusals, git failures, a lost push race, a command that could not start).
  */
-export type MergeFailureClass = 'conflict' | 'red' | 'timeout' | 'lock-busy' | 'other';
+export type MergeFailureClass =
+  | 'conflict'
+  | 'red'
+  | 'timeout'
+  | 'lock-busy'
+  | 'lease-lost'
+  | 'other';
 
 export const MERGE_FAILURE_CLASSES: readonly MergeFailureClass[] = [
   'conflict',
   'red',
   'timeout',
   'lock-busy',
+  'lease-lost',
   'other'
 ];
 

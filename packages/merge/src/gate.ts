@@ -3,6 +3,13 @@
 // lease on PASS (released when the branch lands, closes, or a later gate
 // fails). FAIL and DEFER hold no lease afterwards. Everything here is
 // fail-closed: a merge that cannot be proven safe does not go ahead.
+//
+// Two proofs stand behind a PASS. The tree: a re-test is skipped only when
+// the store holds a green run of this very test command on this very tree
+// (every green re-test is recorded so the proof exists next time); nothing
+// assumes an earlier job tested anything. The lease: the gate confirms it
+// still holds the lease with its fencing token when it decides, so a lease
+// released or reclaimed behind its back is FAIL lease-lost, never two PASSes.
 
 import type { RunContext } from '../../core/src/context.ts';
 import { describeError } from '../../core/src/errors.ts';
@@ -13,7 +20,8 @@ import { Git } from '../../git/src/git.ts';
 import type { StateBackend } from '../../store/src/backend.ts';
 import { bumpCounter, COUNTER } from '../../store/src/counters.ts';
 import { recordGateRun } from '../../store/src/gate-run.ts';
-import { acquireLeaseWithWait, releaseLease } from '../../store/src/lease.ts';
+import { acquireLeaseWithWait, confirmLease, releaseLease } from '../../store/src/lease.ts';
+import { findGreenTest, recordGreenTest, type GreenTest } from '../../store/src/green-test.ts';
 import { stateBackendFor } from '../../store/src/state-inputs.ts';
 import { catchUp, type CatchUpResult } from './catch-up.ts';
 import { classifyError, type MergeFailureClass } from './classify.ts';
@@ -31,13 +39,24 @@ interface Decision {
   summary: string;
   catchUp?: CatchUpResult;
   retest?: RetestResult;
+  /** The recorded green run that let a no-op skip the re-test. */
+  proof?: GreenTest;
   holdLease: boolean;
 }
 
-async function release(backend: StateBackend, c: MergeConfig, branch: string): Promise<void> {
+async function treeOf(git: Git, commit: string): Promise<string> {
+  return (await git.run(['rev-parse', '--verify', '--end-of-options', `${commit}^{tree}`])).trim();
+}
+
+async function release(
+  backend: StateBackend,
+  c: MergeConfig,
+  branch: string,
+  leaseId: string | undefined
+): Promise<void> {
   await backend.withDb(
     'write',
-    (db) => releaseLease(db, { repo: c.repository, branch, runId: c.runId }, new Date()),
+    (db) => releaseLease(db, { repo: c.repository, branch, runId: c.runId, leaseId }, new Date()),
     {
       message: () => `merge lease released by ${branch}`
     }
@@ -52,7 +71,8 @@ async function decide(
   c: MergeConfig,
   git: Git,
   branch: string,
-  ctx: RunContext
+  ctx: RunContext,
+  backend: StateBackend
 ): Promise<Decision> {
   const up = await catchUp({
     git,
@@ -72,15 +92,26 @@ async function decide(
     };
   }
   if (up.noop) {
-    // Proven no-op: the branch already contains the target, so the tree the
-    // earlier jobs tested is exactly the tree that would land.
-    return {
-      verdict: 'PASS',
-      failureClass: null,
-      summary: `already up to date with ${c.baseRef}; re-test skipped (tested HEAD unchanged)`,
-      catchUp: up,
-      holdLease: true
-    };
+    // The branch already contains the target, so its tree is the tree that
+    // would land. Skip the re-test only when this store has seen this test
+    // command green on this tree; an earlier job running tests is not proof.
+    const tree = await treeOf(git, up.newHead);
+    const proof = await backend.withDb('read', (db) =>
+      findGreenTest(db, c.repository, tree, c.testCommand)
+    );
+    if (proof) {
+      return {
+        verdict: 'PASS',
+        failureClass: null,
+        summary: `already up to date with ${c.baseRef}; re-test skipped: this test command was green on tree ${tree.slice(0, 12)} (${proof.sha.slice(0, 12)}, ${proof.at})`,
+        catchUp: up,
+        proof,
+        holdLease: true
+      };
+    }
+    ctx.logger.info(
+      `merge: '${branch}' already contains ${c.baseRef}, but no green run of the test command on tree ${tree.slice(0, 12)} is recorded; re-testing`
+    );
   }
   const t = await retest({
     command: c.testCommand,
@@ -94,7 +125,9 @@ async function decide(
     return {
       verdict: 'PASS',
       failureClass: null,
-      summary: `rebased ${up.commits} commit(s) onto ${c.baseRef} and the combined tree is green`,
+      summary: up.noop
+        ? `already up to date with ${c.baseRef}; the tree is green`
+        : `rebased ${up.commits} commit(s) onto ${c.baseRef} and the combined tree is green`,
       catchUp: up,
       retest: t,
       holdLease: true
@@ -130,7 +163,9 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
       branch: branch || 'HEAD',
       headSha: head,
       runId: c.runId,
-      ttlMs: c.leaseTtlMs
+      ttlMs: c.leaseTtlMs,
+      ...(ctx.event.prNumber !== undefined ? { prNumber: ctx.event.prNumber } : {}),
+      ...(ctx.event.headRepo ? { headRepo: ctx.event.headRepo } : {})
     },
     { waitMs: c.leaseWaitMs }
   );
@@ -153,8 +188,10 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
       const entry = await enterWindow(backend, c.repository, holder, new Date());
       d =
         entry === 'entered'
-          ? await decide(c, git, branch, ctx)
-          : stopped(entry === 'cancelled' ? CANCELLED_BY_STOP : 'merge lease lost before rebasing');
+          ? await decide(c, git, branch, ctx, backend)
+          : entry === 'cancelled'
+            ? stopped(CANCELLED_BY_STOP)
+            : { ...stopped('merge lease lost before rebasing'), failureClass: 'lease-lost' };
     } catch (err) {
       d = {
         verdict: 'FAIL',
@@ -169,7 +206,66 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
       d = { ...d, ...stopped(CANCELLED_BY_STOP) };
       await finishDeferredStop(git, c.remote, holder.branch, stop, ctx.logger);
     }
-    if (!d.holdLease) await release(backend, c, branch || 'HEAD');
+    // A green re-test is a fact about the tree, whoever holds the lease now.
+    if (d.retest?.outcome === 'pass' && d.catchUp && !d.catchUp.conflict) {
+      const tested = d.catchUp.newHead;
+      const tree = await treeOf(git, tested);
+      await backend.withDb(
+        'write',
+        (db) =>
+          recordGreenTest(
+            db,
+            {
+              repo: c.repository,
+              treeSha: tree,
+              command: c.testCommand,
+              sha: tested,
+              branch: holder.branch,
+              gate: 'merge'
+            },
+            new Date()
+          ),
+        { message: () => `merge: green re-test of ${holder.branch} on tree ${tree.slice(0, 12)}` }
+      );
+    }
+    if (d.verdict === 'PASS') {
+      // Fencing: PASS only while the lease is still ours, with our token.
+      const fence = await backend.withDb(
+        'write',
+        (db) =>
+          confirmLease(
+            db,
+            c.repository,
+            {
+              branch: holder.branch,
+              leaseId: lease.leaseId ?? '',
+              token: lease.holder.token,
+              ttlMs: c.leaseTtlMs
+            },
+            new Date()
+          ),
+        {
+          message: (r) =>
+            r.held
+              ? `merge lease confirmed by ${holder.branch} (token ${r.lease.token})`
+              : `merge lease lost by ${holder.branch}`
+        }
+      );
+      if (!fence.held) {
+        ctx.logger.error(
+          `merge: the lease was lost while the gate held it (${fence.why}); not saying PASS`
+        );
+        d = {
+          ...d,
+          verdict: 'FAIL',
+          failureClass: 'lease-lost',
+          summary: `merge lease lost before PASS: ${fence.why}; run the edge again`,
+          holdLease: false
+        };
+      }
+    }
+    if (!d.holdLease && d.failureClass !== 'lease-lost')
+      await release(backend, c, branch || 'HEAD', lease.leaseId);
   }
   const now = new Date();
   const newHead = d.catchUp && !d.catchUp.conflict ? d.catchUp.newHead : head;
@@ -206,6 +302,8 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
       : lease.acquired
         ? null
         : holder,
+    lease_token: lease.acquired ? lease.holder.token : null,
+    retest_proof: d.proof ? `${d.proof.sha}@${d.proof.at}` : null,
     attempts: d.retest?.attempts ?? 0,
     duration_s: Math.round((Date.now() - started) / 100) / 10
   };
@@ -234,7 +332,11 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
           head.slice(0, 12),
           newHead.slice(0, 12),
           fields.rebased ? 'yes' : 'no',
-          d.retest ? d.retest.outcome : fields.retest_skipped ? 'skipped (no-op)' : '-',
+          d.retest
+            ? d.retest.outcome
+            : fields.retest_skipped
+              ? 'skipped (green on this tree before)'
+              : '-',
           fields.attempts,
           d.failureClass ?? '-',
           d.holdLease ? 'held until the branch lands or a later gate fails' : 'not held'
