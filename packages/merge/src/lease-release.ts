@@ -1,7 +1,13 @@
 // Releasing the merge lease outside the merge gate: when the branch lands or
 // is closed, or a later gate fails (actions/lease-release, and
-// `quality-gates lease release`). Holder-aware: a branch releases only a
-// lease it holds; anything else is reported, never forced.
+// `quality-gates lease release`). Holder-aware by identity, not only by
+// branch name: the pull request number and the head repository from the
+// event must match the holder's (a closed fork PR with the same branch name
+// releases nothing), and a release on behalf of a pull request that is not
+// closed is refused while the holder is inside its merge window (rebase,
+// re-test, push). Anything else is reported, never forced; and should a
+// lease still be pulled from under a running gate, its fencing check turns
+// that gate's PASS into FAIL lease-lost.
 
 import type { RunContext } from '../../core/src/context.ts';
 import { ConfigurationError } from '../../core/src/errors.ts';
@@ -28,6 +34,12 @@ export const LEASE_RELEASE_INPUTS = {
 export interface LeaseReleaseConfig {
   /** '' on a push to the target branch: release the holder if its branch landed. */
   branch: string;
+  /** The pull request the release is for (from the event), when known. */
+  prNumber?: number;
+  /** owner/name of the PR's head repository (a fork's differs), when known. */
+  headRepo?: string;
+  /** True unless the event says the pull request is closed: then a holder inside its window is left alone. */
+  refuseInWindow: boolean;
   baseRef: string;
   remote: string;
   repository: string;
@@ -52,6 +64,9 @@ export function readLeaseReleaseConfig(src: InputSource, ctx: RunContext): Lease
   const pushed = (ctx.env.GITHUB_REF ?? '').replace(/^refs\/heads\//, '');
   return {
     branch,
+    ...(ctx.event.prNumber !== undefined ? { prNumber: ctx.event.prNumber } : {}),
+    ...(ctx.event.headRepo ? { headRepo: ctx.event.headRepo } : {}),
+    refuseInWindow: ctx.event.prState !== 'closed',
     remote,
     baseRef: readString(src, LEASE_RELEASE_INPUTS.baseRef, ctx.event.baseRef || pushed || 'main'),
     repository: repositoryKey(ctx),
@@ -66,17 +81,33 @@ export async function runLeaseRelease(c: LeaseReleaseConfig, ctx: RunContext): P
   const r = await backend.withDb(
     'write',
     (db) => ({
-      outcome: releaseLease(db, { repo: c.repository, branch: c.branch }, now),
+      outcome: releaseLease(
+        db,
+        {
+          repo: c.repository,
+          branch: c.branch,
+          ...(c.prNumber !== undefined ? { prNumber: c.prNumber } : {}),
+          ...(c.headRepo !== undefined ? { headRepo: c.headRepo } : {}),
+          refuseInWindow: c.refuseInWindow
+        },
+        now
+      ),
       holder: currentLease(db, c.repository)
     }),
     { message: (x) => `merge lease release by ${c.branch}: ${x.outcome}` }
   );
+  const who = `${c.branch}${c.prNumber !== undefined ? ` (PR #${c.prNumber}${c.headRepo ? ` from ${c.headRepo}` : ''})` : ''}`;
+  const held = r.holder
+    ? `${r.holder.branch}${r.holder.prNumber !== null ? ` (PR #${r.holder.prNumber}${r.holder.headRepo ? ` from ${r.holder.headRepo}` : ''})` : ''}`
+    : 'nobody';
   const summary =
     r.outcome === 'released'
-      ? `merge lease released by ${c.branch}`
+      ? `merge lease released by ${who}`
       : r.outcome === 'absent'
         ? `no merge lease held in ${c.repository}: nothing to release`
-        : `${c.branch} does not hold the merge lease (held by ${r.holder?.branch ?? 'nobody'}); left as it is`;
+        : r.outcome === 'in-window'
+          ? `refused: ${held} is inside its merge window (rebase, re-test, push) and the pull request is still open; the gate releases the lease itself when it is done`
+          : `${who} does not hold the merge lease (held by ${held}); left as it is`;
   return {
     summary,
     outputs: { outcome: r.outcome },
