@@ -81,3 +81,13 @@ test('the headline is one line naming kind, gate, repository, branch and commit'
   );
   expect(alertHtml({ ...alert, runUrl: 'javascript:alert(1)' })).not.toContain('href');
 });
+
+describe('state tampering (issue 8)', () => {
+  it('alerts whatever the verdict when the store found a change it did not make', () => {
+    for (const verdict of ['PASS', 'FAIL', 'DEFER'] as const)
+      expect(alertFor({ verdict, gate: 'coverage', deferCount: 0, tampered: true })).toEqual({
+        kind: 'tamper'
+      });
+    expect(alertFor({ verdict: 'PASS', gate: 'coverage', deferCount: 0 })).toBeUndefined();
+  });
+});

@@ -2,11 +2,13 @@
 // alert's data. FAIL always; DEFER only once the branch has been deferred
 // `deferThreshold` times in a row (a busy merge lock is normal, a lock that
 // never frees is not); the merge gate's infrastructure alert (its re-test
-// timed out on every attempt: not the branch's fault) as its own kind.
+// timed out on every attempt: not the branch's fault) as its own kind; and
+// state tampering (the state store found a change it did not make) whatever
+// the verdict, because it means somebody wrote where only the gate should.
 
 import type { Verdict } from '../../core/src/verdict.ts';
 
-export const ALERT_KINDS = ['fail', 'defer', 'infra'] as const;
+export const ALERT_KINDS = ['fail', 'defer', 'infra', 'tamper'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export const DEFAULT_DEFER_THRESHOLD = 3;
@@ -22,6 +24,8 @@ export interface AlertInput {
   deferThreshold?: number;
   /** The run raised an infrastructure alert; default: merge gate with failure class 'timeout'. */
   infraAlert?: boolean;
+  /** The state store reported a change it did not make (report field state_integrity: tampered). */
+  tampered?: boolean;
 }
 
 /** What is sent; the summary is already redacted by the caller. */
@@ -43,6 +47,7 @@ export interface Alert {
 }
 
 export function alertFor(input: AlertInput): { kind: AlertKind } | undefined {
+  if (input.tampered) return { kind: 'tamper' };
   if (input.verdict === 'FAIL') {
     const infra = input.infraAlert ?? (input.gate === 'merge' && input.failureClass === 'timeout');
     return { kind: infra ? 'infra' : 'fail' };

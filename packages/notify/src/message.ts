@@ -18,6 +18,10 @@ export function alertHeadline(a: Alert): string {
       );
     case 'infra':
       return oneLine(`quality-gates: infrastructure alert from ${a.gate} on ${where}`);
+    case 'tamper':
+      return oneLine(
+        `quality-gates: state tampering detected by ${a.gate} (${a.verdict}) on ${where}`
+      );
   }
 }
 

@@ -222,7 +222,8 @@ export class Publisher {
           : undefined,
       deferCount: deferStreak,
       deferThreshold: this.cfg?.notify.deferAlertAfter ?? 3,
-      infraAlert: result.frontmatter.failure_class === 'timeout'
+      infraAlert: result.frontmatter.failure_class === 'timeout',
+      tampered: result.frontmatter.state_integrity === 'tampered'
     });
     if (alert && this.cfg) {
       const sent = await notify(
