@@ -2,7 +2,7 @@
 // as INPUT_<NAME> (defaults filled in from action.yml), GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY files, GITHUB_WORKSPACE, GITHUB_EVENT_PATH.
 import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readActionMeta } from '../../scripts/action-meta.ts';
@@ -70,16 +70,23 @@ export function giteaPullRequestEvent(opts: {
   };
 }
 
-export function runActionBundle(
-  action: string,
-  opts: {
-    workspace: string;
-    inputs?: Record<string, string>;
-    env?: NodeJS.ProcessEnv;
-    event?: object;
-    node?: string;
-  }
-): ActionRun {
+export interface BundleOptions {
+  workspace: string;
+  inputs?: Record<string, string>;
+  env?: NodeJS.ProcessEnv;
+  event?: object;
+  node?: string;
+}
+
+interface Invocation {
+  bundle: string;
+  env: NodeJS.ProcessEnv;
+  outputFile: string;
+  summaryFile: string;
+}
+
+/** The environment and entry a runner gives an action bundle. */
+function invocation(action: string, opts: BundleOptions): Invocation {
   const dir = tempDir('qg-runner-');
   const outputFile = join(dir, 'output');
   const summaryFile = join(dir, 'summary');
@@ -115,17 +122,52 @@ export function runActionBundle(
   }
   Object.assign(env, opts.env);
   const bundle = resolve(dirname(actionYml), meta.runs.main ?? '');
-  const r = spawnSync(opts.node ?? process.execPath, [bundle], {
+  return { bundle, env, outputFile, summaryFile };
+}
+
+function finished(
+  inv: Invocation,
+  exitCode: number | null,
+  stdout: string,
+  stderr: string
+): ActionRun {
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    outputs: parseOutputFile(readFileSync(inv.outputFile, 'utf8')),
+    summary: readFileSync(inv.summaryFile, 'utf8')
+  };
+}
+
+export function runActionBundle(action: string, opts: BundleOptions): ActionRun {
+  const inv = invocation(action, opts);
+  const r = spawnSync(opts.node ?? process.execPath, [inv.bundle], {
     cwd: opts.workspace,
-    env,
+    env: inv.env,
     encoding: 'utf8',
     timeout: 120_000
   });
-  return {
-    exitCode: r.status,
-    stdout: r.stdout,
-    stderr: r.stderr,
-    outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
-    summary: readFileSync(summaryFile, 'utf8')
-  };
+  return finished(inv, r.status, r.stdout, r.stderr);
+}
+
+/** The same, started in the background: the test can watch, signal or kill it. */
+export function startActionBundle(
+  action: string,
+  opts: BundleOptions
+): { child: ChildProcess; done: Promise<ActionRun & { signal: NodeJS.Signals | null }> } {
+  const inv = invocation(action, opts);
+  const child = spawn(opts.node ?? process.execPath, [inv.bundle], {
+    cwd: opts.workspace,
+    env: inv.env
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<ActionRun & { signal: NodeJS.Signals | null }>((res, rej) => {
+    child.on('error', rej);
+    child.on('close', (code, signal) => res({ ...finished(inv, code, stdout, stderr), signal }));
+  });
+  return { child, done };
 }

@@ -1,0 +1,217 @@
+// Issue 8 as it was seen, through the committed bundles: the code under test
+// is not trusted. A red branch that already contains main must not pass the
+// edge; the test command must not outlive retest-timeout-seconds (or a gate
+// killed with SIGKILL), and must not read the gate's secrets, from its
+// environment, from /proc of its parent, or from the checkout's persisted
+// credential.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeRepo, type TestRepo } from '../helpers/git-repo.ts';
+import {
+  giteaPullRequestEvent,
+  ROOT,
+  runActionBundle,
+  startActionBundle
+} from '../helpers/runner.ts';
+import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
+
+import { jest } from '@jest/globals';
+
+jest.setTimeout(120_000);
+afterAll(cleanupTempDirs);
+
+const REPO = 'acme/service';
+const SECRETS = {
+  INPUT_TOKEN: 'qg-e2e-token-7d1c0f3a9b',
+  'INPUT_TELEGRAM-BOT-TOKEN': '123456:qg-e2e-telegram-5e2b8c',
+  'INPUT_WEBHOOK-SECRET': 'qg-e2e-webhook-secret-94af'
+};
+
+/** Processes whose command line contains `marker` (live ones: zombies do not count). */
+function running(marker: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state === 'Z' || state === 'X') continue;
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) pids.push(Number(name));
+    } catch {
+      // gone while we looked
+    }
+  }
+  return pids;
+}
+
+async function until(what: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (what()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return what();
+}
+
+/** main with a passing test (`test -f ok`), and a task branch one commit ahead, checked out. */
+function taskRepo(branch: string): TestRepo {
+  const repo = makeRepo();
+  repo.commit('ok', 'green\n', 'tests pass while ./ok exists');
+  repo.git('push', '-q', 'origin', 'main');
+  repo.git('checkout', '-q', '-b', branch);
+  repo.commit(`${branch.replace(/\W/g, '-')}.txt`, 'work\n');
+  repo.git('push', '-q', 'origin', branch);
+  return repo;
+}
+
+function mergeInputs(state: string, branch: string, testCommand: string, extra = {}) {
+  return {
+    'base-ref': 'main',
+    branch,
+    'test-command': testCommand,
+    'state-path': state,
+    'lease-wait-minutes': '0',
+    'lease-ttl-minutes': '5',
+    'infra-retries': '0',
+    'report-dir': tempDir('qg-reports-'),
+    ...extra
+  };
+}
+
+describe('a red branch that already contains main (issue 8, item 1)', () => {
+  it('FAILs the edge through the CLI bundle: the merge gate re-tests it', async () => {
+    const repo = makeRepo();
+    repo.commitAll('green', {
+      'check.js': 'process.exit(require("./m.js").ok ? 0 : 1);\n',
+      'm.js': 'exports.ok = true;\n'
+    });
+    repo.git('push', '-q', 'origin', 'main');
+    repo.git('checkout', '-q', '-b', 'agent/red');
+    const head = repo.commit('m.js', 'exports.ok = false;\n', 'break m');
+    repo.git('push', '-q', 'origin', 'agent/red');
+    const event = join(tempDir('qg-event-'), 'event.json');
+    writeFileSync(
+      event,
+      JSON.stringify(
+        giteaPullRequestEvent({ base: 'main', head: 'agent/red', headSha: head, repo: REPO })
+      )
+    );
+    const r = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [
+          join(ROOT, 'bin', 'quality-gates.js'),
+          'edge',
+          '--repo',
+          repo.work,
+          '--json',
+          '--dep-audit',
+          'false',
+          '--test-command',
+          `${JSON.stringify(process.execPath)} check.js`,
+          '--state-path',
+          join(tempDir('qg-state-'), 'state.sqlite'),
+          '--lease-wait-minutes',
+          '0',
+          '--report-dir',
+          tempDir('qg-reports-')
+        ],
+        {
+          env: {
+            PATH: process.env.PATH,
+            HOME: tempDir(),
+            GIT_CONFIG_NOSYSTEM: '1',
+            GIT_CONFIG_GLOBAL: '/dev/null',
+            GITHUB_REPOSITORY: REPO,
+            GITHUB_EVENT_NAME: 'pull_request',
+            GITHUB_EVENT_PATH: event
+          }
+        }
+      );
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+    expect(r.code).toBe(1);
+    const gates = (JSON.parse(r.stdout) as { gates: { gate: string; verdict: string }[] }).gates;
+    expect(gates.find((g) => g.gate === 'security')?.verdict).toBe('PASS');
+    expect(gates.find((g) => g.gate === 'merge')?.verdict).toBe('FAIL');
+    expect(gates.map((g) => g.gate)).not.toContain('coverage');
+  });
+});
+
+describe('hard bounds on the test command (issue 8, item 4)', () => {
+  it('a child that leaves the process group and keeps stdout open cannot hold the gate past the timeout', async () => {
+    const repo = taskRepo('agent/hang');
+    const state = join(tempDir('qg-state-'), 'state.sqlite');
+    const started = Date.now();
+    const run = startActionBundle('merge-gate', {
+      workspace: repo.work,
+      inputs: mergeInputs(state, 'agent/hang', "setsid sh -c 'sleep 61.4242' & sleep 61.4243", {
+        'retest-timeout-seconds': '2'
+      })
+    });
+    const r = await run.done;
+    const wall = (Date.now() - started) / 1000;
+    expect(r.outputs.status).toBe('FAIL');
+    expect(r.outputs['failure-class']).toBe('timeout');
+    // 2 s limit + 5 s grace + start-up and git, with room for a loaded machine.
+    expect(wall).toBeLessThan(15);
+    expect(await until(() => running('61.424').length === 0, 3000)).toBe(true);
+  });
+
+  it('no process of the test command outlives a gate killed with SIGKILL, setsid ones included', async () => {
+    const repo = taskRepo('agent/killed');
+    const state = join(tempDir('qg-state-'), 'state.sqlite');
+    const run = startActionBundle('merge-gate', {
+      workspace: repo.work,
+      inputs: mergeInputs(state, 'agent/killed', "setsid sh -c 'sleep 61.5252' & sleep 61.5253", {
+        'retest-timeout-seconds': '120'
+      })
+    });
+    expect(await until(() => running('61.525').length >= 2, 30_000)).toBe(true);
+    run.child.kill('SIGKILL');
+    await run.done;
+    expect(await until(() => running('61.525').length === 0, 5000)).toBe(true);
+  });
+});
+
+describe('secrets out of reach of the test command (issue 8, item 5)', () => {
+  it('sees neither the inputs nor the parent environment nor the persisted credential', async () => {
+    const repo = taskRepo('agent/snoop');
+    // What actions/checkout@v4 leaves in .git/config.
+    const basic = Buffer.from(`x-access-token:${SECRETS.INPUT_TOKEN}`).toString('base64');
+    repo.git(
+      'config',
+      '--local',
+      'http.http://127.0.0.1:1/.extraheader',
+      `AUTHORIZATION: basic ${basic}`
+    );
+    const dump = tempDir('qg-dump-');
+    const command = [
+      `env > ${dump}/env.txt`,
+      `cat /proc/$PPID/environ > ${dump}/ppid.txt 2>&1`,
+      `for p in /proc/[0-9]*; do cat $p/environ; echo; done > ${dump}/all.txt 2>/dev/null`,
+      `cat .git/config > ${dump}/gitconfig.txt`,
+      `git config --get-regexp extraheader > ${dump}/extraheader.txt 2>&1`,
+      'test -f ok'
+    ].join('; ');
+    const state = join(tempDir('qg-state-'), 'state.sqlite');
+    const r = runActionBundle('merge-gate', {
+      workspace: repo.work,
+      inputs: mergeInputs(state, 'agent/snoop', command),
+      env: { ...SECRETS, CI: 'true', QG_PASSED_THROUGH: 'yes' }
+    });
+    expect(r.outputs.status).toBe('PASS');
+    const seen = ['env.txt', 'ppid.txt', 'all.txt', 'gitconfig.txt', 'extraheader.txt']
+      .filter((f) => existsSync(join(dump, f)))
+      .map((f) => readFileSync(join(dump, f), 'utf8'))
+      .join('\n');
+    expect(seen).toContain('CI=true');
+    for (const value of [...Object.values(SECRETS), basic]) expect(seen).not.toContain(value);
+    expect(seen).not.toMatch(/^INPUT_/m);
+    expect(r.stdout + r.stderr).not.toContain(SECRETS.INPUT_TOKEN);
+  });
+});
