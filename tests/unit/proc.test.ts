@@ -1,4 +1,13 @@
-import { groupAlive, runCommand, runShell } from '../../packages/proc/src/run.ts';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  groupAlive,
+  runCommand,
+  runShell,
+  SETTLE_MARGIN_MS,
+  type RunResult
+} from '../../packages/proc/src/run.ts';
 import { isLiveProcess } from '../helpers/processes.ts';
 
 describe('process groups', () => {
@@ -58,3 +67,75 @@ describe('process groups', () => {
     expect(isLiveProcess(pid)).toBe(false);
   });
 });
+
+// A process that left the group (setsid) and holds stdout must neither hold
+// the run past its bound nor keep the calling process alive: the gate stand-in
+// (tests/helpers/user-command-child.ts, 'shell' mode = runShell) must exit.
+describe('the wall-clock bound holds whatever the children do', () => {
+  const CHILD = fileURLToPath(new URL('../helpers/user-command-child.ts', import.meta.url));
+  const held: string[] = [];
+  afterAll(() => {
+    // The setsid holders are beyond a process group by design; end them by pid.
+    for (const text of held) for (const pid of pidsWith(text)) process.kill(pid, 'SIGKILL');
+  });
+
+  /** Runs the stand-in; resolves with its wall time once it has exited, and its result. */
+  function gate(options: Record<string, unknown>): Promise<{ ms: number; result: RunResult }> {
+    const started = Date.now();
+    const proc = spawn(process.execPath, ['--no-warnings', CHILD, JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'inherit']
+    });
+    let out = '';
+    proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    return new Promise((resolve) =>
+      proc.on('exit', () => {
+        const line = out.split('\n').find((l) => l.startsWith('RESULT '))!;
+        resolve({ ms: Date.now() - started, result: JSON.parse(line.slice(7)) as RunResult });
+      })
+    );
+  }
+
+  it('after a timeout: settles by timeout + grace + 1 s and the caller exits', async () => {
+    const m = `sleep 61.${Date.now() % 1e6}`;
+    held.push(m);
+    const { ms, result } = await gate({
+      mode: 'shell',
+      command: `setsid ${m} & trap "" TERM; echo started; sleep 60`,
+      timeoutMs: 1000,
+      graceMs: 300
+    });
+    expect(result.timedOut).toBe(true);
+    expect(result.durationMs).toBeLessThan(1000 + 300 + SETTLE_MARGIN_MS + 300);
+    expect(result.stdout).toContain('started');
+    expect(ms).toBeLessThan(1000 + 300 + SETTLE_MARGIN_MS + 3000); // Node's own start-up included
+    expect(pidsWith(m).length).toBeGreaterThan(0); // escaped the group: process-group limitation
+  });
+
+  it('after the leader exits: settles at once and the caller exits', async () => {
+    const m = `sleep 62.${Date.now() % 1e6}`;
+    held.push(m);
+    const { ms, result } = await gate({
+      mode: 'shell',
+      command: `setsid ${m} & echo done`,
+      timeoutMs: 30_000,
+      graceMs: 300
+    });
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdout: 'done\n' });
+    expect(result.durationMs).toBeLessThan(300 + SETTLE_MARGIN_MS);
+    expect(ms).toBeLessThan(5000);
+  });
+});
+
+function pidsWith(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        return readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0').join(' ').trim() === text;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter((pid) => isLiveProcess(pid));
+}

@@ -1,10 +1,23 @@
 // Run a command in its own process group. A timeout, and the leader's own
 // exit, both end the whole group (SIGTERM, a grace period, SIGKILL), so no
-// forked child or daemon outlives the run. A child that calls setsid() itself
-// leaves the group and is beyond reach without cgroups; documented.
+// forked child or daemon of the group outlives the run.
+//
+// The run's wall time is bounded whatever the children do: once the timeout
+// fires, the run settles no later than timeout + grace + SETTLE_MARGIN_MS,
+// and once the leader has exited, no later than grace + SETTLE_MARGIN_MS
+// after that, even when a process that left the group (setsid) still holds
+// stdout or stderr open. Settling stops reading and destroys the pipes, so
+// such a holder cannot keep this process alive either.
+//
+// What a process group cannot do: a child that calls setsid() leaves the
+// group and survives the run, and if this process is SIGKILLed the group
+// lives on (the exit hook below runs on a normal exit only). The user's own
+// commands (test, coverage) therefore go through runUserCommand()
+// (user-command.ts), which adds a PID namespace where the kernel allows it.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 
 export interface RunOptions {
   cwd?: string;
@@ -20,6 +33,11 @@ export interface RunOptions {
   /** Called with each chunk as it arrives (for live logs). */
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+  /**
+   * Internal (runUserCommand): open a fourth pipe as the child's fd 3 and
+   * pass what arrives on it here. Destroyed with the other pipes on settling.
+   */
+  onFd3?: (chunk: string) => void;
 }
 
 export interface RunResult {
@@ -110,6 +128,12 @@ class Tail {
   }
 }
 
+/**
+ * After the timeout (timeout + grace) or the leader's exit (grace), the run
+ * settles at the latest this much later, even if pipes are still held open.
+ */
+export const SETTLE_MARGIN_MS = 1000;
+
 export function runCommand(
   file: string,
   args: readonly string[],
@@ -124,14 +148,14 @@ export function runCommand(
     const err = new Tail(max);
     let timedOut = false;
     let settled = false;
-    let child;
+    let child: ChildProcessWithoutNullStreams;
     try {
       child = spawn(file, args, {
         cwd: opts.cwd,
         env: opts.env ?? process.env,
         detached: true, // setsid: the child leads a new process group
-        stdio: ['pipe', 'pipe', 'pipe']
-      });
+        stdio: opts.onFd3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe']
+      }) as ChildProcessWithoutNullStreams;
     } catch (e) {
       resolvePromise({
         exitCode: null,
@@ -146,11 +170,21 @@ export function runCommand(
     }
     const pgid = child.pid;
     if (pgid !== undefined) live.add(pgid);
+    const fd3 = opts.onFd3 ? (child.stdio[3] as Readable | null) : null;
+
+    const timers: NodeJS.Timeout[] = [];
+    const later = (ms: number, f: () => void): void => {
+      if (!settled) timers.push(setTimeout(f, ms));
+    };
 
     const finish = (r: Omit<RunResult, 'stdout' | 'stderr' | 'durationMs' | 'timedOut'>): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      for (const t of timers) clearTimeout(t);
+      // Stop reading: a process that left the group may hold the pipes open
+      // for as long as it likes; it must not keep the run, or this process, alive.
+      for (const s of [child.stdin, child.stdout, child.stderr, fd3]) s?.destroy();
+      child.unref();
       resolvePromise({
         ...r,
         timedOut,
@@ -169,27 +203,42 @@ export function runCommand(
         while (groupAlive(pgid) && Date.now() < deadline) await sleep(50);
         if (groupAlive(pgid)) killGroup(pgid, 'SIGKILL');
       }
-      live.delete(pgid);
+      if (!groupAlive(pgid)) live.delete(pgid);
     };
 
-    const timer = setTimeout(() => {
+    later(opts.timeoutMs, () => {
       timedOut = true;
-      if (pgid !== undefined) {
-        killGroup(pgid, 'SIGTERM');
-        setTimeout(() => {
-          if (pgid !== undefined && groupAlive(pgid)) killGroup(pgid, 'SIGKILL');
-        }, grace).unref();
-      }
-    }, opts.timeoutMs);
+      if (pgid === undefined) return;
+      killGroup(pgid, 'SIGTERM');
+      later(grace, () => {
+        if (groupAlive(pgid)) killGroup(pgid, 'SIGKILL');
+      });
+      // The hard bound: whatever holds the pipes, and even if the leader has
+      // not been seen to exit, the run ends here.
+      later(grace + SETTLE_MARGIN_MS, () => {
+        killGroup(pgid, 'SIGKILL');
+        finish(exitStatus ?? { exitCode: null, signal: null });
+      });
+    });
 
     child.stdout.on('data', (b: Buffer) => {
+      if (settled) return;
       out.push(b);
       opts.onStdout?.(b.toString('utf8'));
     });
     child.stderr.on('data', (b: Buffer) => {
+      if (settled) return;
       err.push(b);
       opts.onStderr?.(b.toString('utf8'));
     });
+    if (fd3) {
+      fd3.on('data', (b: Buffer) => {
+        if (!settled) opts.onFd3?.(b.toString('utf8'));
+      });
+      fd3.on('error', () => undefined);
+    }
+    child.stdout.on('error', () => undefined);
+    child.stderr.on('error', () => undefined);
     child.stdin.on('error', () => undefined); // EPIPE when the child ignores stdin
     child.stdin.end(opts.input ?? undefined);
 
@@ -201,26 +250,36 @@ export function runCommand(
         spawnError: e.code ? `${e.code}: ${file}` : e.message
       });
     });
-    // Settle on 'close' (all output read) in the normal case; but a daemon that
-    // escaped the group may hold the pipes open, so after the leader's 'exit'
-    // and the reap, a short fallback timer settles regardless.
-    let exited: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
+    // Settle on 'close' (all output read) in the normal case; but a process
+    // that escaped the group may hold the pipes open, so after the leader's
+    // 'exit' and the reap, a short fallback timer settles regardless, and
+    // grace + SETTLE_MARGIN_MS after the exit is the bound even for the reap.
+    let exitStatus: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
+    let reaped = false;
     let closed = false;
     child.on('close', () => {
       closed = true;
-      if (exited) finish(exited);
+      if (reaped) finish(exitStatus!);
     });
     child.on('exit', (code, signal) => {
+      const status = { exitCode: code, signal };
+      exitStatus = status;
+      later(grace + SETTLE_MARGIN_MS, () => finish(status));
       void reap().then(() => {
-        exited = { exitCode: code, signal };
-        if (closed) finish(exited);
-        else setTimeout(() => finish(exited!), 200).unref();
+        reaped = true;
+        if (closed) finish(status);
+        else later(200, () => finish(status));
       });
     });
   });
 }
 
-/** Runs a shell command line (the user's own command input) with /bin/sh -c. */
+/**
+ * Runs a shell command line with /bin/sh -c in a process group, with the
+ * given environment as is. The user's own commands (test, coverage) belong in
+ * runUserCommand() (user-command.ts), which adds the PID namespace and an
+ * allowlisted environment.
+ */
 export function runShell(command: string, opts: RunOptions): Promise<RunResult> {
   return runCommand('/bin/sh', ['-c', command], opts);
 }
