@@ -3,10 +3,43 @@ import { join } from 'node:path';
 import { RecordingLogger } from '../../packages/core/src/logger.ts';
 import { retest } from '../../packages/merge/src/retest.ts';
 import { classifyRetest } from '../../packages/merge/src/classify.ts';
+import {
+  fallbackWarning,
+  namespaceSupport,
+  resetNamespaceProbe
+} from '../../packages/proc/src/user-command.ts';
 import { isLiveProcess } from '../helpers/processes.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
-afterAll(cleanupTempDirs);
+const support = await namespaceSupport();
+const itNs = support.available ? it : it.skip;
+
+/** Live (not zombie) processes whose command line contains `text` (host /proc). */
+function liveWith(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid)
+    .filter((n) => {
+      try {
+        return readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0').join(' ').includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter((pid) => isLiveProcess(pid));
+}
+
+/** Markers of processes a test started, killed by pid afterwards if a test failed. */
+const markers: string[] = [];
+function track(text: string): string {
+  markers.push(text);
+  return text;
+}
+
+afterAll(() => {
+  for (const m of markers) for (const pid of liveWith(m)) process.kill(pid, 'SIGKILL');
+  cleanupTempDirs();
+});
 
 /** Live (not zombie) processes whose process group is `pgid`, read from /proc. */
 function liveInGroup(pgid: number): number[] {
@@ -97,9 +130,12 @@ describe('retest', () => {
     expect(r.reason).toMatch(/could not be started/);
   });
 
+  // $$ and $! are host pids only in a process group (in a PID namespace they
+  // are the namespace's own): these two pin that mode; the namespace twins follow.
   it('a test command that forks a daemon and never exits leaves nothing of its group alive', async () => {
     const r = await retest({
       ...base(),
+      isolation: 'process-group',
       infraRetries: 0,
       timeoutMs: 700,
       command:
@@ -116,6 +152,7 @@ describe('retest', () => {
   it('a green command that leaves a daemon behind passes and the daemon is reaped', async () => {
     const r = await retest({
       ...base(),
+      isolation: 'process-group',
       command: 'echo $$ > pgid; sleep 300 & echo $! > daemon; echo tests ok'
     });
     expect(r).toMatchObject({ outcome: 'pass', attempts: 1 });
@@ -124,5 +161,89 @@ describe('retest', () => {
     await sleep(100);
     expect(liveInGroup(pgid)).toEqual([]);
     expect(isLiveProcess(daemon)).toBe(false);
+  });
+
+  itNs(
+    'namespace: a command whose setsid child holds stdout times out on time, nothing left',
+    async () => {
+      const m = track(`sleep 61.${Date.now() % 1e6}`);
+      const started = Date.now();
+      const r = await retest({
+        ...base(),
+        infraRetries: 0,
+        timeoutMs: 1500,
+        command: `setsid sh -c 'trap "" TERM; ${m}' & echo running; sleep 60`
+      });
+      expect(r).toMatchObject({
+        outcome: 'timeout',
+        attempts: 1,
+        isolation: 'namespace',
+        warnings: []
+      });
+      expect(Date.now() - started).toBeLessThan(1500 + 300 + 1500);
+      expect(r.tail).toContain('running');
+      expect(liveWith(m)).toEqual([]);
+    }
+  );
+
+  itNs(
+    'namespace: a green command that leaves a setsid daemon passes and the daemon is gone',
+    async () => {
+      const m = track(`sleep 62.${Date.now() % 1e6}`);
+      const r = await retest({ ...base(), command: `setsid ${m} & echo tests ok` });
+      expect(r).toMatchObject({ outcome: 'pass', attempts: 1, isolation: 'namespace' });
+      expect(liveWith(m)).toEqual([]);
+    }
+  );
+
+  it('the command sees only allowlisted and passed names, never action inputs or runtime tokens', async () => {
+    const r = await retest({
+      ...base(),
+      env: {
+        PATH: process.env.PATH,
+        CI: 'true',
+        GITHUB_SHA: 'f00d',
+        INPUT_TOKEN: 'ghs_secret',
+        'INPUT_WEBHOOK-SECRET': 'hook',
+        ACTIONS_RUNTIME_TOKEN: 'rt',
+        GITHUB_OUTPUT: join(cwd, 'gh-output'),
+        PROJECT_DB_PASSWORD: 'pw'
+      },
+      passEnv: ['PROJECT_DB_*'],
+      command:
+        'echo "ci=$CI sha=$GITHUB_SHA db=$PROJECT_DB_PASSWORD"; env | grep -c -e INPUT_ -e ACTIONS_ -e GITHUB_OUTPUT; exit 0'
+    });
+    expect(r.outcome).toBe('pass');
+    expect(r.tail).toBe('ci=true sha=f00d db=pw\n0');
+    expect(
+      logger.entries.find((e) => e.level === 'debug' && /4 dropped:/.test(e.message))?.message
+    ).toBe(
+      're-test: user command environment: 4 variable(s) passed, 4 dropped: ACTIONS_RUNTIME_TOKEN, GITHUB_OUTPUT, INPUT_TOKEN, INPUT_WEBHOOK-SECRET'
+    );
+  });
+
+  it("isolation 'process-group' is honoured and warns nothing", async () => {
+    const r = await retest({ ...base(), isolation: 'process-group', command: 'echo $$' });
+    expect(r).toMatchObject({ outcome: 'pass', isolation: 'process-group', warnings: [] });
+    expect(Number(r.tail)).toBeGreaterThan(2);
+  });
+
+  describe('without a PID namespace', () => {
+    beforeEach(() => resetNamespaceProbe(['/nonexistent-qg-tools']));
+    afterEach(() => resetNamespaceProbe());
+
+    it('auto falls back to a process group and carries the warning once, across retries', async () => {
+      const r = await retest({ ...base(), timeoutMs: 300, command: 'sleep 30' });
+      expect(r).toMatchObject({ outcome: 'timeout', attempts: 3, isolation: 'process-group' });
+      expect(r.warnings).toEqual([fallbackWarning('setpriv and unshare not found (util-linux)')]);
+    });
+
+    it("'namespace' is other with a reason that says why, and the command does not run", async () => {
+      const r = await retest({ ...base(), isolation: 'namespace', command: 'touch ran' });
+      expect(r).toMatchObject({ outcome: 'other', attempts: 1 });
+      expect(r.reason).toBe(
+        "test command could not be started: user command isolation 'namespace' is unavailable here: setpriv and unshare not found (util-linux)"
+      );
+    });
   });
 });

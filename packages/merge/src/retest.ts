@@ -1,9 +1,12 @@
-// The re-test: run the project's test command on the caught-up workspace, in
-// its own process group (a timeout or the leader's exit ends every process
-// it started), and classify the result. Only a timeout is retried: a red run
-// fails at once, and a command that cannot start is not a test result.
+// The re-test: run the project's test command on the caught-up workspace
+// through runUserCommand() (a PID namespace where the kernel allows it, else
+// a process group: a timeout or the command's exit ends every process it
+// started) with an allowlisted environment (no action inputs, runtime tokens
+// or file-command paths), and classify the result. Only a timeout is retried:
+// a red run fails at once, and a command that cannot start is not a test result.
 
-import { runShell } from '../../proc/src/run.ts';
+import { runUserCommand, type UserIsolation } from '../../proc/src/user-command.ts';
+import { describeUserEnv, userCommandEnv } from '../../proc/src/user-env.ts';
 import type { Logger } from '../../core/src/logger.ts';
 import type { RetestOutcome } from './classify.ts';
 
@@ -16,7 +19,12 @@ export interface RetestOptions {
   /** Extra attempts after a timeout (0 = one attempt only). */
   infraRetries: number;
   logger: Logger;
+  /** The gate's environment; only its allowlisted names reach the command (see user-env.ts). Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Names the user explicitly passes to the command (exact, or PREFIX_*). */
+  passEnv?: readonly string[];
+  /** Default 'auto': a PID namespace where available, else a process group with a warning. */
+  isolation?: UserIsolation;
   /** SIGTERM -> SIGKILL grace for the group. Default 5000 ms. */
   graceMs?: number;
   /** Lines of output kept in `tail`. Default 40. */
@@ -35,6 +43,10 @@ export interface RetestResult {
   exitCode: number | null;
   /** One line saying why, for the report. */
   reason: string;
+  /** The isolation the last attempt used. */
+  isolation: 'namespace' | 'process-group';
+  /** One line each, for the report's warnings (for example the fallback to a process group). */
+  warnings: string[];
 }
 
 const KEEP_BYTES = 64 * 1024;
@@ -43,6 +55,11 @@ export async function retest(opts: RetestOptions): Promise<RetestResult> {
   const retries = Math.max(0, Math.floor(opts.infraRetries));
   const tailLines = opts.tailLines ?? 40;
   const started = Date.now();
+  const source = opts.env ?? process.env;
+  const passEnv = opts.passEnv ?? [];
+  const env = userCommandEnv(source, passEnv);
+  opts.logger.debug(`re-test: ${describeUserEnv(source, passEnv)}`);
+  const warnings: string[] = [];
   let attempts = 0;
   for (;;) {
     attempts++;
@@ -51,15 +68,18 @@ export async function retest(opts: RetestOptions): Promise<RetestResult> {
       output += chunk;
       if (output.length > 2 * KEEP_BYTES) output = output.slice(-KEEP_BYTES);
     };
-    const r = await runShell(opts.command, {
+    const r = await runUserCommand(opts.command, {
+      isolation: opts.isolation ?? 'auto',
       cwd: opts.cwd,
-      env: opts.env,
+      env,
       timeoutMs: opts.timeoutMs,
       graceMs: opts.graceMs,
       maxOutputBytes: KEEP_BYTES,
       onStdout: keep,
       onStderr: keep
     });
+    for (const w of r.warnings) if (!warnings.includes(w)) warnings.push(w);
+    if (attempts === 1) opts.logger.debug(`re-test: isolation ${r.isolation}`);
     const tail = lastLines(output, tailLines);
     const done = (outcome: RetestOutcome, reason: string): RetestResult => ({
       outcome,
@@ -67,7 +87,9 @@ export async function retest(opts: RetestOptions): Promise<RetestResult> {
       durationMs: Date.now() - started,
       tail,
       exitCode: r.exitCode,
-      reason
+      reason,
+      isolation: r.isolation,
+      warnings
     });
 
     if (r.spawnError) return done('other', `test command could not be started: ${r.spawnError}`);
