@@ -16,6 +16,11 @@ import {
 import { validBranchName } from '../../git/src/git.ts';
 import { REPORT_FORMATS } from './coverage-report.ts';
 import { readStateConfig, STATE_INPUTS, type StateConfig } from '../../store/src/state-inputs.ts';
+import {
+  readUserCommandConfig,
+  USER_COMMAND_INPUTS,
+  type UserCommandConfig
+} from '../../proc/src/user-command-inputs.ts';
 
 export const MEASURE_INPUTS = {
   measure: 'measure',
@@ -49,6 +54,8 @@ export interface MeasureConfig {
   baseRef: string;
   repository: string;
   state: StateConfig;
+  /** How the command runs: its environment allowlist additions and isolation. */
+  user: UserCommandConfig;
 }
 
 export interface CoverageGateConfig extends MeasureConfig {
@@ -105,7 +112,8 @@ export function readMeasureConfig(src: InputSource, ctx: RunContext): MeasureCon
     toolFailClosed: readBoolean(src, I.toolFailClosed, false),
     baseRef,
     repository: repositoryKey(ctx),
-    state: readStateConfig(src, ctx)
+    state: readStateConfig(src, ctx),
+    user: readUserCommandConfig(src)
   };
 }
 
@@ -120,5 +128,6 @@ export function readCoverageGateConfig(src: InputSource, ctx: RunContext): Cover
 
 export const MEASURE_INPUT_NAMES: readonly string[] = [
   ...Object.values(MEASURE_INPUTS),
+  ...Object.values(USER_COMMAND_INPUTS),
   ...Object.values(STATE_INPUTS)
 ];

@@ -97,7 +97,7 @@ export async function evaluateCoverage(
         `coverage: measured ${round2(report.percent)}% on ${branch} at ${rev.sha.slice(0, 12)}`
     }
   );
-  const warnings = [...(backend.warnings ?? [])];
+  const warnings = [...measured.warnings, ...(backend.warnings ?? [])];
   const summary = `${result.verdict === 'PASS' ? 'coverage holds' : 'coverage fell'}: ${result.reasons.join('; ')}`;
   return {
     verdict: result.verdict,

@@ -9,7 +9,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { relative } from 'node:path';
 import { ToolError } from '../../core/src/errors.ts';
 import type { Logger } from '../../core/src/logger.ts';
-import { runShell } from '../../proc/src/run.ts';
+import { runUserCommand } from '../../proc/src/user-command.ts';
+import { userCommandEnv } from '../../proc/src/user-env.ts';
 import type { MeasureConfig } from './config.ts';
 import type { CoverageReport } from './coverage-report.ts';
 import { readCoverageReport } from './formats/index.ts';
@@ -42,6 +43,8 @@ export interface Measurement {
   /** False when only an existing report was read. */
   ran: boolean;
   commandMs: number;
+  /** About how the command ran (e.g. isolation fell back to a process group); one line each. */
+  warnings: string[];
 }
 
 function lastLines(text: string, n: number): string {
@@ -82,18 +85,26 @@ export async function measureCoverage(
 ): Promise<Measurement> {
   const shown = relative(config.workspace, config.report) || config.report;
   let commandMs = 0;
+  const warnings: string[] = [];
   if (config.command !== undefined) {
     // A report left over from an earlier run must not pass for this one.
     rmSync(config.report, { force: true });
     log.info(`coverage: running ${config.command}`);
-    const r = await runShell(config.command, {
+    // The command is the branch's code: an allowlisted environment (no inputs,
+    // no tokens), isolated from the gate where the kernel allows it.
+    const r = await runUserCommand(config.command, {
       cwd: config.workspace,
-      env,
+      env: userCommandEnv(env, config.user.passEnv),
+      isolation: config.user.isolation,
       timeoutMs: config.timeoutMs,
       onStdout: (s) => log.debug(s.trimEnd()),
       onStderr: (s) => log.debug(s.trimEnd())
     });
     commandMs = r.durationMs;
+    for (const w of r.warnings) {
+      log.warning(w);
+      warnings.push(w);
+    }
     if (r.spawnError)
       throw new ToolError(
         COVERAGE_TOOL,
@@ -146,5 +157,5 @@ export async function measureCoverage(
     );
   }
   const report = await readCoverageReport(config.report, config.format);
-  return { report, ran: config.command !== undefined, commandMs };
+  return { report, ran: config.command !== undefined, commandMs, warnings };
 }

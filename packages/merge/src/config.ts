@@ -7,6 +7,11 @@ import { readInteger, readList, readString, type InputSource } from '../../core/
 import { DEFAULT_PROTECTED, validBranchName } from '../../git/src/git.ts';
 import { repositoryKey } from '../../coverage/src/config.ts';
 import { readStateConfig, STATE_INPUTS, type StateConfig } from '../../store/src/state-inputs.ts';
+import {
+  readUserCommandConfig,
+  USER_COMMAND_INPUTS,
+  type UserCommandConfig
+} from '../../proc/src/user-command-inputs.ts';
 
 export const MERGE_INPUTS = {
   baseRef: 'base-ref',
@@ -35,6 +40,8 @@ export interface MergeConfig {
   repository: string;
   runId: string;
   state: StateConfig;
+  /** How the test command runs: its environment allowlist additions and isolation. */
+  user: UserCommandConfig;
 }
 
 export function readMergeConfig(src: InputSource, ctx: RunContext): MergeConfig {
@@ -94,11 +101,13 @@ export function readMergeConfig(src: InputSource, ctx: RunContext): MergeConfig 
     repository: repositoryKey(ctx),
     // The workflow run, not the attempt: re-running a failed job renews its own lease instead of waiting for it.
     runId: ctx.env.GITHUB_RUN_ID || `local-${process.pid}-${ctx.now().getTime()}`,
-    state
+    state,
+    user: readUserCommandConfig(src)
   };
 }
 
 export const MERGE_INPUT_NAMES: readonly string[] = [
   ...Object.values(MERGE_INPUTS),
+  ...Object.values(USER_COMMAND_INPUTS),
   ...Object.values(STATE_INPUTS)
 ];

@@ -119,8 +119,11 @@ async function decide(
     timeoutMs: c.retestTimeoutMs,
     infraRetries: c.infraRetries,
     logger: ctx.logger,
-    env: ctx.env
+    env: ctx.env,
+    passEnv: c.user.passEnv,
+    isolation: c.user.isolation
   });
+  for (const w of t.warnings) ctx.logger.warning(w);
   if (t.outcome === 'pass') {
     return {
       verdict: 'PASS',
@@ -349,7 +352,13 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
       : []),
     ...(tail ? ['### Last test output', '', '```', tail, '```', ''] : [])
   ].join('\n');
-  return { verdict: d.verdict, summary: d.summary, fields, body, warnings: [] };
+  return {
+    verdict: d.verdict,
+    summary: d.summary,
+    fields,
+    body,
+    warnings: d.retest?.warnings ?? []
+  };
 }
 
 export const mergeGate: GateDefinition<MergeConfig> = {
