@@ -5,7 +5,7 @@
 // environment, from /proc of its parent, or from the checkout's persisted
 // credential.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeRepo, type TestRepo } from '../helpers/git-repo.ts';
 import {
@@ -14,6 +14,7 @@ import {
   runActionBundle,
   startActionBundle
 } from '../helpers/runner.ts';
+import { goneWithin, liveWith, sleepMarker } from '../helpers/processes.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 import { jest } from '@jest/globals';
@@ -27,32 +28,6 @@ const SECRETS = {
   'INPUT_TELEGRAM-BOT-TOKEN': '123456:qg-e2e-telegram-5e2b8c',
   'INPUT_WEBHOOK-SECRET': 'qg-e2e-webhook-secret-94af'
 };
-
-/** Processes whose command line contains `marker` (live ones: zombies do not count). */
-function running(marker: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state === 'Z' || state === 'X') continue;
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) pids.push(Number(name));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return pids;
-}
-
-async function until(what: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (what()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return what();
-}
 
 /** main with a passing test (`test -f ok`), and a task branch one commit ahead, checked out. */
 function taskRepo(branch: string): TestRepo {
@@ -146,10 +121,11 @@ describe('hard bounds on the test command (issue 8, item 4)', () => {
   it('a child that leaves the process group and keeps stdout open cannot hold the gate past the timeout', async () => {
     const repo = taskRepo('agent/hang');
     const state = join(tempDir('qg-state-'), 'state.sqlite');
+    const m = sleepMarker(61);
     const started = Date.now();
     const run = startActionBundle('merge-gate', {
       workspace: repo.work,
-      inputs: mergeInputs(state, 'agent/hang', "setsid sh -c 'sleep 61.4242' & sleep 61.4243", {
+      inputs: mergeInputs(state, 'agent/hang', `setsid sh -c 'sleep ${m}1' & sleep ${m}2`, {
         'retest-timeout-seconds': '2'
       })
     });
@@ -159,22 +135,26 @@ describe('hard bounds on the test command (issue 8, item 4)', () => {
     expect(r.outputs['failure-class']).toBe('timeout');
     // 2 s limit + 5 s grace + start-up and git, with room for a loaded machine.
     expect(wall).toBeLessThan(15);
-    expect(await until(() => running('61.424').length === 0, 3000)).toBe(true);
+    expect(await goneWithin(m, 3000)).toEqual([]);
   });
 
   it('no process of the test command outlives a gate killed with SIGKILL, setsid ones included', async () => {
     const repo = taskRepo('agent/killed');
     const state = join(tempDir('qg-state-'), 'state.sqlite');
+    const m = sleepMarker(62);
     const run = startActionBundle('merge-gate', {
       workspace: repo.work,
-      inputs: mergeInputs(state, 'agent/killed', "setsid sh -c 'sleep 61.5252' & sleep 61.5253", {
+      inputs: mergeInputs(state, 'agent/killed', `setsid sh -c 'sleep ${m}1' & sleep ${m}2`, {
         'retest-timeout-seconds': '120'
       })
     });
-    expect(await until(() => running('61.525').length >= 2, 30_000)).toBe(true);
+    const deadline = Date.now() + 30_000;
+    while (liveWith(m).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(liveWith(m).length).toBeGreaterThanOrEqual(2);
     run.child.kill('SIGKILL');
     await run.done;
-    expect(await until(() => running('61.525').length === 0, 5000)).toBe(true);
+    expect(await goneWithin(m, 5000)).toEqual([]);
   });
 });
 

@@ -4,7 +4,7 @@
 // the fallback to a process group. Where the kernel refuses namespaces here,
 // the namespace cases are skipped (their names say why) and the rest still run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,6 +17,7 @@ import {
 import type { RunResult } from '../../packages/proc/src/run.ts';
 import { userCommandEnv } from '../../packages/proc/src/user-env.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
+import { goneWithin, liveWith, sleepMarker } from '../helpers/processes.ts';
 
 const CHILD = fileURLToPath(new URL('../helpers/user-command-child.ts', import.meta.url));
 const support = await namespaceSupport();
@@ -29,38 +30,7 @@ const itNsRoot = support.available && isRoot ? it : it.skip;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A `sleep` argument unique to this run, to find the command's processes in /proc. */
-function marker(base: number): string {
-  return `${base}.${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
-}
-
-/** Live (not zombie) processes whose command line contains `text`, read from the host's /proc. */
-function liveWith(text: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
-      if (!cmdline.includes(text)) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (!/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]))
-        pids.push(Number(name));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return pids;
-}
-
-/** Polls until no process carries `text` or `ms` pass; returns the survivors. */
-async function goneWithin(text: string, ms: number): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = liveWith(text);
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await sleep(50);
-  }
-}
+const marker = sleepMarker;
 
 /** Survivors a test expects (documented limitations) or leaves behind on failure: ours, by pid. */
 const started: string[] = [];

@@ -113,7 +113,7 @@ export async function measureCoverage(
     if (r.timedOut) {
       throw new ToolError(
         COVERAGE_TOOL,
-        `the coverage command timed out after ${config.timeoutMs / 1000} s (input timeout-seconds); its whole process group was killed`
+        `the coverage command timed out after ${config.timeoutMs / 1000} s (input timeout-seconds); every process it started was stopped`
       );
     }
     if (r.exitCode === 127)
