@@ -243,14 +243,15 @@ describe('git-ref backend', () => {
   it('refuses state from a newer release, naming both versions, and leaves the ref alone', async () => {
     const store = new StateStore(backend());
     await store.ratchetBaseline(landing(50));
-    // A newer release wrote schema version 5 on the ref.
+    // A newer release wrote the next schema version on the ref.
+    const next = latestVersion() + 1;
     const path = join(tempDir(), 'future.sqlite');
     writeFileSync(
       path,
       execFileSync('git', ['cat-file', 'blob', `${REF}:state.sqlite`], { cwd: repo.origin })
     );
     const raw = new Database(path);
-    raw.prepare("INSERT INTO schema_version VALUES (5, 'future', 'x')").run();
+    raw.prepare("INSERT INTO schema_version VALUES (?, 'future', 'x')").run(next);
     raw.close();
     const blob = git(repo.work, 'hash-object', '-w', path).trim();
     const tree = execFileSync('git', ['mktree'], {
@@ -267,7 +268,7 @@ describe('git-ref backend', () => {
     const err = await store.ratchetBaseline(landing(60)).catch((e: unknown) => e);
     expect((err as StoreError).message).toMatch(
       new RegExp(
-        `schema version 5, but this quality-gates release knows versions up to ${latestVersion()}`
+        `schema version ${next}, but this quality-gates release knows versions up to ${latestVersion()}`
       )
     );
     expect(refSha()).toBe(commit);

@@ -17,7 +17,12 @@ import {
   waitingBranches
 } from '../../packages/store/src/lease.ts';
 import { enterCritical, mergeWindow } from '../../packages/store/src/merge-window.ts';
-import { MIGRATIONS, currentVersion, type Migration } from '../../packages/store/src/migrations.ts';
+import {
+  MIGRATIONS,
+  currentVersion,
+  latestVersion,
+  type Migration
+} from '../../packages/store/src/migrations.ts';
 import { openStateDatabase } from '../../packages/store/src/open-database.ts';
 import { gateFailures, repositoryFailures } from '../../packages/store/src/retries.ts';
 import { NODE } from '../helpers/store-spawn.ts';
@@ -61,10 +66,10 @@ describe('schema v2 -> v3', () => {
     const path = v2State();
     const db = open(path);
     try {
-      expect(currentVersion(db)).toBe(3);
+      expect(currentVersion(db)).toBe(latestVersion());
       expect(
         db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all()
-      ).toEqual([1, 2, 3]);
+      ).toEqual(MIGRATIONS.map((m) => m.version));
       expect(getBaseline(db, REPO, 'main')?.percent).toBe(81.5);
       expect(counters(db, REPO)).toEqual({ pass: 4 });
       expect(waitingBranches(db, REPO).map((w) => w.branch)).toEqual(['agent/w']);
@@ -87,23 +92,26 @@ describe('schema v2 -> v3', () => {
     }
     // Opening again migrates nothing more.
     const again = open(path);
-    expect(again.prepare('SELECT COUNT(*) FROM schema_version').pluck().get()).toBe(3);
+    expect(again.prepare('SELECT COUNT(*) FROM schema_version').pluck().get()).toBe(
+      latestVersion()
+    );
     again.close();
   });
 
-  it('a v3 file from a newer release (v4) is still refused, untouched', () => {
+  it('a file from a newer release is still refused, untouched', () => {
     const path = join(tempDir('qg-v3-'), 'state.sqlite');
-    const v4: Migration = {
-      version: 4,
+    const known = latestVersion();
+    const next: Migration = {
+      version: known + 1,
       description: 'future',
       tables: ['future'],
       sql: 'CREATE TABLE IF NOT EXISTS future (x INTEGER) STRICT;'
     };
-    open(path, [...MIGRATIONS, v4]).close();
+    open(path, [...MIGRATIONS, next]).close();
     const before = readFileSync(path);
     expect(() => open(path)).toThrow(StoreError);
     expect(() => open(path)).toThrow(
-      /schema version 4, but this quality-gates release knows versions up to 3/
+      `schema version ${known + 1}, but this quality-gates release knows versions up to ${known}`
     );
     expect(readFileSync(path).equals(before)).toBe(true);
   });

@@ -11,6 +11,7 @@ import { securityGate } from '../../security/src/gate.ts';
 import { mergeGate } from '../../merge/src/gate.ts';
 import { leaseRelease } from '../../merge/src/lease-release.ts';
 import { status } from '../../merge/src/status.ts';
+import { stateTool } from '../../store/src/state-tool.ts';
 import { stopTool } from '../../stop/src/stop.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -51,6 +52,11 @@ export const TOOLS: Record<string, ToolCommand> = {
   status: {
     def: status,
     help: 'show the merge lease, waiting branches, baselines, recent runs and counters (read-only)'
+  },
+  state: {
+    def: stateTool,
+    positional: 'operation',
+    help: 'verify [--full true] | reseal --reason R [--accept tables|chain|last-written]: the state chain'
   }
 };
 

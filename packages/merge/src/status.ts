@@ -1,8 +1,11 @@
 // `quality-gates status`: a read-only view of the state of one repository:
 // who holds the merge lease (and whether it is stale), who waits for it, the
 // coverage baselines of every branch, the last gate runs and the counters,
-// the retry counts per branch and gate, and the branches STOP cancelled.
-// The whole status object is also an output (`json`) for machine readers.
+// the retry counts per branch and gate, and the branches STOP cancelled,
+// and whether the state verifies against its chain (packages/store/src/
+// state-chain.ts): a status shows what the tables hold next to that line,
+// never refuses to show it. The whole status object is also an output
+// (`json`) for machine readers.
 
 import type { Database } from 'better-sqlite3';
 import type { RunContext } from '../../core/src/context.ts';
@@ -14,8 +17,10 @@ import { counters } from '../../store/src/counters.ts';
 import { recentGateRuns, type GateRun } from '../../store/src/gate-run.ts';
 import { stoppedBranches, type BranchState } from '../../store/src/branch-state.ts';
 import { repoKey } from '../../store/src/keys.ts';
-import { currentLease, leaseExpired, waitingBranches } from '../../store/src/lease.ts';
-import { mergeWindow } from '../../store/src/merge-window.ts';
+import { isTampered } from '../../store/src/errors.ts';
+import { leaseExpired, liveLease, waitingBranches } from '../../store/src/lease.ts';
+import { liveCriticalSince } from '../../store/src/merge-window.ts';
+import { verifyState } from '../../store/src/state-chain.ts';
 import { repositoryFailures, type GateFailure } from '../../store/src/retries.ts';
 import {
   readStateConfig,
@@ -71,6 +76,19 @@ export interface RepositoryStatus {
   failures: GateFailure[];
   /** Branches cancelled by STOP, or with a STOP waiting for the merge window. */
   stopped: BranchState[];
+  /** Whether the state verifies against its chain; `lines` says what does not. */
+  integrity: IntegrityStatus;
+}
+
+export interface IntegrityStatus {
+  ok: boolean;
+  /** False for a state from before the chain. */
+  sealed: boolean;
+  /** Signed with a state-key. */
+  keyed: boolean;
+  /** Chain rows. */
+  length: number;
+  lines: string[];
 }
 
 export function readStatusConfig(src: InputSource, ctx: RunContext): StatusConfig {
@@ -91,7 +109,16 @@ export function readStatus(
   now: Date
 ): Omit<RepositoryStatus, 'state' | 'repository'> {
   const t = now.getTime();
-  const l = currentLease(db, repo);
+  const report = verifyState(db);
+  const integrity: IntegrityStatus = {
+    ok: report.ok,
+    sealed: report.sealed,
+    keyed: report.keyed,
+    length: report.length,
+    lines: report.lines
+  };
+  // As the table holds it; the integrity line says whether to believe it.
+  const l = liveLease(db, repo);
   const lease: LeaseStatus = l
     ? {
         state: leaseExpired(l, now) ? 'stale' : 'held',
@@ -102,7 +129,7 @@ export function readStatus(
         expiresAt: l.expiresAt,
         ageMs: t - Date.parse(l.acquiredAt),
         expiresInMs: Date.parse(l.expiresAt) - t,
-        criticalSince: mergeWindow(db, repo, now)?.since
+        criticalSince: leaseExpired(l, now) ? undefined : liveCriticalSince(db, repo)
       }
     : { state: 'free' };
   const waiting = waitingBranches(db, repo).map((w) => ({
@@ -132,7 +159,8 @@ export function readStatus(
     runs,
     counters: counts,
     failures,
-    stopped
+    stopped,
+    integrity
   };
 }
 
@@ -170,8 +198,16 @@ function leaseLine(l: LeaseStatus): string {
     : `lease held by ${l.branch} for ${age}`;
 }
 
+function integrityLine(i: IntegrityStatus): string {
+  if (!i.sealed) return 'state not sealed yet (schema before v5)';
+  if (i.ok)
+    return `state verifies (${i.length} chain rows, ${i.keyed ? 'signed with the state-key' : 'unsigned'})`;
+  return `STATE DOES NOT VERIFY: ${i.lines[0]}${i.lines.length > 1 ? ` (and ${i.lines.length - 1} more)` : ''}`;
+}
+
 export function statusSummary(s: RepositoryStatus, baseRef: string): string {
-  if (!s.hasState) return `no state yet for ${s.repository} (${s.state})`;
+  if (!s.hasState)
+    return `no state yet for ${s.repository} (${s.state})${s.integrity.ok ? '' : `; ${integrityLine(s.integrity)}`}`;
   const base = s.baselines.find((b) => b.branch === baseRef);
   const parts = [
     leaseLine(s.lease),
@@ -181,11 +217,16 @@ export function statusSummary(s: RepositoryStatus, baseRef: string): string {
   ];
   const cancelled = s.stopped.filter((b) => b.state === 'cancelled').length;
   if (cancelled > 0) parts.push(`${cancelled} cancelled`);
+  // Said only when it matters: a state that verifies is the normal case.
+  if (!s.integrity.ok) parts.push(integrityLine(s.integrity));
   return parts.join('; ');
 }
 
 export function statusBody(s: RepositoryStatus, summary: string): string {
   const out = [`## Quality gates status: ${s.repository}`, '', summary, ''];
+  out.push('### State integrity', '', integrityLine(s.integrity), '');
+  for (const line of s.integrity.lines) out.push(`- ${line}`);
+  if (s.integrity.lines.length > 0) out.push('');
   if (!s.hasState) return `${out.join('\n')}\n`;
   const l = s.lease;
   out.push('### Merge lease', '');
@@ -298,7 +339,21 @@ export async function runStatus(c: StatusConfig, ctx: RunContext): Promise<ToolR
   const backend = stateBackendFor(c.state, c.baseRef, ctx);
   const now = ctx.now();
   // A read never creates the state: an absent file is read as an empty schema.
-  const r = await backend.withDb('read', (db) => readStatus(db, c.repository, now));
+  let r: Omit<RepositoryStatus, 'state' | 'repository'>;
+  try {
+    r = await backend.withDb('read', (db) => readStatus(db, c.repository, now));
+  } catch (err) {
+    // git-ref refuses a state commit quality-gates did not write: say so, show nothing from it.
+    if (!isTampered(err)) throw err;
+    const line = (err as Error).message;
+    return {
+      ok: false,
+      summary: line,
+      outputs: { json: JSON.stringify({ repository: repoKey(c.repository), tampered: line }) },
+      body: `## Quality gates status: ${repoKey(c.repository)}\n\n${line}\n`,
+      warnings: [...(backend.warnings ?? [])]
+    };
+  }
   const status: RepositoryStatus = {
     repository: repoKey(c.repository),
     state: backend.describe(),

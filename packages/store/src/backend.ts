@@ -4,6 +4,7 @@
 // force is the compare-and-set), or a workflow artefact (no atomic update).
 
 import type { Database } from 'better-sqlite3';
+import type { IntegrityReport } from './state-chain.ts';
 
 export const STATE_BACKENDS = ['file', 'git-ref', 'artifact'] as const;
 export type StateBackendName = (typeof STATE_BACKENDS)[number];
@@ -26,6 +27,15 @@ export interface WithDbOptions<T> {
    * it as the commit message, so the ref's history reads as an audit log.
    */
   message?: (result: T) => string;
+  /**
+   * git-ref only, for a maintainer's reseal: what to do with a tip commit
+   * quality-gates did not write (default: refuse the operation).
+   * accept-foreign: run `fn` on its state (stateContext(db).foreign says
+   * which commit and why); restore-last-written: run `fn` on the state of the
+   * newest commit quality-gates wrote. Either way the result is committed on
+   * top of the tip, never forced.
+   */
+  integrity?: 'accept-foreign' | 'restore-last-written';
 }
 
 export interface StateBackend {
@@ -38,6 +48,14 @@ export interface StateBackend {
   describe(): string;
   /** Warnings about the state itself (an artefact backend starting over), already logged; gates copy them into their reports. */
   readonly warnings?: readonly string[];
+  /**
+   * What the integrity checks of this backend's operations found: the state
+   * changed outside quality-gates (state-chain.ts), one line each, without
+   * repeats. The same lines are in `warnings`. Empty when all verified.
+   */
+  readonly tamper?: readonly string[];
+  /** The integrity check of the newest operation (undefined before the first, or for an absent state). */
+  readonly integrity?: IntegrityReport;
   /**
    * Runs `fn` on the database, opened through openStateDatabase() (checked,
    * current schema; a read of a state that does not exist yet gets an empty
@@ -55,4 +73,26 @@ export interface StateBackend {
 
 export function emptyStats(): BackendStats {
   return { operations: 0, attempts: 0, retries: 0, pushes: 0 };
+}
+
+/** What a backend keeps of its integrity checks (see StateBackend.tamper). */
+export interface IntegrityNotes {
+  warnings: string[];
+  tamper: string[];
+  integrity?: IntegrityReport;
+}
+
+/** Records one operation's integrity report: new problem lines go to tamper and warnings. */
+export function noteIntegrity(
+  notes: IntegrityNotes,
+  report: IntegrityReport,
+  location: string
+): void {
+  notes.integrity = report;
+  for (const line of report.lines) {
+    const text = `state store ${location}: tampered: ${line}`;
+    if (notes.tamper.includes(text)) continue;
+    notes.tamper.push(text);
+    notes.warnings.push(text);
+  }
 }

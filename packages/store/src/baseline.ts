@@ -3,9 +3,18 @@
 // it, and both leave an audit row naming who and why. Every change is one
 // BEGIN IMMEDIATE transaction: the read and the write cannot interleave with
 // another process's, so no raise is lost and no stale value wins.
+//
+// Every change is also one row of the state chain (state-chain.ts), in the
+// same transaction. When the table says something the chain does not (an
+// edit made outside the store), a read returns the last audited value with a
+// `tampered` note, the ratchet refuses (StoreError code 'tampered'), and a
+// maintainer's set or reset, which is audited itself, replaces it and says
+// so. A broken chain refuses every read and write of a baseline.
 
 import type { Database } from 'better-sqlite3';
+import { chainKey } from './chained-rows.ts';
 import { branchKey, hundredths, repoKey, storedPercent } from './keys.ts';
+import { keyState, recordChange, requireUntouched, type KeyState } from './state-chain.ts';
 
 export interface Baseline {
   repo: string;
@@ -16,6 +25,12 @@ export interface Baseline {
   updatedAt: string;
   updatedBy: string;
   reason: string;
+  /**
+   * Set when the table says something else (an edit made outside the
+   * store): this Baseline is the last audited value, and the line says what
+   * the table holds.
+   */
+  tampered?: string;
 }
 
 export const BASELINE_HOWS = ['ratchet', 'bootstrap', 'set', 'reset'] as const;
@@ -53,8 +68,11 @@ export interface RatchetResult {
 }
 
 export interface SetResult {
+  /** The audited value before the change (what the chain said, not an edited table). */
   old: number | null;
   new: number;
+  /** Set when the change replaced a value edited outside the store: what differed. */
+  tampered?: string;
 }
 
 export interface ResetInput {
@@ -69,6 +87,8 @@ export interface ResetInput {
 export interface ResetResult {
   outcome: 'removed' | 'absent';
   old: number | null;
+  /** Set when the reset removed a value edited outside the store: what differed. */
+  tampered?: string;
 }
 
 interface BaselineRow {
@@ -94,12 +114,34 @@ interface AuditRow {
   at: string;
 }
 
+/**
+ * The baseline of `repo` and `branch`: the last audited value. When the table
+ * was edited outside the store, that value with a `tampered` note (undefined
+ * when the chain never had one). Throws a StoreError (code 'tampered') when
+ * the chain does not verify.
+ */
 export function getBaseline(db: Database, repo: string, branch: string): Baseline | undefined {
-  const row = db
-    .prepare('SELECT * FROM coverage_baseline WHERE repo = ? AND branch = ?')
-    .get(repoKey(repo), branchKey(branch)) as BaselineRow | undefined;
-  return row && fromRow(row);
+  const r = repoKey(repo);
+  const b = branchKey(branch);
+  return fromState(r, b, keyState(db, 'baseline', chainKey(r, b)));
 }
+
+function fromState(repo: string, branch: string, s: KeyState): Baseline | undefined {
+  const v = s.chained === null ? undefined : (JSON.parse(s.chained) as BaselineValue);
+  if (!v) return undefined;
+  return {
+    repo,
+    branch,
+    percent: v.percent,
+    sha: v.sha,
+    updatedAt: v.updated_at,
+    updatedBy: v.updated_by,
+    reason: v.reason,
+    ...(s.problem ? { tampered: s.problem } : {})
+  };
+}
+
+type BaselineValue = Omit<BaselineRow, 'repo' | 'branch'>;
 
 /**
  * Raises the baseline to `percent` when that is higher (in hundredths),
@@ -112,6 +154,8 @@ export function ratchetBaseline(db: Database, input: BaselineInput, at: Date): R
   const percent = storedPercent(input.percent);
   return db
     .transaction((): RatchetResult => {
+      // Neither raise nor bootstrap over a table edited outside the store.
+      requireUntouched(db, 'baseline', chainKey(repo, branch));
       const cur = currentPercent(db, repo, branch);
       if (cur !== null && hundredths(percent) <= hundredths(cur)) {
         return { outcome: 'unchanged', old: cur, new: cur };
@@ -119,6 +163,7 @@ export function ratchetBaseline(db: Database, input: BaselineInput, at: Date): R
       const how: BaselineHow = cur === null ? 'bootstrap' : 'ratchet';
       write(db, { ...input, repo, branch, percent }, at);
       audit(db, { ...input, repo, branch }, cur, percent, how, at);
+      chain(db, repo, branch, how, input, at);
       return { outcome: cur === null ? 'bootstrapped' : 'raised', old: cur, new: percent };
     })
     .immediate();
@@ -132,10 +177,12 @@ export function setBaseline(db: Database, input: BaselineInput, at: Date): SetRe
   requireWhy(input.actor, input.reason);
   return db
     .transaction((): SetResult => {
-      const cur = currentPercent(db, repo, branch);
+      const s = keyState(db, 'baseline', chainKey(repo, branch));
+      const cur = audited(s);
       write(db, { ...input, repo, branch, percent }, at);
       audit(db, { ...input, repo, branch }, cur, percent, 'set', at);
-      return { old: cur, new: percent };
+      chain(db, repo, branch, 'set', input, at);
+      return { old: cur, new: percent, ...(s.problem ? { tampered: s.problem } : {}) };
     })
     .immediate();
 }
@@ -147,24 +194,69 @@ export function resetBaseline(db: Database, input: ResetInput, at: Date): ResetR
   requireWhy(input.actor, input.reason);
   return db
     .transaction((): ResetResult => {
-      const cur = currentPercent(db, repo, branch);
-      if (cur === null) return { outcome: 'absent', old: null };
+      const s = keyState(db, 'baseline', chainKey(repo, branch));
+      const cur = audited(s);
+      if (cur === null && s.live === null) return { outcome: 'absent', old: null };
       db.prepare('DELETE FROM coverage_baseline WHERE repo = ? AND branch = ?').run(repo, branch);
       audit(db, { ...input, sha: input.sha ?? '', repo, branch }, cur, null, 'reset', at);
-      return { outcome: 'removed', old: cur };
+      chain(db, repo, branch, 'reset', input, at);
+      return { outcome: 'removed', old: cur, ...(s.problem ? { tampered: s.problem } : {}) };
     })
     .immediate();
 }
 
-/** Newest first. */
-/** Every coverage baseline of `repo`, by branch name (for status views). */
+/**
+ * Every coverage baseline of `repo`, by branch name (for status views): the
+ * audited values, with a `tampered` note where the table differs. Never
+ * throws for tampering: when the chain does not verify, the table's rows,
+ * each with that note.
+ */
 export function repositoryBaselines(db: Database, repo: string): Baseline[] {
+  const r = repoKey(repo);
   const rows = db
     .prepare('SELECT * FROM coverage_baseline WHERE repo = ? ORDER BY branch')
-    .all(repoKey(repo)) as BaselineRow[];
-  return rows.map(fromRow);
+    .all(r) as BaselineRow[];
+  const branches = new Set(rows.map((x) => x.branch));
+  for (const k of chainedBranches(db, r)) branches.add(k);
+  const out: Baseline[] = [];
+  for (const branch of [...branches].sort()) {
+    let s: KeyState;
+    try {
+      s = keyState(db, 'baseline', chainKey(r, branch));
+    } catch (err) {
+      const row = rows.find((x) => x.branch === branch);
+      if (row) out.push({ ...fromRow(row), tampered: (err as Error).message });
+      continue;
+    }
+    const b = fromState(r, branch, s);
+    if (b) out.push(b);
+  }
+  return out;
 }
 
+/** Branches of `repo` the chain has a baseline head for (a row removed outside the store included). */
+function chainedBranches(db: Database, repo: string): string[] {
+  const has = db
+    .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'state_chain_head'")
+    .get();
+  if (!has) return [];
+  const keys = db
+    .prepare("SELECT key FROM state_chain_head WHERE kind = 'baseline' AND value IS NOT NULL")
+    .pluck()
+    .all() as string[];
+  const out: string[] = [];
+  for (const k of keys) {
+    try {
+      const [kr, kb] = JSON.parse(k) as [string, string];
+      if (kr === repo && typeof kb === 'string') out.push(kb);
+    } catch {
+      // A head with a key that is not ours fails verification elsewhere.
+    }
+  }
+  return out;
+}
+
+/** Newest first. */
 export function auditLog(db: Database, repo: string, branch: string, limit = 50): AuditEntry[] {
   const rows = db
     .prepare('SELECT * FROM baseline_audit WHERE repo = ? AND branch = ? ORDER BY id DESC LIMIT ?')
@@ -181,6 +273,28 @@ export function auditLog(db: Database, repo: string, branch: string, limit = 50)
     how: r.how,
     at: r.at
   }));
+}
+
+/** The audited percent of a key's state (the chain's value, not an edited table's). */
+function audited(s: KeyState): number | null {
+  if (s.chained === null) return null;
+  return (JSON.parse(s.chained) as BaselineValue).percent;
+}
+
+function chain(
+  db: Database,
+  repo: string,
+  branch: string,
+  how: BaselineHow,
+  who: { actor: string; reason: string },
+  at: Date
+): void {
+  recordChange(db, 'baseline', chainKey(repo, branch), {
+    op: how,
+    actor: who.actor,
+    reason: who.reason,
+    at
+  });
 }
 
 function currentPercent(db: Database, repo: string, branch: string): number | null {

@@ -70,7 +70,7 @@ export function honourPendingStop(
 ): { stop: PendingStop; result: CancelResult } | undefined {
   return db
     .transaction(() => {
-      leaveCritical(db, repo, holder);
+      leaveCritical(db, repo, holder, now);
       const stop = pendingStop(db, repo, holder.branch);
       if (!stop) return undefined;
       const result = cancelBranch(

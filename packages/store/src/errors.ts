@@ -1,23 +1,40 @@
 // StoreError: the state store could not do its job (unreadable or foreign
 // file, schema from a newer release, read-only location, a git-ref race lost
 // too often). A ToolError of kind 'state', so each gate's policy decides what
-// an unavailable store means for its verdict.
+// an unavailable store means for its verdict. A state changed outside the
+// store (state-chain.ts) is a StoreError with code 'tampered' and its own
+// kind, 'state-tampered', which no gate lists as fail-open: it fails closed.
 
 import { ToolError } from '../../core/src/errors.ts';
 
 export const STATE_ERROR_KIND = 'state';
+/** The ToolError kind of a StoreError with code 'tampered'. */
+export const TAMPERED_ERROR_KIND = 'state-tampered';
+
+export type StoreErrorCode = 'tampered';
 
 export class StoreError extends ToolError {
   /** Where the state lives: a file path, `<remote> <ref>`, an artefact name. */
   readonly location: string;
   /** SQLite's error code when SQLite raised it (SQLITE_BUSY, ...). */
   readonly sqlite?: string;
-  constructor(location: string, message: string, sqlite?: string) {
-    super(STATE_ERROR_KIND, `state store ${location}: ${message}`);
+  /** 'tampered': the state was changed outside quality-gates; nothing was changed. */
+  readonly code?: StoreErrorCode;
+  constructor(location: string, message: string, sqlite?: string, code?: StoreErrorCode) {
+    super(
+      code === 'tampered' ? TAMPERED_ERROR_KIND : STATE_ERROR_KIND,
+      `state store ${location}: ${message}`
+    );
     this.name = 'StoreError';
     this.location = location;
     this.sqlite = sqlite;
+    this.code = code;
   }
+}
+
+/** True for a StoreError saying the state was changed outside quality-gates. */
+export function isTampered(err: unknown): err is StoreError {
+  return err instanceof StoreError && err.code === 'tampered';
 }
 
 /** SQLite's own error (better-sqlite3's SqliteError), recognised by its code. */

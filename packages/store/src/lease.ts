@@ -7,13 +7,21 @@
 // Also owns the log of lease events and the list of branches waiting for
 // the lease, and acquireLeaseWithWait(), the bounded, jittered wait on top
 // of a StateBackend (which must be atomic: requireAtomic()).
+//
+// Every change of a lease (merge_lease and its fencing counter) is one row of
+// the state chain (state-chain.ts) in the same transaction. A lease whose
+// rows differ from the chain (changed outside the store), or a chain that
+// does not verify, is refused by every operation here and by currentLease()
+// (StoreError code 'tampered'): the merge gate fails closed.
 
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { StateBackend } from './backend.ts';
+import { chainKey } from './chained-rows.ts';
 import { COUNTER, bumpCounter } from './counters.ts';
 import { branchKey, repoKey } from './keys.ts';
 import { requireAtomic } from './require-atomic.ts';
+import { recordChange, requireUntouched, type ChangeInput } from './state-chain.ts';
 
 export const LEASE_EVENTS = [
   'acquired',
@@ -184,10 +192,13 @@ export function tryAcquireLease(
   const self = { ...req, repo, branch };
   const headRepo = req.headRepo === undefined ? null : repoKey(req.headRepo);
   if (req.prNumber !== undefined && (!Number.isSafeInteger(req.prNumber) || req.prNumber < 1))
-    throw new RangeError(`state store: lease prNumber must be a positive integer (got ${req.prNumber})`);
+    throw new RangeError(
+      `state store: lease prNumber must be a positive integer (got ${req.prNumber})`
+    );
   return db
     .transaction((): AcquireResult => {
-      const cur = currentLease(db, repo);
+      requireUntouched(db, 'lease', chainKey(repo));
+      const cur = liveLease(db, repo);
       if (
         cur &&
         cur.branch === branch &&
@@ -200,7 +211,8 @@ export function tryAcquireLease(
           repo
         );
         clearWaiting(db, repo, branch);
-        return { outcome: 'renewed', holder: currentLease(db, repo)!, leaseId: cur.leaseId };
+        chainLease(db, repo, { op: 'renew', actor: req.runId, reason: `renewed by ${branch}`, at });
+        return { outcome: 'renewed', holder: liveLease(db, repo)!, leaseId: cur.leaseId };
       }
       if (cur && !leaseExpired(cur, now)) {
         if (opts.logRefusal !== false) logEvent(db, self, 'refused', null, cur, at);
@@ -231,13 +243,25 @@ export function tryAcquireLease(
         headRepo
       );
       clearWaiting(db, repo, branch);
-      const holder = currentLease(db, repo)!;
+      const holder = liveLease(db, repo)!;
       if (cur) {
         logEvent(db, self, 'reclaimed', leaseId, cur, at);
         bumpCounter(db, repo, COUNTER.staleReclaim);
+        chainLease(db, repo, {
+          op: 'reclaim',
+          actor: req.runId,
+          reason: `reclaimed by ${branch} from ${cur.branch} (run ${cur.runId}, expired ${cur.expiresAt})`,
+          at
+        });
         return { outcome: 'reclaimed', holder, leaseId, previous: cur };
       }
       logEvent(db, self, 'acquired', leaseId, null, at);
+      chainLease(db, repo, {
+        op: 'acquire',
+        actor: req.runId,
+        reason: `acquired by ${branch}`,
+        at
+      });
       return { outcome: 'acquired', holder, leaseId };
     })
     .immediate();
@@ -254,7 +278,8 @@ export function releaseLease(db: Database, req: ReleaseRequest, now: Date): Rele
   const branch = branchKey(req.branch);
   return db
     .transaction((): ReleaseOutcome => {
-      const cur = currentLease(db, repo);
+      requireUntouched(db, 'lease', chainKey(repo));
+      const cur = liveLease(db, repo);
       if (!cur) return 'absent';
       if (
         cur.branch !== branch ||
@@ -266,14 +291,14 @@ export function releaseLease(db: Database, req: ReleaseRequest, now: Date): Rele
         return 'not-holder';
       if (req.refuseInWindow && !leaseExpired(cur, now) && inWindow(db, repo)) return 'in-window';
       db.prepare('DELETE FROM merge_lease WHERE repo = ? AND lease_id = ?').run(repo, cur.leaseId);
-      logEvent(
-        db,
-        cur,
-        leaseExpired(cur, now) ? 'expired-release' : 'released',
-        cur.leaseId,
-        null,
-        now.toISOString()
-      );
+      const event = leaseExpired(cur, now) ? 'expired-release' : 'released';
+      logEvent(db, cur, event, cur.leaseId, null, now.toISOString());
+      chainLease(db, repo, {
+        op: event === 'released' ? 'release' : event,
+        actor: req.runId ?? null,
+        reason: `${event} for ${cur.branch} (run ${cur.runId})`,
+        at: now
+      });
       return 'released';
     })
     .immediate();
@@ -288,8 +313,7 @@ export interface FenceCheck {
 }
 
 export type ConfirmOutcome =
-  | { held: true; lease: Lease }
-  | { held: false; why: string; holder: Lease | undefined };
+  { held: true; lease: Lease } | { held: false; why: string; holder: Lease | undefined };
 
 /**
  * The fencing check a holder makes before it acts on the lease (the merge
@@ -307,7 +331,8 @@ export function confirmLease(
   const r = repoKey(repo);
   return db
     .transaction((): ConfirmOutcome => {
-      const cur = currentLease(db, r);
+      requireUntouched(db, 'lease', chainKey(r));
+      const cur = liveLease(db, r);
       if (!cur) return { held: false, why: 'the lease was released', holder: undefined };
       if (cur.leaseId !== check.leaseId || cur.token !== check.token || cur.branch !== check.branch)
         return {
@@ -320,17 +345,22 @@ export function confirmLease(
         r,
         cur.leaseId
       );
-      return { held: true, lease: currentLease(db, r)! };
+      chainLease(db, r, {
+        op: 'confirm',
+        actor: cur.runId,
+        reason: `confirmed by ${cur.branch} (token ${cur.token})`,
+        at: now
+      });
+      return { held: true, lease: liveLease(db, r)! };
     })
     .immediate();
 }
 
 function nextToken(db: Database, repo: string): number {
   const last = db.prepare('SELECT last_token FROM lease_fence WHERE repo = ?').pluck().get(repo) as
-    | number
-    | undefined;
+    number | undefined;
   // A lease written before fencing existed carries token 0; start above any row.
-  const next = Math.max(last ?? 0, currentLease(db, repo)?.token ?? 0) + 1;
+  const next = Math.max(last ?? 0, liveLease(db, repo)?.token ?? 0) + 1;
   db.prepare(
     `INSERT INTO lease_fence (repo, last_token) VALUES (?, ?)
      ON CONFLICT (repo) DO UPDATE SET last_token = excluded.last_token`
@@ -354,11 +384,30 @@ function inWindow(db: Database, repo: string): boolean {
   return typeof since === 'string' && since !== '';
 }
 
-/** The lease row of `repo`, expired or not (compare expiresAt, or use leaseExpired()). */
+/**
+ * The lease row of `repo`, expired or not (compare expiresAt, or use
+ * leaseExpired()). Throws a StoreError (code 'tampered') when the lease was
+ * changed outside the store or the chain does not verify.
+ */
 export function currentLease(db: Database, repo: string): Lease | undefined {
+  requireUntouched(db, 'lease', chainKey(repoKey(repo)));
+  return liveLease(db, repo);
+}
+
+/**
+ * The lease row as the table holds it, unchecked: for code that already
+ * checked it in the same transaction, and for views that show it next to an
+ * integrity report (status).
+ */
+export function liveLease(db: Database, repo: string): Lease | undefined {
   const row = db.prepare('SELECT * FROM merge_lease WHERE repo = ?').get(repoKey(repo)) as
     LeaseRow | undefined;
   return row && fromRow(row);
+}
+
+/** The chain row of a lease change, in the caller's transaction. */
+export function chainLease(db: Database, repo: string, change: ChangeInput): void {
+  recordChange(db, 'lease', chainKey(repoKey(repo)), change);
 }
 
 /** Puts the branch on the waiting list; a branch already waiting keeps its first `since`. */

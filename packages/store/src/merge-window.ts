@@ -5,10 +5,14 @@
 // the way out. Kept in merge_lease.critical_since; a gate that dies inside
 // the window leaves it set until the lease expires and is reclaimed (the
 // reclaim clears it), so an expired lease is never inside the window.
+// Entering and leaving are lease changes: one state-chain row each, refused
+// when the lease was changed outside the store (lease.ts).
 
 import type { Database } from 'better-sqlite3';
+import { chainKey } from './chained-rows.ts';
 import { repoKey } from './keys.ts';
-import { currentLease, leaseExpired, type Lease } from './lease.ts';
+import { chainLease, currentLease, leaseExpired, type Lease } from './lease.ts';
+import { requireUntouched } from './state-chain.ts';
 
 /** Who holds the lease: the branch, and the lease id when known (a stricter check). */
 export interface WindowHolder {
@@ -35,30 +39,57 @@ export function enterCritical(
   now: Date
 ): boolean {
   const h = holderClause(holder);
+  const r = repoKey(repo);
   return db
-    .transaction(
-      () =>
+    .transaction(() => {
+      requireUntouched(db, 'lease', chainKey(r));
+      const changed =
         db
           .prepare(`UPDATE merge_lease SET critical_since = ? WHERE repo = ? AND ${h.sql}`)
-          .run(now.toISOString(), repoKey(repo), ...h.args).changes > 0
-    )
+          .run(now.toISOString(), r, ...h.args).changes > 0;
+      if (changed)
+        chainLease(db, r, {
+          op: 'enter-window',
+          reason: `${holder.branch} entered its merge window`,
+          at: now
+        });
+      return changed;
+    })
     .immediate();
 }
 
 /** Closes the window; false when `holder` no longer holds the lease. */
-export function leaveCritical(db: Database, repo: string, holder: WindowHolder): boolean {
+export function leaveCritical(
+  db: Database,
+  repo: string,
+  holder: WindowHolder,
+  now: Date = new Date()
+): boolean {
   const h = holderClause(holder);
+  const r = repoKey(repo);
   return db
-    .transaction(
-      () =>
+    .transaction(() => {
+      requireUntouched(db, 'lease', chainKey(r));
+      const changed =
         db
           .prepare(`UPDATE merge_lease SET critical_since = NULL WHERE repo = ? AND ${h.sql}`)
-          .run(repoKey(repo), ...h.args).changes > 0
-    )
+          .run(r, ...h.args).changes > 0;
+      if (changed)
+        chainLease(db, r, {
+          op: 'leave-window',
+          reason: `${holder.branch} left its merge window`,
+          at: now
+        });
+      return changed;
+    })
     .immediate();
 }
 
-/** The open window of `repo` at `now`: a live lease whose holder is inside it. */
+/**
+ * The open window of `repo` at `now`: a live lease whose holder is inside it.
+ * Throws a StoreError (code 'tampered') when the lease was changed outside
+ * the store (currentLease).
+ */
 export function mergeWindow(db: Database, repo: string, now: Date): MergeWindow | undefined {
   const lease = currentLease(db, repo);
   if (!lease || leaseExpired(lease, now)) return undefined;
@@ -67,4 +98,13 @@ export function mergeWindow(db: Database, repo: string, now: Date): MergeWindow 
     .pluck()
     .get(repoKey(repo)) as string | null | undefined;
   return since ? { lease, since } : undefined;
+}
+
+/** The window's start as the table holds it, unchecked (status shows it next to the integrity report). */
+export function liveCriticalSince(db: Database, repo: string): string | undefined {
+  const since = db
+    .prepare('SELECT critical_since FROM merge_lease WHERE repo = ?')
+    .pluck()
+    .get(repoKey(repo)) as string | null | undefined;
+  return since ?? undefined;
 }

@@ -6,6 +6,16 @@
 
 import type { Database } from 'better-sqlite3';
 import { StoreError } from './errors.ts';
+import { CHAIN_SQL, CHAIN_TABLES, sealGenesis } from './state-chain.ts';
+
+/** What a migration's seal step gets besides the database. */
+export interface MigrationContext {
+  now: Date;
+  /** The state-key input, when the opener has one. */
+  stateKey?: string;
+  /** The schema version the database had before this open (0: new). */
+  fromVersion: number;
+}
 
 export interface Migration {
   /** 1, 2, 3, ... with no gaps: the value recorded in schema_version. */
@@ -15,6 +25,8 @@ export interface Migration {
   tables: readonly string[];
   /** Idempotent DDL (`IF NOT EXISTS`), run inside the migration's transaction. */
   sql: string;
+  /** Runs after `sql` in the same transaction: data a migration must compute (v5 seals the rows). */
+  seal?: (db: Database, ctx: MigrationContext) => void;
 }
 
 /** PRAGMA application_id of a quality-gates state database: 'QGST'. */
@@ -194,6 +206,17 @@ CREATE TABLE IF NOT EXISTS green_test (
   PRIMARY KEY (repo, tree_sha, command_sha)
 ) STRICT;
 `
+  },
+  {
+    version: 5,
+    description:
+      'tamper-evident state: a hash chain of every baseline, lease and green-test change, signed heads and checkpoint',
+    tables: CHAIN_TABLES,
+    // The rows an older file holds are sealed as found (a genesis row, one
+    // row per key), so an old file verifies from here on.
+    sql: CHAIN_SQL,
+    seal: (db, ctx) =>
+      sealGenesis(db, { key: ctx.stateKey, at: ctx.now, fromVersion: ctx.fromVersion })
   }
 ];
 
@@ -239,7 +262,8 @@ export function migrate(
   db: Database,
   location: string,
   now: () => Date,
-  migrations: readonly Migration[] = MIGRATIONS
+  migrations: readonly Migration[] = MIGRATIONS,
+  opts: { stateKey?: string } = {}
 ): { from: number; to: number } {
   assertOrdered(migrations);
   const from = currentVersion(db);
@@ -255,6 +279,7 @@ export function migrate(
       if (cur === 0) db.pragma(`application_id = ${APPLICATION_ID}`);
       db.exec(SCHEMA_VERSION_DDL);
       db.exec(m.sql);
+      m.seal?.(db, { now: now(), stateKey: opts.stateKey, fromVersion: from });
       db.prepare(
         'INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)'
       ).run(m.version, m.description, now().toISOString());

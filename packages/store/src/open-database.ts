@@ -20,6 +20,7 @@ import {
   type Migration
 } from './migrations.ts';
 import { inspectStateFile } from './sqlite-file.ts';
+import { bindStateContext } from './state-context.ts';
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
@@ -38,6 +39,12 @@ export interface OpenOptions {
   location?: string;
   migrations?: readonly Migration[];
   now?: () => Date;
+  /**
+   * The state-key input: the state chain (state-chain.ts) is signed with
+   * HMAC-SHA256 under it; without one, plain SHA-256. Bound to the
+   * connection, so the domain functions use it without being passed it.
+   */
+  stateKey?: string;
 }
 
 export function openStateDatabase(path: string, opts: OpenOptions): Db {
@@ -68,7 +75,11 @@ export function openStateDatabase(path: string, opts: OpenOptions): Db {
       throw new StoreError(location, `could not leave journal mode '${mode}'`);
     db.pragma(`synchronous = ${opts.durable === false ? 'OFF' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
-    migrate(db, location, now, migrations);
+    const stateKey = opts.stateKey || undefined;
+    const context = { key: stateKey, location, openedAtVersion: currentVersion(db) };
+    bindStateContext(db, context);
+    const { from } = migrate(db, location, now, migrations, { stateKey });
+    context.openedAtVersion = from;
     const missing = expectedTables(currentVersion(db), migrations).filter(
       (t) => !userTables(db).includes(t)
     );

@@ -1,6 +1,6 @@
 // The state inputs every action that touches the store declares
-// (state-backend, state-path, state-ref, state-repo, token), parsed in one
-// place into a StateConfig the backend factory understands.
+// (state-backend, state-path, state-ref, state-repo, state-key, token),
+// parsed in one place into a StateConfig the backend factory understands.
 
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -16,8 +16,12 @@ export const STATE_INPUTS = {
   path: 'state-path',
   ref: 'state-ref',
   repo: 'state-repo',
+  key: 'state-key',
   token: 'token'
 } as const;
+
+/** The shortest state-key accepted: a guessable key signs nothing. */
+export const MIN_STATE_KEY_LENGTH = 16;
 
 export const STATE_ARTIFACT_NAME = 'quality-gates-state';
 
@@ -35,6 +39,11 @@ export interface StateConfig {
   apiUrl: string;
   token: string;
   repository: string;
+  /**
+   * The state-key input (a secret): the state chain and git-ref state commits
+   * are signed with HMAC-SHA256 under it. '' for none (plain SHA-256).
+   */
+  stateKey: string;
 }
 
 /** Default file location: the runner's tool cache survives jobs on a persistent runner; document a volume for act_runner. */
@@ -70,7 +79,16 @@ export function readStateConfig(src: InputSource, ctx: RunContext): StateConfig 
   if (remote.startsWith('-') || /\s/.test(remote)) {
     throw new ConfigurationError(STATE_INPUTS.repo, 'a git remote name or repository URL', remote);
   }
+  const stateKey = readString(src, STATE_INPUTS.key);
+  if (stateKey !== '' && stateKey.length < MIN_STATE_KEY_LENGTH) {
+    // Never echo a secret, not even a short one.
+    throw new ConfigurationError(
+      STATE_INPUTS.key,
+      `a secret of at least ${MIN_STATE_KEY_LENGTH} characters, such as the output of openssl rand -hex 32 (got ${stateKey.length} characters)`
+    );
+  }
   return {
+    stateKey,
     backend,
     path,
     ref,
@@ -93,7 +111,12 @@ export function stateBackendFor(
 ): StateBackend {
   switch (config.backend) {
     case 'file':
-      return openBackend({ kind: 'file', path: config.path, now: ctx.now });
+      return openBackend({
+        kind: 'file',
+        path: config.path,
+        now: ctx.now,
+        stateKey: config.stateKey || undefined
+      });
     case 'git-ref':
       return openBackend({
         kind: 'git-ref',
@@ -101,7 +124,8 @@ export function stateBackendFor(
         remote: config.remote,
         ref: config.ref,
         env: ctx.env,
-        now: ctx.now
+        now: ctx.now,
+        stateKey: config.stateKey || undefined
       });
     case 'artifact': {
       const [owner, repo] = config.repository.split('/');
@@ -128,7 +152,8 @@ export function stateBackendFor(
         localPath: config.path,
         logger: ctx.logger,
         runId: ctx.env.GITHUB_RUN_ID,
-        now: ctx.now
+        now: ctx.now,
+        stateKey: config.stateKey || undefined
       });
     }
   }

@@ -27,6 +27,7 @@ import {
   type MeasurementInput
 } from './measurement.ts';
 import { repoKey } from './keys.ts';
+import { verifyState, type IntegrityReport } from './state-chain.ts';
 
 export interface StateStoreOptions {
   now?: () => Date;
@@ -97,6 +98,11 @@ export class StateStore {
 
   recentGateRuns(repo: string, limit?: number): Promise<GateRun[]> {
     return this.read((db) => recentGateRuns(db, repo, limit));
+  }
+
+  /** The state checked against its chain (state-chain.ts); `full` walks every row. */
+  verify(full = false): Promise<IntegrityReport> {
+    return this.read((db) => verifyState(db, { full }));
   }
 
   private read<T>(fn: (db: Database) => T): Promise<T> {

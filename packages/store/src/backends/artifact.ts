@@ -43,12 +43,14 @@ import type { FetchLike } from '../../../forge/src/fetch-like.ts';
 import { ForgeError } from '../../../forge/src/forge-error.ts';
 import {
   emptyStats,
+  noteIntegrity,
   type BackendStats,
   type StateBackend,
   type WithDbOptions
 } from '../backend.ts';
 import { asStoreError, StoreError } from '../errors.ts';
 import { openStateDatabase } from '../open-database.ts';
+import { verifyState, type IntegrityReport } from '../state-chain.ts';
 import { STATE_ARTIFACT_NAME } from '../state-inputs.ts';
 import { describeRun, stateArtifactCandidates, type Candidate } from './artifact-search.ts';
 import { installStateFile } from './artifact-state-file.ts';
@@ -77,6 +79,8 @@ export interface ArtifactBackendOptions {
    */
   runId?: string;
   now?: () => Date;
+  /** The state-key input: the state chain is signed with it (state-chain.ts). */
+  stateKey?: string;
 }
 
 export type StateOrigin =
@@ -95,8 +99,11 @@ export class ArtifactBackend implements StateBackend {
   readonly stats: BackendStats = emptyStats();
   /** Lines for the gate's report: where the state came from, what was skipped. */
   readonly notes: string[] = [];
-  /** The notes a user must act on or know (the baseline starts over); already logged as warnings. */
+  /** The notes a user must act on or know (the baseline starts over, the state was changed outside quality-gates); already logged as warnings. */
   readonly warnings: string[] = [];
+  /** State changed outside quality-gates, found when an operation opened the state (also in warnings). */
+  readonly tamper: string[] = [];
+  integrity: IntegrityReport | undefined;
   /** Set once the state is in place. */
   origin: StateOrigin | undefined;
   /** True after a write succeeded: the workflow should upload the local file. */
@@ -111,6 +118,7 @@ export class ArtifactBackend implements StateBackend {
   private readonly runId: string | undefined;
   private readonly now: () => Date;
   private preparing: Promise<void> | undefined;
+  private readonly stateKey?: string;
 
   constructor(opts: ArtifactBackendOptions) {
     const client =
@@ -126,6 +134,7 @@ export class ArtifactBackend implements StateBackend {
     this.maxStateBytes = opts.maxStateBytes ?? 512 * 1024 * 1024;
     this.runId = opts.runId;
     this.now = opts.now ?? (() => new Date());
+    this.stateKey = opts.stateKey || undefined;
   }
 
   describe(): string {
@@ -147,12 +156,18 @@ export class ArtifactBackend implements StateBackend {
         journal: 'delete',
         writable: mode === 'write',
         location,
-        now: this.now
+        now: this.now,
+        stateKey: this.stateKey
       });
     } catch (err) {
       throw asStoreError(location, err);
     }
     try {
+      if (!absentRead) {
+        const seen = this.tamper.length;
+        noteIntegrity(this, verifyState(db), location);
+        for (const line of this.tamper.slice(seen)) this.logger.warning(line);
+      }
       const value = fn(db);
       if (mode === 'write') {
         this.changed = true;

@@ -13,18 +13,22 @@ import type { Database } from 'better-sqlite3';
 import { ensureDir } from '../../../core/src/artefact.ts';
 import {
   emptyStats,
+  noteIntegrity,
   type BackendStats,
   type StateBackend,
   type WithDbOptions
 } from '../backend.ts';
 import { StoreError, asStoreError, isBusy } from '../errors.ts';
 import { openStateDatabase } from '../open-database.ts';
+import { verifyState, type IntegrityReport } from '../state-chain.ts';
 
 export interface FileBackendOptions {
   /** The database file; the caller decides the default. Relative paths resolve against the cwd. */
   path: string;
   busyTimeoutMs?: number;
   now?: () => Date;
+  /** The state-key input: the state chain is signed with it (state-chain.ts). */
+  stateKey?: string;
 }
 
 export class FileBackend implements StateBackend {
@@ -32,8 +36,13 @@ export class FileBackend implements StateBackend {
   readonly atomic = true;
   readonly path: string;
   readonly stats: BackendStats = emptyStats();
+  /** State changed outside quality-gates, found when an operation opened the file (also in tamper). */
+  readonly warnings: string[] = [];
+  readonly tamper: string[] = [];
+  integrity: IntegrityReport | undefined;
   private readonly busyTimeoutMs?: number;
   private readonly now?: () => Date;
+  private readonly stateKey?: string;
 
   constructor(opts: FileBackendOptions) {
     if (opts.path.trim() === '')
@@ -41,6 +50,7 @@ export class FileBackend implements StateBackend {
     this.path = resolve(opts.path);
     this.busyTimeoutMs = opts.busyTimeoutMs;
     this.now = opts.now;
+    this.stateKey = opts.stateKey || undefined;
   }
 
   describe(): string {
@@ -78,9 +88,12 @@ export class FileBackend implements StateBackend {
       writable: mode === 'write',
       busyTimeoutMs: this.busyTimeoutMs,
       location: this.path,
-      now: this.now
+      now: this.now,
+      stateKey: this.stateKey
     });
     try {
+      // Reported, never fatal here: the domain functions refuse what they must.
+      if (!absentRead) noteIntegrity(this, verifyState(db), this.path);
       const value = fn(db);
       if (mode === 'write') this.stats.pushes++;
       return value;

@@ -6,23 +6,50 @@
 // so the push is a compare-and-set. A rejected push means another writer won;
 // the whole operation is redone on the new state, a bounded number of times.
 // The ref's history is a log of every change; nothing is ever force-pushed.
+//
+// Every state commit carries a trailer (state-trailer.ts) naming the SHA-256
+// of its state file and the hash of the newest state-chain row, signed with
+// the state-key (and bound to the parent commit) when there is one. A tip
+// commit without a trailer that holds (a state pushed by anything but
+// quality-gates) is refused for every operation, read or write, with a
+// StoreError of code 'tampered': never used, never built upon silently. A
+// maintainer's reseal (state-tool.ts) may accept it, or restore the state of
+// the newest commit quality-gates wrote, on top of it.
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { oneLine } from '../../../core/src/verdict.ts';
 import { Git, GitError, assertPushableRef, firstErrorLine, isSha } from '../../../git/src/git.ts';
 import {
   emptyStats,
+  noteIntegrity,
   type BackendStats,
   type StateBackend,
   type WithDbOptions
 } from '../backend.ts';
 import { StoreError, asStoreError } from '../errors.ts';
+import { latestVersion } from '../migrations.ts';
 import { openStateDatabase } from '../open-database.ts';
+import {
+  CHAIN_SCHEMA_VERSION,
+  chainHeadHash,
+  verifyState,
+  type IntegrityReport
+} from '../state-chain.ts';
+import { stateContext } from '../state-context.ts';
+import {
+  STATE_TRAILER,
+  fileDigest,
+  parseCommit,
+  parseTrailer,
+  stateTrailer,
+  trailerProblem
+} from '../state-trailer.ts';
 
 export const DEFAULT_STATE_REF = 'refs/quality-gates/state';
 export const DEFAULT_STATE_FILE = 'state.sqlite';
@@ -54,6 +81,10 @@ export interface GitRefBackendOptions {
    * diagnostics; it must not touch the state.
    */
   beforePush?: (commit: string) => void | Promise<void>;
+  /** The state-key input: state commits and the state chain are signed with it. */
+  stateKey?: string;
+  /** How many commits a restore looks back for the newest one quality-gates wrote. Default 1000. */
+  restoreDepth?: number;
 }
 
 type Attempt<T> = { done: true; value: T } | { done: false };
@@ -62,6 +93,10 @@ export class GitRefBackend implements StateBackend {
   readonly name = 'git-ref';
   readonly atomic = true;
   readonly stats: BackendStats = emptyStats();
+  /** State changed outside quality-gates, found when an operation opened the state (also in tamper). */
+  readonly warnings: string[] = [];
+  readonly tamper: string[] = [];
+  integrity: IntegrityReport | undefined;
   readonly remote: string;
   readonly ref: string;
   readonly file: string;
@@ -74,6 +109,8 @@ export class GitRefBackend implements StateBackend {
   private readonly now?: () => Date;
   private readonly random: () => number;
   private readonly beforePush?: (commit: string) => void | Promise<void>;
+  private readonly stateKey?: string;
+  private readonly restoreDepth: number;
 
   constructor(opts: GitRefBackendOptions) {
     this.repoDir = opts.repoDir;
@@ -119,6 +156,8 @@ export class GitRefBackend implements StateBackend {
     this.now = opts.now;
     this.random = opts.random ?? Math.random;
     this.beforePush = opts.beforePush;
+    this.stateKey = opts.stateKey || undefined;
+    this.restoreDepth = Math.max(1, opts.restoreDepth ?? 1000);
   }
 
   describe(): string {
@@ -162,21 +201,45 @@ export class GitRefBackend implements StateBackend {
       const base = await this.fetch(privateRef);
       const dbPath = join(work, this.file);
       let baseBlob: string | undefined;
+      let foreign: { commit: string; why: string } | undefined;
+      let source = base;
       if (base !== undefined) {
         baseBlob = await this.blobOf(base);
         await this.extract(baseBlob, dbPath);
+        const why = await this.tipProblem(base, dbPath);
+        if (why !== undefined) {
+          if (opts.integrity !== 'accept-foreign' && opts.integrity !== 'restore-last-written')
+            throw new StoreError(
+              where,
+              `${this.ref}: commit ${base} was not written by quality-gates (${why}); refused, the ref was left as it is (a maintainer checks it, then runs quality-gates state reseal)`,
+              undefined,
+              'tampered'
+            );
+          foreign = { commit: base, why };
+          if (opts.integrity === 'restore-last-written') {
+            source = await this.lastWritten(base, work);
+            rmSync(dbPath, { force: true });
+            await this.extract(await this.blobOf(source), dbPath);
+            foreign.why = `${why}; restored the state of commit ${source}`;
+          }
+        }
       }
       const db = openStateDatabase(dbPath, {
         journal: 'delete',
         writable: true,
         // A private copy read back by hash-object after close: fsync buys nothing.
         durable: false,
-        location: base === undefined ? where : `${where} (${base.slice(0, 12)}:${this.file})`,
-        now: this.now
+        location: source === undefined ? where : `${where} (${source.slice(0, 12)}:${this.file})`,
+        now: this.now,
+        stateKey: this.stateKey
       });
       let value: T;
+      let chain: string | undefined;
       try {
+        if (foreign) stateContext(db).foreign = foreign;
+        noteIntegrity(this, verifyState(db), where);
         value = fn(db);
+        chain = chainHeadHash(db);
       } catch (err) {
         throw asStoreError(where, err);
       } finally {
@@ -185,16 +248,22 @@ export class GitRefBackend implements StateBackend {
       if (mode === 'read') return { done: true, value };
       const blob = (await this.run(['hash-object', '-w', '--', dbPath])).trim();
       // Nothing changed (a ratchet that did not raise): nothing to publish.
-      if (blob === baseBlob) return { done: true, value };
+      if (blob === baseBlob && foreign === undefined) return { done: true, value };
       const tree = (await this.run(['mktree'], `100644 blob ${blob}\t${this.file}\n`)).trim();
       const message = oneLine(opts.message?.(value) || 'quality-gates state update', 200);
+      const trailer = stateTrailer(
+        { parent: base, digest: fileDigest(dbPath), chain },
+        this.stateKey
+      );
       const commit = (
         await this.run([
           'commit-tree',
           tree,
           ...(base === undefined ? [] : ['-p', base]),
           '-m',
-          message
+          message,
+          '-m',
+          trailer
         ])
       ).trim();
       await this.beforePush?.(commit);
@@ -211,6 +280,71 @@ export class GitRefBackend implements StateBackend {
       rmSync(work, { recursive: true, force: true });
       await this.git.exec(['update-ref', '-d', privateRef]);
     }
+  }
+
+  /**
+   * Why the tip commit is not one quality-gates wrote (undefined: it is).
+   * A commit from before the trailer existed (a state below schema v5, in a
+   * history where no commit has a trailer yet) is accepted: the first write
+   * seals it and signs the next commit.
+   */
+  private async tipProblem(commit: string, dbPath: string): Promise<string | undefined> {
+    const version = schemaVersionOf(dbPath);
+    // A newer release's state: opening it refuses it, naming both versions.
+    if (version > latestVersion()) return undefined;
+    const c = parseCommit(await this.run(['cat-file', 'commit', commit]));
+    const trailer = parseTrailer(c.message);
+    if (trailer === undefined) {
+      if (version >= CHAIN_SCHEMA_VERSION) return `it has no ${STATE_TRAILER} trailer`;
+      const signed = (
+        await this.run(['rev-list', '-1', `--grep=^${STATE_TRAILER}: `, commit])
+      ).trim();
+      return signed === ''
+        ? undefined
+        : `it has no ${STATE_TRAILER} trailer, and commit ${signed.slice(0, 12)} before it had one`;
+    }
+    return trailerProblem(
+      trailer,
+      { parent: c.parents[0], digest: fileDigest(dbPath), chain: chainOf(dbPath) },
+      this.stateKey
+    );
+  }
+
+  /** The newest commit before `tip` (first parents) whose trailer holds: a state quality-gates wrote. */
+  private async lastWritten(tip: string, work: string): Promise<string> {
+    const list = (
+      await this.run(['rev-list', '--first-parent', `--max-count=${this.restoreDepth}`, tip])
+    )
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+    for (const [i, commit] of list.entries()) {
+      if (i === 0) continue;
+      const path = join(work, `candidate-${i}.sqlite`);
+      try {
+        await this.extract(await this.blobOf(commit), path);
+        const c = parseCommit(await this.run(['cat-file', 'commit', commit]));
+        const trailer = parseTrailer(c.message);
+        const digest = fileDigest(path);
+        if (
+          trailer &&
+          trailerProblem(
+            trailer,
+            { parent: c.parents[0], digest, chain: chainOf(path) },
+            this.stateKey
+          ) === undefined
+        )
+          return commit;
+      } catch {
+        // Not a state commit either; look further back.
+      } finally {
+        rmSync(path, { force: true });
+      }
+    }
+    throw new StoreError(
+      this.describe(),
+      `no commit within ${this.restoreDepth} before ${tip.slice(0, 12)} carries a ${STATE_TRAILER} trailer that holds; nothing to restore (reseal accepting the tip instead)`
+    );
   }
 
   /** Fetches the state ref into `privateRef`; undefined when the remote has no such ref yet. */
@@ -291,6 +425,40 @@ export class GitRefBackend implements StateBackend {
       throw err;
     }
   }
+}
+
+/** Runs `fn` on a read-only connection to `path`; `fallback` when it is not a readable database. */
+function readOnly<T>(path: string, fn: (db: Database) => T, fallback: T): T {
+  let db: Database | undefined;
+  try {
+    db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    return fn(db);
+  } catch {
+    return fallback;
+  } finally {
+    db?.close();
+  }
+}
+
+/** The schema version of a state file, read without changing it (0 when it has none). */
+function schemaVersionOf(path: string): number {
+  return readOnly(
+    path,
+    (db) => {
+      const has = db
+        .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'")
+        .get();
+      if (!has) return 0;
+      const v = db.prepare('SELECT MAX(version) FROM schema_version').pluck().get();
+      return typeof v === 'number' ? v : 0;
+    },
+    0
+  );
+}
+
+/** The chain head a state file's checkpoint names, read without changing it. */
+function chainOf(path: string): string | undefined {
+  return readOnly(path, (db) => chainHeadHash(db), undefined);
 }
 
 function sleep(ms: number): Promise<void> {
