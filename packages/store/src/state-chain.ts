@@ -590,6 +590,7 @@ function verifyIn(db: Database, opts: VerifyOptions): IntegrityReport {
   report.length = tip.id;
   report.head = tip.hash;
   report.keyed = tip.alg === 'hmac-sha256';
+  // The newest row, re-hashed by chainTip.
   report.checked.rows = tip.counts ? 1 : 0;
   if (tip.broken) {
     report.broken = tip.broken;
@@ -686,7 +687,7 @@ function walkChain(
     const h = rowHash(row, key);
     if (h === undefined) unverifiable++;
     else if (h !== row.hash) note(row.id, `chain row ${row.id} was changed`);
-    if (row.id > resealed && tip.alg && row.alg !== tip.alg && row.id > 0)
+    if (row.id > resealed && tip.alg && row.alg !== tip.alg)
       note(row.id, `chain row ${row.id} is signed with ${row.alg}, the state with ${tip.alg}`);
     if (row.kind !== 'seal') last.set(`${row.kind}\u0000${row.key}`, row);
     prevHash = row.hash;
