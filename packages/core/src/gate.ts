@@ -35,7 +35,7 @@ export interface GateDefinition<C> {
   buildConfig(inputs: InputSource, ctx: RunContext): C;
   evaluate(config: C, ctx: RunContext): Promise<GateOutcome>;
   /** Frontmatter keys to keep present (as nulls or settings) when evaluation ended in an error. */
-  errorFields?(config: C | undefined): Frontmatter;
+  errorFields?(config: C | undefined, err?: unknown): Frontmatter;
   /** Commit the report speaks for, checked on read-back when known. */
   headSha?(outcome: GateOutcome): string | undefined;
 }
@@ -136,7 +136,7 @@ export async function runGate<C>(
       else log.error(msg);
       return {
         ...outcome(verdict, msg, verdict === 'PASS' ? [msg] : []),
-        fields: def.errorFields?.(config) ?? {}
+        fields: def.errorFields?.(config, err) ?? {}
       };
     }
   }

@@ -71,9 +71,15 @@ export async function runBaseline(c: BaselineConfig, ctx: RunContext): Promise<T
   let before: number | null;
   let after: number | null;
   let summary: string;
+  // The state was changed outside the store: say so, whatever the operation.
+  const warnings: string[] = [];
+  const noteTamper = (t: string | undefined): void => {
+    if (t) warnings.push(`state tampering: ${t}; the audited value is shown and used`);
+  };
   if (c.operation === 'show') {
     const b = await backend.withDb('read', (db) => getBaseline(db, repo, c.branch));
     before = after = b?.percent ?? null;
+    noteTamper(b?.tampered);
     summary = b
       ? `baseline for ${repo} ${c.branch}: ${fmt(b.percent)}% (set ${b.updatedAt} by ${b.updatedBy}: ${b.reason})`
       : `no baseline for ${repo} ${c.branch}: the next landing bootstraps it`;
@@ -93,6 +99,7 @@ export async function runBaseline(c: BaselineConfig, ctx: RunContext): Promise<T
     );
     before = r.old;
     after = r.new;
+    noteTamper(r.tampered);
     summary = `baseline for ${repo} ${c.branch} set from ${fmt(r.old) || 'none'} to ${fmt(r.new)}% by ${c.actor}: ${c.reason}`;
   } else {
     const r = await backend.withDb(
@@ -105,6 +112,7 @@ export async function runBaseline(c: BaselineConfig, ctx: RunContext): Promise<T
     );
     before = r.old;
     after = null;
+    noteTamper(r.tampered);
     summary =
       r.outcome === 'removed'
         ? `baseline for ${repo} ${c.branch} reset (was ${fmt(r.old)}%) by ${c.actor}: ${c.reason}; the next landing bootstraps it`
@@ -126,7 +134,13 @@ export async function runBaseline(c: BaselineConfig, ctx: RunContext): Promise<T
         ),
     ''
   ].join('\n');
-  return { summary, outputs: { baseline: fmt(after), previous: fmt(before) }, body, warnings: [] };
+  for (const w of warnings) ctx.logger.warning(w);
+  return {
+    summary,
+    outputs: { baseline: fmt(after), previous: fmt(before) },
+    body,
+    warnings: [...warnings, ...(backend.tamper ?? []).filter((t) => !warnings.includes(t))]
+  };
 }
 
 export const coverageBaseline: ToolDefinition<BaselineConfig> = {

@@ -11,6 +11,7 @@ import { getBaseline } from '../../store/src/baseline.ts';
 import { recordGateRun } from '../../store/src/gate-run.ts';
 import { latestMeasurement, recordMeasurement } from '../../store/src/measurement.ts';
 import { stateBackendFor } from '../../store/src/state-inputs.ts';
+import { isTampered } from '../../store/src/errors.ts';
 import {
   MEASURE_INPUT_NAMES,
   readCoverageGateConfig,
@@ -117,7 +118,8 @@ export async function evaluateCoverage(
       head_sha: rev.sha,
       tree_sha: rev.tree,
       base_ref: config.baseRef,
-      state_backend: backend.name
+      state_backend: backend.name,
+      state_integrity: backend.tamper && backend.tamper.length > 0 ? 'tampered' : 'ok'
     },
     body: renderCoverageBody({
       verdict: result.verdict,
@@ -177,7 +179,8 @@ export const coverageGate: GateDefinition<CoverageGateConfig> = {
   policy: coveragePolicy,
   buildConfig: readCoverageGateConfig,
   evaluate: evaluateCoverage,
-  errorFields: (c) => ({
+  errorFields: (c, err) => ({
+    ...(isTampered(err) ? { state_integrity: 'tampered' } : {}),
     measured: null,
     baseline: null,
     floor: c?.floor ?? null,

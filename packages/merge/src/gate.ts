@@ -23,6 +23,7 @@ import { recordGateRun } from '../../store/src/gate-run.ts';
 import { acquireLeaseWithWait, confirmLease, releaseLease } from '../../store/src/lease.ts';
 import { findGreenTest, recordGreenTest, type GreenTest } from '../../store/src/green-test.ts';
 import { stateBackendFor } from '../../store/src/state-inputs.ts';
+import { isTampered } from '../../store/src/errors.ts';
 import { catchUp, type CatchUpResult } from './catch-up.ts';
 import { classifyError, type MergeFailureClass } from './classify.ts';
 import { MERGE_INPUT_NAMES, readMergeConfig, type MergeConfig } from './config.ts';
@@ -306,6 +307,7 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
         ? null
         : holder,
     lease_token: lease.acquired ? lease.holder.token : null,
+    state_integrity: backend.tamper && backend.tamper.length > 0 ? 'tampered' : 'ok',
     retest_proof: d.proof ? `${d.proof.sha}@${d.proof.at}` : null,
     attempts: d.retest?.attempts ?? 0,
     duration_s: Math.round((Date.now() - started) / 100) / 10
@@ -357,7 +359,7 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
     summary: d.summary,
     fields,
     body,
-    warnings: d.retest?.warnings ?? []
+    warnings: [...(d.retest?.warnings ?? []), ...(backend.warnings ?? [])]
   };
 }
 
@@ -370,7 +372,8 @@ export const mergeGate: GateDefinition<MergeConfig> = {
   policy: () => ({ byKind: {}, default: 'fail-closed' }),
   buildConfig: readMergeConfig,
   evaluate: evaluateMerge,
-  errorFields: () => ({
+  errorFields: (_c, err) => ({
+    ...(isTampered(err) ? { state_integrity: 'tampered' } : {}),
     failure_class: 'other',
     rebased: false,
     retest_skipped: false,
