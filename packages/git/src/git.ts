@@ -2,9 +2,18 @@
 // shell), refs from users are checked before use, and every push is vetted:
 // nothing here can push to, force-push or delete main or a protected branch,
 // and force exists only as --force-with-lease with an explicit expected sha.
+//
+// Every git process runs hardened (git-env.ts: no hooks, fsmonitor,
+// credential helpers, askpass or ext transport, whatever the repository or
+// global config says). With a GitCredential, its network commands use the
+// remote URLs pinned before any user command ran, refuse to run when the
+// config git reads now would rewrite them, carry the credential in their
+// environment only, and mask it in every error.
 
 import { runCommand, type RunResult } from '../../proc/src/run.ts';
 import { matchesAny } from '../../core/src/glob.ts';
+import type { GitCredential, RemoteDirection } from './credentials.ts';
+import { hardenedGitEnv } from './git-env.ts';
 
 export const DEFAULT_PROTECTED = ['main', 'master', 'release/*'] as const;
 
@@ -34,6 +43,13 @@ export interface GitOptions {
   /** Per-command limit. Default 10 minutes (a big fetch can be slow). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The gate's git credential (GitCredential.setup, taken before any user
+   * command ran): its environment, pinned remote URLs and masking.
+   */
+  credential?: GitCredential;
+  /** URLs besides the credential's pinned remotes that this Git fetches from or pushes to. */
+  urls?: readonly string[];
 }
 
 const SHA_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -68,12 +84,14 @@ export class Git {
   readonly protectedBranches: readonly string[];
   private readonly timeoutMs: number;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly credential?: GitCredential;
 
   constructor(cwd: string, opts: GitOptions = {}) {
     this.cwd = cwd;
     this.protectedBranches = opts.protectedBranches ?? DEFAULT_PROTECTED;
     this.timeoutMs = opts.timeoutMs ?? 10 * 60_000;
-    this.env = {
+    this.credential = opts.credential;
+    const base = {
       ...(opts.env ?? process.env),
       GIT_TERMINAL_PROMPT: '0',
       LC_ALL: 'C',
@@ -81,6 +99,80 @@ export class Git {
       // Ignore a user's global hooks/aliases that could change output formats.
       GIT_CONFIG_NOSYSTEM: '1'
     };
+    this.env = opts.credential ? opts.credential.env(base, opts.urls) : hardenedGitEnv(base);
+  }
+
+  /** The environment this Git runs git with (for a caller that spawns git itself). */
+  get processEnv(): NodeJS.ProcessEnv {
+    return { ...this.env };
+  }
+
+  /** `text` with the credential masked (unchanged without one). */
+  mask(text: string): string {
+    return this.credential ? this.credential.mask(text) : text;
+  }
+
+  /** A GitError whose message and captured output carry no credential. */
+  private error(message: string, args: readonly string[], result?: RunResult): GitError {
+    const masked = result && {
+      ...result,
+      stdout: this.mask(result.stdout),
+      stderr: this.mask(result.stderr)
+    };
+    return new GitError(this.mask(message), args, masked);
+  }
+
+  /**
+   * What to name `remote` as in a network command. Without a credential,
+   * `remote` itself. With one: the URL pinned before any user command ran
+   * (a URL or path is taken as given), after checking that the config git
+   * reads now does not rewrite it (url.<x>.insteadOf, pushInsteadOf, or a
+   * remote section named after the URL): the code under test may have
+   * written that config, and a rewritten URL is refused, never followed.
+   */
+  async remoteArg(remote: string, direction: RemoteDirection): Promise<string> {
+    if (!this.credential) return remote;
+    if (remote === '' || remote.startsWith('-'))
+      throw this.error(`refused: invalid remote ${JSON.stringify(remote)}`, []);
+    let url: string;
+    try {
+      url = this.credential.urlFor(remote, direction);
+    } catch (err) {
+      throw this.error((err as Error).message, []);
+    }
+    await this.assertNotRedirected(url, direction);
+    return url;
+  }
+
+  private async assertNotRedirected(url: string, direction: RemoteDirection): Promise<void> {
+    const args = ['config', '--null', '--list'];
+    const r = await this.exec(args);
+    if (r.exitCode !== 0 || r.timedOut || r.spawnError)
+      throw this.error(
+        `git config --list failed: ${r.spawnError ?? firstErrorLine(r.stderr) ?? `exit code ${r.exitCode}`}`,
+        args,
+        r
+      );
+    const remoteSection = `remote.${url}.`.toLowerCase();
+    for (const rec of r.stdout.split('\0')) {
+      const nl = rec.indexOf('\n');
+      const key = nl < 0 ? rec : rec.slice(0, nl);
+      const value = nl < 0 ? '' : rec.slice(nl + 1);
+      const rewrite = /^url\..*\.(insteadof|pushinsteadof)$/i.exec(key);
+      if (rewrite) {
+        if (rewrite[1].toLowerCase() === 'pushinsteadof' && direction !== 'push') continue;
+        if (value !== '' && url.startsWith(value))
+          throw this.error(
+            `refused: git config now rewrites the ${direction} URL the gate pinned (${key}); the workspace's git config changed after the gate read it`,
+            args
+          );
+      } else if (key.toLowerCase().startsWith(remoteSection)) {
+        throw this.error(
+          `refused: git config now defines a remote named after the URL the gate pinned (${key})`,
+          args
+        );
+      }
+    }
   }
 
   /** Runs git; resolves with the raw result whatever the exit code. */
@@ -98,12 +190,12 @@ export class Git {
   async run(args: readonly string[], input?: string): Promise<string> {
     const r = await this.exec(args, input);
     if (r.spawnError)
-      throw new GitError(`git could not be started (${r.spawnError}); is git installed?`, args, r);
+      throw this.error(`git could not be started (${r.spawnError}); is git installed?`, args, r);
     if (r.timedOut)
-      throw new GitError(`git ${args[0]} timed out after ${this.timeoutMs} ms`, args, r);
+      throw this.error(`git ${args[0]} timed out after ${this.timeoutMs} ms`, args, r);
     if (r.exitCode !== 0) {
       const line = firstErrorLine(r.stderr) ?? `exit code ${r.exitCode}`;
-      throw new GitError(`git ${args[0]} failed: ${line}`, args, r);
+      throw this.error(`git ${args[0]} failed: ${line}`, args, r);
     }
     return r.stdout;
   }
@@ -159,18 +251,43 @@ export class Git {
       '--no-tags',
       '--quiet',
       ...extra,
-      remote,
+      await this.remoteArg(remote, 'fetch'),
       `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`
     ]);
     return r.exitCode === 0;
   }
 
+  /**
+   * Fetches `refspec` from a remote (a pinned URL with a credential);
+   * resolves with the raw result. `extra` goes before the remote.
+   */
+  async fetchRef(
+    remote: string,
+    refspec: string,
+    extra: readonly string[] = []
+  ): Promise<RunResult> {
+    const r = await this.exec(['fetch', ...extra, await this.remoteArg(remote, 'fetch'), refspec]);
+    return { ...r, stdout: this.mask(r.stdout), stderr: this.mask(r.stderr) };
+  }
+
   async deepen(remote: string, by: number): Promise<void> {
-    await this.run(['fetch', '--no-tags', '--quiet', `--deepen=${by}`, remote]);
+    await this.run([
+      'fetch',
+      '--no-tags',
+      '--quiet',
+      `--deepen=${by}`,
+      ...(await this.whole(remote))
+    ]);
   }
 
   async unshallow(remote: string): Promise<void> {
-    await this.run(['fetch', '--no-tags', '--quiet', '--unshallow', remote]);
+    await this.run(['fetch', '--no-tags', '--quiet', '--unshallow', ...(await this.whole(remote))]);
+  }
+
+  /** A remote's branches as a fetch names them: a pinned URL needs the refspec the remote's name implied. */
+  private async whole(remote: string): Promise<string[]> {
+    const arg = await this.remoteArg(remote, 'fetch');
+    return arg === remote ? [remote] : [arg, `+refs/heads/*:refs/remotes/${remote}/*`];
   }
 
   /** Contents of a file at a commit, or undefined when it does not exist there. */
@@ -204,7 +321,7 @@ export class Git {
         throw new GitError('refused to push: expected old sha is not a commit sha', []);
       args.push(`--force-with-lease=refs/heads/${branch}:${opts.expectedOldSha}`);
     }
-    args.push(remote, `${opts.sha}:refs/heads/${branch}`);
+    args.push(await this.remoteArg(remote, 'push'), `${opts.sha}:refs/heads/${branch}`);
     await this.run(args);
   }
 
@@ -221,18 +338,20 @@ export class Git {
     if (remote === '' || remote.startsWith('-'))
       throw new GitError(`refused to delete: invalid remote ${JSON.stringify(remote)}`, []);
     const ref = `refs/heads/${branch.replace(/^refs\/heads\//, '')}`;
-    const listed = await this.run(['ls-remote', '--heads', remote, ref]);
+    // The listing and the deletion name the same place: the push URL.
+    const target = await this.remoteArg(remote, 'push');
+    const listed = await this.run(['ls-remote', '--heads', target, ref]);
     const sha = listed
       .split('\n')
       .map((l) => l.split('\t'))
       .find(([, name]) => name === ref)?.[0];
     if (sha === undefined) return { outcome: 'absent' };
-    const args = ['push', '--porcelain', '--no-verify', remote, `:${ref}`];
+    const args = ['push', '--porcelain', '--no-verify', target, `:${ref}`];
     const r = await this.exec(args);
     if (r.exitCode === 0 && !r.timedOut) return { outcome: 'deleted', sha };
     if (/remote ref does not exist/i.test(r.stderr + r.stdout)) return { outcome: 'absent', sha };
     const line = r.spawnError ?? firstErrorLine(r.stderr) ?? `exit code ${r.exitCode}`;
-    throw new GitError(`git push (delete ${ref}) failed: ${line}`, args, r);
+    throw this.error(`git push (delete ${ref}) failed: ${line}`, args, r);
   }
 
   /**
@@ -248,12 +367,18 @@ export class Git {
       throw new GitError(`refused to push: ${JSON.stringify(sha)} is not a commit sha`, []);
     if (remote === '' || remote.startsWith('-'))
       throw new GitError(`refused to push: invalid remote ${JSON.stringify(remote)}`, []);
-    const args = ['push', '--porcelain', '--no-verify', remote, `${sha}:${ref}`];
+    const args = [
+      'push',
+      '--porcelain',
+      '--no-verify',
+      await this.remoteArg(remote, 'push'),
+      `${sha}:${ref}`
+    ];
     const r = await this.exec(args);
     if (r.exitCode === 0 && !r.timedOut) return 'pushed';
     if (!r.spawnError && !r.timedOut && isLostRace(r.stdout, r.stderr)) return 'rejected';
     const line = r.spawnError ?? firstErrorLine(r.stderr) ?? `exit code ${r.exitCode}`;
-    throw new GitError(`git push failed: ${line}`, args, r);
+    throw this.error(`git push failed: ${line}`, args, r);
   }
 }
 

@@ -15,6 +15,13 @@
 // StoreError of code 'tampered': never used, never built upon silently. A
 // maintainer's reseal (state-tool.ts) may accept it, or restore the state of
 // the newest commit quality-gates wrote, on top of it.
+//
+// The workspace may have run the code under test before a state operation
+// (the merge gate's re-test, the coverage command), so nothing here trusts
+// its git config: every git process is hardened (no hooks, fsmonitor,
+// helpers, filters), and with a GitCredential the fetch and the push go to
+// the URL pinned before the user command ran, with the gate's credential in
+// their environment, never the checkout's persisted one.
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -24,6 +31,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { oneLine } from '../../../core/src/verdict.ts';
+import { isRemoteName, type GitCredential } from '../../../git/src/credentials.ts';
 import { Git, GitError, assertPushableRef, firstErrorLine, isSha } from '../../../git/src/git.ts';
 import {
   emptyStats,
@@ -60,6 +68,18 @@ export interface GitRefBackendOptions {
   repoDir: string;
   /** Remote name or URL of the repository that holds the state ref. */
   remote: string;
+  /**
+   * The URL to fetch from and push to instead of `remote`'s configured one:
+   * pinned before any user command ran (GitCredential.urlFor). Default: with
+   * a credential, its pin for `remote`; without, `remote` as git resolves it.
+   */
+  remoteUrl?: string;
+  /**
+   * The gate's git credential (GitCredential.setup): its environment for the
+   * fetch and the push, its pinned URLs, its masking. Without it, git uses
+   * whatever credential the workspace's config and environment provide.
+   */
+  credential?: GitCredential;
   /** Default refs/quality-gates/state. A protected branch is refused. */
   ref?: string;
   /** Default state.sqlite. */
@@ -102,7 +122,8 @@ export class GitRefBackend implements StateBackend {
   readonly file: string;
   private readonly git: Git;
   private readonly repoDir: string;
-  private readonly env: NodeJS.ProcessEnv;
+  /** What fetch and push name: the pinned URL, else the remote. */
+  private readonly target: string;
   private readonly maxAttempts: number;
   private readonly backoff: { baseMs: number; maxMs: number };
   private readonly tmpDir: string;
@@ -134,7 +155,10 @@ export class GitRefBackend implements StateBackend {
       name: 'quality-gates',
       email: 'quality-gates@users.noreply.invalid'
     };
-    this.env = {
+    if (opts.remoteUrl !== undefined && (opts.remoteUrl === '' || opts.remoteUrl.startsWith('-')))
+      throw new StoreError(where, 'the pinned remote URL must be a URL or path');
+    this.target = opts.remoteUrl ?? this.remote;
+    const env = {
       ...(opts.env ?? process.env),
       GIT_AUTHOR_NAME: id.name,
       GIT_AUTHOR_EMAIL: id.email,
@@ -146,9 +170,11 @@ export class GitRefBackend implements StateBackend {
     };
     // Every branch is "protected" for this Git: the backend pushes state refs only.
     this.git = new Git(this.repoDir, {
-      env: this.env,
+      env,
       protectedBranches: ['**'],
-      timeoutMs: 120_000
+      timeoutMs: 120_000,
+      credential: opts.credential,
+      urls: isRemoteName(this.target) ? [] : [this.target]
     });
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     this.backoff = opts.backoff ?? { baseMs: 50, maxMs: 4000 };
@@ -246,7 +272,8 @@ export class GitRefBackend implements StateBackend {
         db.close();
       }
       if (mode === 'read') return { done: true, value };
-      const blob = (await this.run(['hash-object', '-w', '--', dbPath])).trim();
+      // --no-filters: no clean filter (a program the config names) sees the file.
+      const blob = (await this.run(['hash-object', '-w', '--no-filters', '--', dbPath])).trim();
       // Nothing changed (a ratchet that did not raise): nothing to publish.
       if (blob === baseBlob && foreign === undefined) return { done: true, value };
       const tree = (await this.run(['mktree'], `100644 blob ${blob}\t${this.file}\n`)).trim();
@@ -269,7 +296,7 @@ export class GitRefBackend implements StateBackend {
       await this.beforePush?.(commit);
       let pushed: 'pushed' | 'rejected';
       try {
-        pushed = await this.git.pushRef(this.remote, commit, this.ref);
+        pushed = await this.git.pushRef(this.target, commit, this.ref);
       } catch (err) {
         throw new StoreError(where, (err as Error).message);
       }
@@ -349,16 +376,17 @@ export class GitRefBackend implements StateBackend {
 
   /** Fetches the state ref into `privateRef`; undefined when the remote has no such ref yet. */
   private async fetch(privateRef: string): Promise<string | undefined> {
-    const args = [
-      'fetch',
-      '--no-tags',
-      '--quiet',
-      '--no-write-fetch-head',
-      '--no-auto-gc',
-      this.remote,
-      `+${this.ref}:${privateRef}`
-    ];
-    const r = await this.git.exec(args);
+    let r;
+    try {
+      r = await this.git.fetchRef(this.target, `+${this.ref}:${privateRef}`, [
+        '--no-tags',
+        '--quiet',
+        '--no-write-fetch-head',
+        '--no-auto-gc'
+      ]);
+    } catch (err) {
+      throw new StoreError(this.describe(), (err as Error).message);
+    }
     if (r.exitCode !== 0 || r.timedOut || r.spawnError) {
       if (/couldn't find remote ref/i.test(r.stderr)) return undefined;
       const line = r.spawnError ?? (r.timedOut ? 'timed out' : firstErrorLine(r.stderr));
@@ -391,7 +419,7 @@ export class GitRefBackend implements StateBackend {
       const fd = openSync(path, 'wx', 0o600);
       const child = spawn('git', ['cat-file', 'blob', blob], {
         cwd: this.repoDir,
-        env: this.env,
+        env: this.git.processEnv,
         stdio: ['ignore', fd, 'pipe']
       });
       let stderr = '';
