@@ -47,7 +47,7 @@ function mergeInputs(state: string, branch: string, testCommand: string, extra =
     'test-command': testCommand,
     'state-path': state,
     'lease-wait-minutes': '0',
-    'lease-ttl-minutes': '5',
+    'lease-ttl-minutes': '30',
     'infra-retries': '0',
     'report-dir': tempDir('qg-reports-'),
     ...extra
@@ -182,7 +182,12 @@ describe('secrets out of reach of the test command (issue 8, item 5)', () => {
     const r = runActionBundle('merge-gate', {
       workspace: repo.work,
       inputs: mergeInputs(state, 'agent/snoop', command),
-      env: { ...SECRETS, CI: 'true', QG_PASSED_THROUGH: 'yes' }
+      env: {
+        ...SECRETS,
+        'INPUT_TELEGRAM-CHAT-ID': '-1001234567890',
+        'INPUT_WEBHOOK-URL': 'http://127.0.0.1:1/hook',
+        CI: 'true'
+      }
     });
     expect(r.outputs.status).toBe('PASS');
     const seen = ['env.txt', 'ppid.txt', 'all.txt', 'gitconfig.txt', 'extraheader.txt']
@@ -193,5 +198,59 @@ describe('secrets out of reach of the test command (issue 8, item 5)', () => {
     for (const value of [...Object.values(SECRETS), basic]) expect(seen).not.toContain(value);
     expect(seen).not.toMatch(/^INPUT_/m);
     expect(r.stdout + r.stderr).not.toContain(SECRETS.INPUT_TOKEN);
+  });
+});
+
+describe('a test command that rewrites the state (issue 8, item 5)', () => {
+  it('cannot lower the coverage baseline: the edit is found, the audited 90 % still holds, and the report says tampered', () => {
+    const repo = taskRepo('agent/tamper');
+    const state = join(tempDir('qg-state-'), 'state.sqlite');
+    const seed = runActionBundle('coverage-baseline', {
+      workspace: repo.work,
+      inputs: { operation: 'set', value: '90', reason: 'seed', 'state-path': state }
+    });
+    expect(seed.exitCode).toBe(0);
+    // The merge job's test command is the branch's code: it edits the state file.
+    const script = join(tempDir('qg-evil-'), 'evil.py');
+    writeFileSync(
+      script,
+      [
+        'import sqlite3, sys',
+        'c = sqlite3.connect(sys.argv[1])',
+        "c.execute('UPDATE coverage_baseline SET percent = 0')",
+        'c.commit()'
+      ].join('\n')
+    );
+    const merge = runActionBundle('merge-gate', {
+      workspace: repo.work,
+      inputs: mergeInputs(state, 'agent/tamper', `python3 ${script} ${state} && test -f ok`)
+    });
+    expect(merge.outputs.status).toBe('PASS');
+    // The coverage gate measures 80 % on the branch.
+    writeFileSync(
+      join(repo.work, 'coverage.json'),
+      JSON.stringify({ meta: {}, files: {}, totals: { covered_lines: 8, num_statements: 10 } })
+    );
+    const cov = runActionBundle('coverage-gate', {
+      workspace: repo.work,
+      inputs: {
+        measure: 'false',
+        report: 'coverage.json',
+        'base-ref': 'main',
+        'state-path': state,
+        'report-dir': tempDir('qg-reports-')
+      }
+    });
+    expect(cov.outputs.status).toBe('FAIL');
+    expect(cov.outputs.baseline).toBe('90');
+    const report = readFileSync(cov.outputs['report-path'], 'utf8');
+    expect(report).toMatch(/^state_integrity: tampered$/m);
+    expect(report).toMatch(/^warnings:\n  - .*baseline.*main/m);
+    const show = runActionBundle('coverage-baseline', {
+      workspace: repo.work,
+      inputs: { operation: 'show', 'state-path': state }
+    });
+    expect(show.outputs.baseline).toBe('90.00');
+    expect(show.stdout).toMatch(/::warning::state tampering/);
   });
 });

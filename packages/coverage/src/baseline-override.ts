@@ -12,7 +12,7 @@ import { auditLog, getBaseline, resetBaseline, setBaseline } from '../../store/s
 import {
   readStateConfig,
   STATE_INPUTS,
-  stateBackendFor,
+  openStateBackend,
   type StateConfig
 } from '../../store/src/state-inputs.ts';
 import { repositoryKey } from './config.ts';
@@ -65,7 +65,7 @@ const fmt = (x: number | null | undefined): string =>
   x === null || x === undefined ? '' : x.toFixed(2);
 
 export async function runBaseline(c: BaselineConfig, ctx: RunContext): Promise<ToolResult> {
-  const backend = stateBackendFor(c.state, c.branch, ctx);
+  const backend = await openStateBackend(c.state, c.branch, ctx);
   const repo = c.repository;
   const now = ctx.now();
   let before: number | null;

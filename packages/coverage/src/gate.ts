@@ -12,6 +12,9 @@ import { recordGateRun } from '../../store/src/gate-run.ts';
 import { latestMeasurement, recordMeasurement } from '../../store/src/measurement.ts';
 import { stateBackendFor } from '../../store/src/state-inputs.ts';
 import { isTampered } from '../../store/src/errors.ts';
+import { gateCredential } from '../../git/src/credentials.ts';
+import { guardGitConfig, type GitConfigGuard } from '../../git/src/config-guard.ts';
+import { describeError } from '../../core/src/errors.ts';
 import {
   MEASURE_INPUT_NAMES,
   readCoverageGateConfig,
@@ -42,15 +45,32 @@ export async function evaluateCoverage(
   ctx: RunContext
 ): Promise<GateOutcome> {
   const rev = await currentRevision(config.workspace);
+  // Before the branch's code runs: the checkout's persisted credential
+  // leaves the workspace; the gate's own git (a git-ref state) gets its own.
+  const cred = await gateCredential({
+    workspace: config.workspace,
+    token: config.state.token,
+    env: ctx.env
+  });
+  const notes: string[] = [...cred.warnings];
+  const guard =
+    config.command !== undefined ? await guardOrNote(config.workspace, notes) : undefined;
   let measured;
   try {
     measured = await measureCoverage(config, ctx.logger, ctx.env);
   } catch (err) {
     if (err instanceof RedSuiteError) return redSuite(config, rev, err);
     throw err;
+  } finally {
+    const restored = await guard?.restore();
+    if (restored?.changed) {
+      const w = `the coverage command changed the workspace's git configuration (${restored.changes.join(', ')}); restored before the gate's own git ran again`;
+      ctx.logger.warning(w);
+      notes.push(w);
+    }
   }
   const report = measured.report;
-  const backend = stateBackendFor(config.state, config.baseRef, ctx);
+  const backend = stateBackendFor(config.state, config.baseRef, ctx, cred);
   const repo = config.repository;
   const branch = ctx.event.headRef || rev.branch || 'HEAD';
   const now = ctx.now();
@@ -98,7 +118,7 @@ export async function evaluateCoverage(
         `coverage: measured ${round2(report.percent)}% on ${branch} at ${rev.sha.slice(0, 12)}`
     }
   );
-  const warnings = [...measured.warnings, ...(backend.warnings ?? [])];
+  const warnings = [...notes, ...measured.warnings, ...(backend.warnings ?? [])];
   const summary = `${result.verdict === 'PASS' ? 'coverage holds' : 'coverage fell'}: ${result.reasons.join('; ')}`;
   return {
     verdict: result.verdict,
@@ -133,6 +153,21 @@ export async function evaluateCoverage(
     }),
     warnings
   };
+}
+
+/** The .git guard around the coverage command; a checkout it cannot guard (a worktree) is noted, not fatal. */
+async function guardOrNote(
+  workspace: string,
+  notes: string[]
+): Promise<GitConfigGuard | undefined> {
+  try {
+    return await guardGitConfig(workspace);
+  } catch (err) {
+    notes.push(
+      `the workspace's git configuration is not guarded around the coverage command: ${describeError(err)}`
+    );
+    return undefined;
+  }
 }
 
 /** The tree that lands must be green: a red suite FAILs, class red, with no figure recorded. */

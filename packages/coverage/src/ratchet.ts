@@ -12,7 +12,7 @@ import {
   recordMeasurement,
   type MeasurementInput
 } from '../../store/src/measurement.ts';
-import { stateBackendFor } from '../../store/src/state-inputs.ts';
+import { openStateBackend } from '../../store/src/state-inputs.ts';
 import {
   MEASURE_INPUT_NAMES,
   MEASURE_INPUTS,
@@ -40,7 +40,7 @@ export async function runRatchet(config: RatchetConfig, ctx: RunContext): Promis
   const rev = await currentRevision(config.workspace);
   const repo = config.repository;
   const branch = config.baseRef;
-  const backend = stateBackendFor(config.state, branch, ctx);
+  const backend = await openStateBackend(config.state, branch, ctx);
   const known = rev.tree
     ? await backend.withDb('read', (db) => findMeasurementByTree(db, repo, rev.tree))
     : undefined;

@@ -486,3 +486,33 @@ function envProxy(url: string, env: NodeJS.ProcessEnv): string | undefined {
   const scheme = https ? env.https_proxy || env.HTTPS_PROXY : env.http_proxy;
   return scheme || env.all_proxy || env.ALL_PROXY || undefined;
 }
+
+const perProcess = new Map<string, Promise<GitCredential>>();
+
+/**
+ * The gate's credential for a workspace, set up once per process and token:
+ * the first call takes the checkout's persisted credential out of the
+ * workspace (before any user command runs), later calls (the next gate of an
+ * edge run, the publisher, the state backend) share the same credential.
+ */
+export function gateCredential(opts: {
+  workspace: string;
+  token: string;
+  env: NodeJS.ProcessEnv;
+}): Promise<GitCredential> {
+  const serverUrl = (opts.env.GITHUB_SERVER_URL ?? '').trim();
+  const key = `${resolve(opts.workspace)}\0${opts.token}\0${serverUrl}`;
+  let cred = perProcess.get(key);
+  if (!cred) {
+    cred = GitCredential.setup({
+      workspace: opts.workspace,
+      token: opts.token,
+      ...(serverUrl ? { serverUrl } : {}),
+      env: opts.env
+    });
+    // A failed setup is not cached: the next caller tries again and reports its own error.
+    cred.catch(() => perProcess.delete(key));
+    perProcess.set(key, cred);
+  }
+  return cred;
+}

@@ -13,12 +13,7 @@ import type { CatchUpResult } from './catch-up.ts';
  * other: anything else (refusals, git failures, a lost push race, a command that could not start).
  */
 export type MergeFailureClass =
-  | 'conflict'
-  | 'red'
-  | 'timeout'
-  | 'lock-busy'
-  | 'lease-lost'
-  | 'other';
+  'conflict' | 'red' | 'timeout' | 'lock-busy' | 'lease-lost' | 'other';
 
 export const MERGE_FAILURE_CLASSES: readonly MergeFailureClass[] = [
   'conflict',

@@ -17,6 +17,8 @@ import type { GateDefinition } from '../../core/src/gate.ts';
 import { markdownTable } from '../../core/src/markdown.ts';
 import type { GateOutcome, Verdict } from '../../core/src/verdict.ts';
 import { Git } from '../../git/src/git.ts';
+import { gateCredential } from '../../git/src/credentials.ts';
+import { guardGitConfig } from '../../git/src/config-guard.ts';
 import type { StateBackend } from '../../store/src/backend.ts';
 import { bumpCounter, COUNTER } from '../../store/src/counters.ts';
 import { recordGateRun } from '../../store/src/gate-run.ts';
@@ -73,7 +75,8 @@ async function decide(
   git: Git,
   branch: string,
   ctx: RunContext,
-  backend: StateBackend
+  backend: StateBackend,
+  notes: string[]
 ): Promise<Decision> {
   const up = await catchUp({
     git,
@@ -114,16 +117,30 @@ async function decide(
       `merge: '${branch}' already contains ${c.baseRef}, but no green run of the test command on tree ${tree.slice(0, 12)} is recorded; re-testing`
     );
   }
-  const t = await retest({
-    command: c.testCommand,
-    cwd: c.workspace,
-    timeoutMs: c.retestTimeoutMs,
-    infraRetries: c.infraRetries,
-    logger: ctx.logger,
-    env: ctx.env,
-    passEnv: c.user.passEnv,
-    isolation: c.user.isolation
-  });
+  // The test command is the branch's code: whatever it plants in .git
+  // (hooks, fsmonitor, insteadOf, a credential helper) is put back before
+  // the gate's own git runs again.
+  const guard = await guardGitConfig(c.workspace);
+  let t: RetestResult;
+  try {
+    t = await retest({
+      command: c.testCommand,
+      cwd: c.workspace,
+      timeoutMs: c.retestTimeoutMs,
+      infraRetries: c.infraRetries,
+      logger: ctx.logger,
+      env: ctx.env,
+      passEnv: c.user.passEnv,
+      isolation: c.user.isolation
+    });
+  } finally {
+    const restored = await guard.restore();
+    if (restored.changed) {
+      const w = `the test command changed the workspace's git configuration (${restored.changes.join(', ')}); restored before the gate's own git ran again`;
+      ctx.logger.warning(w);
+      notes.push(w);
+    }
+  }
   for (const w of t.warnings) ctx.logger.warning(w);
   if (t.outcome === 'pass') {
     return {
@@ -155,11 +172,20 @@ async function decide(
 
 export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<GateOutcome> {
   const started = Date.now();
-  const git = new Git(c.workspace, { protectedBranches: c.protectedBranches });
+  // Before anything of the branch runs: the checkout's persisted credential
+  // leaves the workspace, and only the gate's own git processes get one.
+  const cred = await gateCredential({ workspace: c.workspace, token: c.state.token, env: ctx.env });
+  ctx.logger.info(`merge: ${cred.describe()}`);
+  const notes: string[] = [...cred.warnings];
+  const git = new Git(c.workspace, {
+    protectedBranches: c.protectedBranches,
+    credential: cred,
+    env: ctx.env
+  });
   const head = (await git.resolveCommit('HEAD')) ?? '';
   const current = await git.exec(['symbolic-ref', '--quiet', '--short', 'HEAD']);
   const branch = c.branch || (current.exitCode === 0 ? current.stdout.trim() : '');
-  const backend = stateBackendFor(c.state, c.baseRef, ctx);
+  const backend = stateBackendFor(c.state, c.baseRef, ctx, cred);
   const lease = await acquireLeaseWithWait(
     backend,
     {
@@ -192,7 +218,7 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
       const entry = await enterWindow(backend, c.repository, holder, new Date());
       d =
         entry === 'entered'
-          ? await decide(c, git, branch, ctx, backend)
+          ? await decide(c, git, branch, ctx, backend, notes)
           : entry === 'cancelled'
             ? stopped(CANCELLED_BY_STOP)
             : { ...stopped('merge lease lost before rebasing'), failureClass: 'lease-lost' };
@@ -359,7 +385,9 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
     summary: d.summary,
     fields,
     body,
-    warnings: [...(d.retest?.warnings ?? []), ...(backend.warnings ?? [])]
+    warnings: [...notes, ...(d.retest?.warnings ?? []), ...(backend.warnings ?? [])].map((w) =>
+      cred.mask(w)
+    )
   };
 }
 

@@ -14,6 +14,7 @@ import { ConfigurationError } from '../../core/src/errors.ts';
 import { readString, type InputSource } from '../../core/src/inputs.ts';
 import type { ToolDefinition, ToolResult } from '../../core/src/tool.ts';
 import { Git, validBranchName } from '../../git/src/git.ts';
+import { gateCredential } from '../../git/src/credentials.ts';
 import type { StateBackend } from '../../store/src/backend.ts';
 import { branchLanded } from './landed.ts';
 import { repositoryKey } from '../../coverage/src/config.ts';
@@ -21,7 +22,7 @@ import { currentLease, releaseLease } from '../../store/src/lease.ts';
 import {
   readStateConfig,
   STATE_INPUTS,
-  stateBackendFor,
+  openStateBackend,
   type StateConfig
 } from '../../store/src/state-inputs.ts';
 
@@ -75,7 +76,7 @@ export function readLeaseReleaseConfig(src: InputSource, ctx: RunContext): Lease
 }
 
 export async function runLeaseRelease(c: LeaseReleaseConfig, ctx: RunContext): Promise<ToolResult> {
-  const backend = stateBackendFor(c.state, c.baseRef, ctx);
+  const backend = await openStateBackend(c.state, c.baseRef, ctx);
   if (c.branch === '') return releaseLanded(c, backend, ctx);
   const now = ctx.now();
   const r = await backend.withDb(
@@ -130,7 +131,17 @@ async function releaseLanded(
     warnings: []
   });
   if (!holder) return done(`no merge lease held in ${c.repository}: nothing to release`, 'absent');
-  const landing = await branchLanded(new Git(ctx.workspace), c.remote, c.baseRef, holder.branch);
+  const credential = await gateCredential({
+    workspace: ctx.workspace,
+    token: c.state.token,
+    env: ctx.env
+  });
+  const landing = await branchLanded(
+    new Git(ctx.workspace, { credential, env: ctx.env }),
+    c.remote,
+    c.baseRef,
+    holder.branch
+  );
   if (!landing.landed) {
     return done(
       `${holder.branch} holds the merge lease and has not landed (${landing.why}); left as it is`,

@@ -25,7 +25,7 @@ import { repositoryFailures, type GateFailure } from '../../store/src/retries.ts
 import {
   readStateConfig,
   STATE_INPUTS,
-  stateBackendFor,
+  openStateBackend,
   type StateConfig
 } from '../../store/src/state-inputs.ts';
 
@@ -336,7 +336,7 @@ export function statusBody(s: RepositoryStatus, summary: string): string {
 }
 
 export async function runStatus(c: StatusConfig, ctx: RunContext): Promise<ToolResult> {
-  const backend = stateBackendFor(c.state, c.baseRef, ctx);
+  const backend = await openStateBackend(c.state, c.baseRef, ctx);
   const now = ctx.now();
   // A read never creates the state: an absent file is read as an empty schema.
   let r: Omit<RepositoryStatus, 'state' | 'repository'>;

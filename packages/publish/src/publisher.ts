@@ -17,7 +17,7 @@ import { notify } from '../../notify/src/notify.ts';
 import type { StateBackend } from '../../store/src/backend.ts';
 import { isCancelled } from '../../store/src/branch-state.ts';
 import { recordDefer, recordGateVerdict, resetBranch } from '../../store/src/retries.ts';
-import { stateBackendFor } from '../../store/src/state-inputs.ts';
+import { openStateBackend } from '../../store/src/state-inputs.ts';
 import { blockingLines, gatedSha, keyFigure } from './figures.ts';
 import { NEEDS_HUMAN_LABEL, type PublishConfig } from './config.ts';
 import { gatedBranch, workspaceHead } from './where.ts';
@@ -304,7 +304,7 @@ export class Publisher {
   private async step(what: string, fn: (backend: StateBackend) => Promise<void>): Promise<void> {
     if (!this.cfg || !this.ctx.repository) return;
     try {
-      await fn(stateBackendFor(this.cfg.state, this.ctx.event.baseRef ?? 'main', this.ctx));
+      await fn(await openStateBackend(this.cfg.state, this.ctx.event.baseRef ?? 'main', this.ctx));
     } catch (err) {
       this.warn(`${what} not recorded: ${describeError(err)}`);
     }

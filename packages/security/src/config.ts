@@ -42,6 +42,8 @@ export const DEFAULT_OSV_URL = 'https://api.osv.dev';
 
 export interface SecurityConfig {
   repoDir: string;
+  /** The forge token (publishing input `token`): the gate's own fetches of a checkout without persisted credentials use it. */
+  token: string;
   baseRef: string;
   headRef: string;
   remote: string;
@@ -113,6 +115,7 @@ export function buildSecurityConfig(src: InputSource, ctx: RunContext): Security
 
   return {
     repoDir: ctx.workspace,
+    token: readString(src, 'token'),
     baseRef,
     headRef,
     remote,

@@ -11,6 +11,7 @@ import type { GateDefinition } from '../../core/src/gate.ts';
 import { modeFor, type GatePolicy } from '../../core/src/policy.ts';
 import type { GateOutcome } from '../../core/src/verdict.ts';
 import { Git } from '../../git/src/git.ts';
+import { gateCredential } from '../../git/src/credentials.ts';
 import { buildSecurityConfig, SECURITY_INPUTS, type SecurityConfig } from './config.ts';
 import { resolveBranchRange, type BranchRange } from './range.ts';
 import type { SecretScanResult } from './findings.ts';
@@ -144,7 +145,16 @@ export async function evaluateSecurity(
   ctx: RunContext
 ): Promise<GateOutcome> {
   const started = Date.now();
-  const git = new Git(config.repoDir, { timeoutMs: config.scanTimeoutMs });
+  const cred = await gateCredential({
+    workspace: config.repoDir,
+    token: config.token,
+    env: ctx.env
+  });
+  const git = new Git(config.repoDir, {
+    timeoutMs: config.scanTimeoutMs,
+    credential: cred,
+    env: ctx.env
+  });
   const range = await resolveBranchRange(git, config, ctx.logger);
   const rangeText = `${range.base}..${range.head}`;
   const warnings: string[] = [...range.notes];

@@ -4,7 +4,7 @@
 
 import type { RunContext } from '../../core/src/context.ts';
 import { branchState, type BranchState } from '../../store/src/branch-state.ts';
-import { stateBackendFor, type StateConfig } from '../../store/src/state-inputs.ts';
+import { openStateBackend, type StateConfig } from '../../store/src/state-inputs.ts';
 
 /** The branch's STOP record when it is cancelled; undefined otherwise (a read: creates nothing). */
 export async function branchCancelled(
@@ -14,7 +14,7 @@ export async function branchCancelled(
   branch: string,
   baseRef = ctx.event.baseRef || 'main'
 ): Promise<BranchState | undefined> {
-  const backend = stateBackendFor(state, baseRef, ctx);
+  const backend = await openStateBackend(state, baseRef, ctx);
   const s = await backend.withDb('read', (db) => branchState(db, repository, branch));
   return s?.state === 'cancelled' ? s : undefined;
 }

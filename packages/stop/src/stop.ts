@@ -13,11 +13,12 @@ import { markdownTable } from '../../core/src/markdown.ts';
 import { ForgeClient } from '../../forge/src/client.ts';
 import type { FetchLike } from '../../forge/src/fetch-like.ts';
 import { runUrl } from '../../forge/src/run-url.ts';
+import { gateCredential } from '../../git/src/credentials.ts';
 import { Git, isProtected } from '../../git/src/git.ts';
 import { stopOrDefer, type StopDecision } from '../../store/src/branch-cancel.ts';
 import { mergeWindow } from '../../store/src/merge-window.ts';
 import { requireAtomic } from '../../store/src/require-atomic.ts';
-import { stateBackendFor } from '../../store/src/state-inputs.ts';
+import { openStateBackend } from '../../store/src/state-inputs.ts';
 import type { StateBackend } from '../../store/src/backend.ts';
 import { readStopConfig, STOP_INPUT_NAMES, type StopConfig } from './config.ts';
 import { cancelBranchRuns, GATE_CONTEXTS, setCancelledStatuses } from './forge-side.ts';
@@ -150,7 +151,7 @@ export async function runStop(
     });
   }
   const backend = requireAtomic(
-    stateBackendFor(c.state, c.baseRef, ctx),
+    await openStateBackend(c.state, c.baseRef, ctx),
     'STOP (it releases the merge lease)'
   );
   const input = { repo: c.repository, branch: c.branch, by: c.actor, reason: c.reason };
@@ -186,7 +187,16 @@ export async function runStop(
   let sha: string | undefined;
   let branchLine: string;
   try {
-    const git = new Git(c.workspace, { protectedBranches: c.protectedBranches, env: ctx.env });
+    const credential = await gateCredential({
+      workspace: c.workspace,
+      token: c.state.token,
+      env: ctx.env
+    });
+    const git = new Git(c.workspace, {
+      protectedBranches: c.protectedBranches,
+      env: ctx.env,
+      credential
+    });
     const del = await git.deleteRemoteBranch(c.remote, c.branch);
     sha = del.sha;
     branch = del.outcome;

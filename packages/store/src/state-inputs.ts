@@ -10,6 +10,7 @@ import { readEnum, readString, type InputSource } from '../../core/src/inputs.ts
 import { STATE_BACKENDS, type StateBackend, type StateBackendName } from './backend.ts';
 import { openBackend } from './open-backend.ts';
 import { DEFAULT_STATE_REF } from './backends/git-ref.ts';
+import { gateCredential, type GitCredential } from '../../git/src/credentials.ts';
 
 export const STATE_INPUTS = {
   backend: 'state-backend',
@@ -107,7 +108,9 @@ export function readStateConfig(src: InputSource, ctx: RunContext): StateConfig 
 export function stateBackendFor(
   config: StateConfig,
   branch: string,
-  ctx: RunContext
+  ctx: RunContext,
+  /** The gate's git credential (gateCredential()): git-ref fetches and pushes with it, at the URL pinned before any user command ran. */
+  credential?: GitCredential
 ): StateBackend {
   switch (config.backend) {
     case 'file':
@@ -124,6 +127,7 @@ export function stateBackendFor(
         remote: config.remote,
         ref: config.ref,
         env: ctx.env,
+        ...(credential ? { credential } : {}),
         now: ctx.now,
         stateKey: config.stateKey || undefined
       });
@@ -157,4 +161,21 @@ export function stateBackendFor(
       });
     }
   }
+}
+
+/**
+ * stateBackendFor() with the gate's git credential when the state lives on a
+ * git ref (the workflows check out without persisted credentials: the gate
+ * pushes with its `token` input, passed to its own git processes only).
+ */
+export async function openStateBackend(
+  config: StateConfig,
+  branch: string,
+  ctx: RunContext
+): Promise<StateBackend> {
+  const credential =
+    config.backend === 'git-ref'
+      ? await gateCredential({ workspace: config.repoDir, token: config.token, env: ctx.env })
+      : undefined;
+  return stateBackendFor(config, branch, ctx, credential);
 }

@@ -26,7 +26,7 @@ import {
 import {
   readStateConfig,
   STATE_INPUTS,
-  stateBackendFor,
+  openStateBackend,
   type StateConfig
 } from './state-inputs.ts';
 
@@ -80,7 +80,7 @@ export function readStateToolConfig(src: InputSource, ctx: RunContext): StateToo
 }
 
 export async function runStateTool(c: StateToolConfig, ctx: RunContext): Promise<ToolResult> {
-  const backend = stateBackendFor(c.state, c.branch, ctx);
+  const backend = await openStateBackend(c.state, c.branch, ctx);
   const where = backend.describe();
   if (c.operation === 'verify') {
     let report: IntegrityReport;
