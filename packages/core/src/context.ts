@@ -51,8 +51,7 @@ export function readEvent(env: NodeJS.ProcessEnv): EventInfo {
   if (pr && typeof pr === 'object') {
     const base = pr.base as { ref?: unknown } | undefined;
     const head = pr.head as
-      | { ref?: unknown; sha?: unknown; repo?: { full_name?: unknown } | null }
-      | undefined;
+      { ref?: unknown; sha?: unknown; repo?: { full_name?: unknown } | null } | undefined;
     if (typeof base?.ref === 'string') info.baseRef = base.ref;
     if (typeof head?.ref === 'string') info.headRef = head.ref;
     if (typeof head?.sha === 'string') info.headSha = head.sha;
