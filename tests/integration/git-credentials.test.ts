@@ -268,6 +268,35 @@ function stateBackend(c: Checkout, credential: GitCredential): GitRefBackend {
   return new GitRefBackend({ repoDir: c.work, remote: 'origin', credential, env: c.env });
 }
 
+/**
+ * A checkout (v4 unless said) and the gate's credential set up from it:
+ * from what the checkout persisted, or, with `serverUrl`, from the token
+ * input scoped to that server.
+ */
+async function gateCheckout(
+  opts: { style?: 'v4' | 'v6'; serverUrl?: string } = {}
+): Promise<{ c: Checkout; credential: GitCredential }> {
+  const c = await checkout(opts.style ?? 'v4');
+  const credential = await GitCredential.setup({
+    workspace: c.work,
+    env: c.env,
+    ...(opts.serverUrl === undefined ? {} : { token: INPUT_TOKEN, serverUrl: opts.serverUrl })
+  });
+  return { c, credential };
+}
+
+/** The gate's own git in the checkout, and the commit HEAD names. */
+function gateGit(c: Checkout, credential: GitCredential): { gate: Git; head: string } {
+  const gate = new Git(c.work, { credential, env: c.env, protectedBranches: ['main'] });
+  return { gate, head: git(c.work, 'rev-parse', 'HEAD').trim() };
+}
+
+/** No marker file exists: nothing the code under test planted ran. */
+function expectNothingRan(markers: readonly string[]): void {
+  for (const m of markers)
+    expect({ marker: m, exists: existsSync(m) }).toEqual({ marker: m, exists: false });
+}
+
 async function writeState(b: GitRefBackend, percent: number): Promise<void> {
   await b.withDb('write', (db) =>
     setBaseline(
@@ -294,8 +323,7 @@ describe.each(['v4', 'v6'] as const)('a checkout that persisted its credential (
   });
 
   it('after the setup the code under test finds no credential and cannot push; the gate still can', async () => {
-    const c = await checkout(style);
-    const credential = await GitCredential.setup({ workspace: c.work, env: c.env });
+    const { c, credential } = await gateCheckout({ style });
     expect(credential.source).toBe('persisted');
     expect(credential.remotes.get('origin')).toEqual({
       fetch: server.url('origin.git'),
@@ -330,13 +358,7 @@ describe.each(['v4', 'v6'] as const)('a checkout that persisted its credential (
 
 describe('the token input', () => {
   it('is what the gate pushes with, scoped to the server URL, whatever the checkout persisted', async () => {
-    const c = await checkout('v4');
-    const credential = await GitCredential.setup({
-      workspace: c.work,
-      env: c.env,
-      token: INPUT_TOKEN,
-      serverUrl: server.origin.replace(/\/$/, '')
-    });
+    const { c, credential } = await gateCheckout({ serverUrl: server.origin.replace(/\/$/, '') });
     expect(credential.source).toBe('token');
     expect(credential.removed).toEqual([`.git/config http.${server.origin}.extraheader`]);
     await writeState(stateBackend(c, credential), 81);
@@ -345,13 +367,7 @@ describe('the token input', () => {
   });
 
   it('is not sent to a host other than the server URL', async () => {
-    const c = await checkout('v4');
-    const credential = await GitCredential.setup({
-      workspace: c.work,
-      env: c.env,
-      token: INPUT_TOKEN,
-      serverUrl: 'https://forge.example.invalid'
-    });
+    const { c, credential } = await gateCheckout({ serverUrl: 'https://forge.example.invalid' });
     expect(credential.authorizes(server.url('origin.git'))).toBe(false);
     const from = server.requests.length;
     await expect(writeState(stateBackend(c, credential), 82)).rejects.toThrow(
@@ -425,8 +441,7 @@ describe('config the code under test plants', () => {
   }
 
   it('guardGitConfig reports the change and restores the exact bytes; the gate then pushes to the real origin and runs nothing', async () => {
-    const c = await checkout('v4');
-    const credential = await GitCredential.setup({ workspace: c.work, env: c.env });
+    const { c, credential } = await gateCheckout();
     const configPath = join(c.work, '.git', 'config');
     const before = readFileSync(configPath);
     const hooksBefore = readdirSync(join(c.work, '.git', 'hooks')).sort();
@@ -448,13 +463,11 @@ describe('config the code under test plants', () => {
     await writeState(stateBackend(c, credential), 84);
     expect(remoteRef('origin.git', 'refs/quality-gates/state')).toBeDefined();
     expect(remoteRef('evil.git', 'refs/quality-gates/state')).toBeUndefined();
-    for (const m of markers)
-      expect({ marker: m, exists: existsSync(m) }).toEqual({ marker: m, exists: false });
+    expectNothingRan(markers);
   });
 
   it('without the restore, hooks, fsmonitor, helpers, pushurl and a planted header change nothing either', async () => {
-    const c = await checkout('v6');
-    const credential = await GitCredential.setup({ workspace: c.work, env: c.env });
+    const { c, credential } = await gateCheckout({ style: 'v6' });
     const markers = await plant(c, { redirect: false });
 
     await writeState(stateBackend(c, credential), 85);
@@ -462,12 +475,10 @@ describe('config the code under test plants', () => {
     expect(remoteRef('evil.git', 'refs/quality-gates/state')).toBeUndefined();
     expect(server.requests.filter((r) => r.path.startsWith('/evil.git'))).toEqual([]);
     expect(receivePacks().at(-1)?.token).toBe(CHECKOUT_TOKEN);
-    for (const m of markers)
-      expect({ marker: m, exists: existsSync(m) }).toEqual({ marker: m, exists: false });
+    expectNothingRan(markers);
 
     // The branch push and the deletion go to the pinned URL too.
-    const gate = new Git(c.work, { credential, env: c.env, protectedBranches: ['main'] });
-    const head = git(c.work, 'rev-parse', 'HEAD').trim();
+    const { gate, head } = gateGit(c, credential);
     await gate.push('origin', 'task/one', { sha: head });
     expect(remoteRef('origin.git', 'refs/heads/task/one')).toBe(head);
     expect(await gate.deleteRemoteBranch('origin', 'task/one')).toEqual({
@@ -475,7 +486,7 @@ describe('config the code under test plants', () => {
       sha: head
     });
     expect(server.requests.filter((r) => r.path.startsWith('/evil.git'))).toEqual([]);
-    for (const m of markers) expect(existsSync(m)).toBe(false);
+    expectNothingRan(markers);
   });
 
   it.each([
@@ -495,13 +506,7 @@ describe('config the code under test plants', () => {
   ])(
     'a redirection (%s) is refused, never followed, and the refusal carries no secret',
     async (_, cmd) => {
-      const c = await checkout('v4');
-      const credential = await GitCredential.setup({
-        workspace: c.work,
-        env: c.env,
-        token: INPUT_TOKEN,
-        serverUrl: server.origin
-      });
+      const { c, credential } = await gateCheckout({ serverUrl: server.origin });
       expect(
         (await userCommand(c, cmd(server.url('evil.git'), server.url('origin.git')))).status
       ).toBe(0);
@@ -519,13 +524,7 @@ describe('config the code under test plants', () => {
 
 describe('the credential never reaches argv or an error', () => {
   it('no process shows the token in /proc/<pid>/cmdline while the gate pushes', async () => {
-    const c = await checkout('v4');
-    const credential = await GitCredential.setup({
-      workspace: c.work,
-      env: c.env,
-      token: INPUT_TOKEN,
-      serverUrl: server.origin
-    });
+    const { c, credential } = await gateCheckout({ serverUrl: server.origin });
     server.pushDelayMs = 1500;
     const seen = new Set<string>();
     const leaks: string[] = [];
@@ -558,16 +557,9 @@ describe('the credential never reaches argv or an error', () => {
   });
 
   it('failed pushes and fetches throw errors without the token; args never carry it', async () => {
-    const c = await checkout('v4');
-    const credential = await GitCredential.setup({
-      workspace: c.work,
-      env: c.env,
-      token: INPUT_TOKEN,
-      serverUrl: server.origin
-    });
+    const { c, credential } = await gateCheckout({ serverUrl: server.origin });
     await server.stop();
-    const gate = new Git(c.work, { credential, env: c.env, protectedBranches: ['main'] });
-    const head = git(c.work, 'rev-parse', 'HEAD').trim();
+    const { gate, head } = gateGit(c, credential);
     const errors: unknown[] = [];
     await gate.pushRef('origin', head, 'refs/quality-gates/state').catch((e) => errors.push(e));
     await gate.push('origin', 'task/x', { sha: head }).catch((e) => errors.push(e));
