@@ -179,6 +179,17 @@ export async function baselineRun(
   return { ...r, logger, log: logger.text() };
 }
 
+/** The override setting the baseline in the state file at `statePath` to `value` percent. */
+export function baselineSetRun(
+  workspace: string,
+  statePath: string,
+  value: string,
+  reason: string,
+  opts: RunOptions = {}
+): Promise<ToolOutcome & Run> {
+  return baselineRun(workspace, { operation: 'set', value, reason, 'state-path': statePath }, opts);
+}
+
 /** A state file path of the test's own (not yet created). */
 export function freshStatePath(): string {
   return join(tempDir('qg-state-'), 'state.sqlite');

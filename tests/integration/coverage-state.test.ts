@@ -13,6 +13,7 @@ import { makeZip } from '../helpers/contract-zip.ts';
 import {
   NODE_LCOV_COMMAND,
   baselineRun,
+  baselineSetRun,
   cloneOf,
   coverageGateRun,
   freshStatePath,
@@ -46,12 +47,7 @@ describe('a damaged state file', () => {
 
   async function truncatedDatabase(): Promise<string> {
     const path = freshStatePath();
-    const set = await baselineRun(repo.work, {
-      operation: 'set',
-      value: '50',
-      reason: 'seed',
-      'state-path': path
-    });
+    const set = await baselineSetRun(repo.work, path, '50', 'seed');
     expect(set.ok).toBe(true);
     const bytes = readFileSync(path);
     expect(bytes.length).toBeGreaterThan(8192);
@@ -93,12 +89,7 @@ describe('a damaged state file', () => {
       const show = await baselineRun(repo.work, { 'state-path': path });
       expect(show.ok).toBe(false);
       expect(show.summary).toContain(path);
-      const set = await baselineRun(repo.work, {
-        operation: 'set',
-        value: '10',
-        reason: 'overwrite?',
-        'state-path': path
-      });
+      const set = await baselineSetRun(repo.work, path, '10', 'overwrite?');
       expect(set.ok).toBe(false);
       expect(readFileSync(path).equals(before)).toBe(true);
       expect(existsSync(`${path}-wal`)).toBe(false);
@@ -327,11 +318,7 @@ describe('state-backend: artifact against the Gitea contract server', () => {
   it('a healthy download of the state is not a warning', async () => {
     const repo = projectRepo('python-app');
     const state = join(repo.root, 'seed.sqlite');
-    await baselineRun(
-      repo.work,
-      { operation: 'set', value: '50', reason: 'seed', 'state-path': state },
-      { repository: 'acme/service' }
-    );
+    await baselineSetRun(repo.work, state, '50', 'seed', { repository: 'acme/service' });
     const run = server.fake.addRun({ branch: 'main' });
     server.fake.addArtifact(
       run.id,

@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Git } from '../../packages/git/src/git.ts';
-import {
+import type {
   GitRefBackend,
-  type GitRefBackendOptions
+  GitRefBackendOptions
 } from '../../packages/store/src/backends/git-ref.ts';
 import { StoreError } from '../../packages/store/src/errors.ts';
 import { openStateDatabase } from '../../packages/store/src/open-database.ts';
@@ -14,12 +12,17 @@ import { StateStore } from '../../packages/store/src/state-store.ts';
 import { auditLog, getBaseline } from '../../packages/store/src/baseline.ts';
 import { GIT_ENV, git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { auditChainProblem } from '../helpers/store-audit.ts';
+import {
+  copyRemoteState,
+  gitRefBackend,
+  pushStateCommit,
+  STATE_REF as REF
+} from '../helpers/state-ref.ts';
 import { randomValues, runChild } from '../helpers/store-spawn.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 afterAll(cleanupTempDirs);
 
-const REF = 'refs/quality-gates/state';
 const REPO = 'acme/app';
 const BRANCH = 'main';
 const landing = (percent: number, repo = REPO) => ({
@@ -37,12 +40,7 @@ beforeEach(() => {
 });
 
 function backend(extra: Partial<GitRefBackendOptions> = {}): GitRefBackend {
-  return new GitRefBackend({
-    repoDir: repo.work,
-    remote: 'origin',
-    env: { ...process.env, ...GIT_ENV },
-    ...extra
-  });
+  return gitRefBackend(repo, extra);
 }
 
 function refSha(): string | undefined {
@@ -55,11 +53,7 @@ function refSha(): string | undefined {
 
 /** The state as the remote holds it: the blob of the ref's tip, opened like the store opens it. */
 function remoteState(repoName = REPO) {
-  const path = join(tempDir(), 'remote.sqlite');
-  writeFileSync(
-    path,
-    execFileSync('git', ['cat-file', 'blob', `${REF}:state.sqlite`], { cwd: repo.origin })
-  );
+  const path = copyRemoteState(repo.origin, 'remote.sqlite');
   const db = openStateDatabase(path, { journal: 'delete', writable: true });
   try {
     return {
@@ -219,17 +213,7 @@ describe('git-ref backend', () => {
   });
 
   it('refuses a state blob that is not a SQLite database, and leaves the ref alone', async () => {
-    const tree = execFileSync('git', ['mktree'], {
-      cwd: repo.work,
-      input: `100644 blob ${git(repo.work, 'hash-object', '-w', join(repo.work, 'README.md')).trim()}\tstate.sqlite\n`,
-      encoding: 'utf8'
-    }).trim();
-    const commit = execFileSync('git', ['commit-tree', tree, '-m', 'not a db'], {
-      cwd: repo.work,
-      env: { ...process.env, ...GIT_ENV },
-      encoding: 'utf8'
-    }).trim();
-    repo.git('push', '-q', 'origin', `${commit}:${REF}`);
+    const commit = pushStateCommit(repo, join(repo.work, 'README.md'), ['not a db']);
     const err = await new StateStore(backend())
       .ratchetBaseline(landing(1))
       .catch((e: unknown) => e);
@@ -245,26 +229,11 @@ describe('git-ref backend', () => {
     await store.ratchetBaseline(landing(50));
     // A newer release wrote the next schema version on the ref.
     const next = latestVersion() + 1;
-    const path = join(tempDir(), 'future.sqlite');
-    writeFileSync(
-      path,
-      execFileSync('git', ['cat-file', 'blob', `${REF}:state.sqlite`], { cwd: repo.origin })
-    );
+    const path = copyRemoteState(repo.origin, 'future.sqlite');
     const raw = new Database(path);
     raw.prepare("INSERT INTO schema_version VALUES (?, 'future', 'x')").run(next);
     raw.close();
-    const blob = git(repo.work, 'hash-object', '-w', path).trim();
-    const tree = execFileSync('git', ['mktree'], {
-      cwd: repo.work,
-      input: `100644 blob ${blob}\tstate.sqlite\n`,
-      encoding: 'utf8'
-    }).trim();
-    const commit = execFileSync('git', ['commit-tree', tree, '-p', refSha()!, '-m', 'future'], {
-      cwd: repo.work,
-      env: { ...process.env, ...GIT_ENV },
-      encoding: 'utf8'
-    }).trim();
-    repo.git('push', '-q', 'origin', `${commit}:${REF}`);
+    const commit = pushStateCommit(repo, path, ['future'], refSha()!);
     const err = await store.ratchetBaseline(landing(60)).catch((e: unknown) => e);
     expect((err as StoreError).message).toMatch(
       new RegExp(

@@ -5,7 +5,7 @@
 // raised, lowered or used on its strength, the gate's warnings say so, and a
 // maintainer's `quality-gates state reseal` puts it right.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -16,9 +16,9 @@ import { runTool } from '../../packages/core/src/tool.ts';
 import { status } from '../../packages/merge/src/status.ts';
 import { ratchetBaseline } from '../../packages/store/src/baseline.ts';
 import { FileBackend } from '../../packages/store/src/backends/file.ts';
-import {
+import type {
   GitRefBackend,
-  type GitRefBackendOptions
+  GitRefBackendOptions
 } from '../../packages/store/src/backends/git-ref.ts';
 import { StoreError, TAMPERED_ERROR_KIND, isTampered } from '../../packages/store/src/errors.ts';
 import { MIGRATIONS } from '../../packages/store/src/migrations.ts';
@@ -30,18 +30,24 @@ import {
   NODE,
   NODE_LCOV_COMMAND,
   baselineRun,
+  baselineSetRun,
   coverageGateRun,
   freshStatePath,
   projectRepo
 } from '../helpers/coverage-project.ts';
 import { GIT_ENV, git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
+import {
+  copyRemoteState,
+  gitRefBackend,
+  pushStateCommit,
+  STATE_REF as REF
+} from '../helpers/state-ref.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 afterAll(cleanupTempDirs);
 
 const REPO = 'acme/app';
 const KEY = 'a-state-key-of-32-characters-000';
-const REF = 'refs/quality-gates/state';
 const SQLITE = fileURLToPath(new URL('../../node_modules/better-sqlite3', import.meta.url));
 const landing = (percent: number) => ({
   repo: REPO,
@@ -90,12 +96,7 @@ describe('file backend', () => {
   it('a coverage command that sets the baseline to 0 no longer lets a 68.75 % branch pass a 90 % baseline', async () => {
     const repo = projectRepo('js-app');
     const state = freshStatePath();
-    const set = await baselineRun(repo.work, {
-      operation: 'set',
-      value: '90',
-      reason: 'the target',
-      'state-path': state
-    });
+    const set = await baselineSetRun(repo.work, state, '90', 'the target');
     expect(set.ok).toBe(true);
     repo.git('checkout', '-q', '-b', 'agent/sneaky');
     repo.commitAll('a change', { 'docs/a.md': 'a\n' });
@@ -199,12 +200,7 @@ describe('git-ref backend', () => {
   });
 
   function backend(extra: Partial<GitRefBackendOptions> = {}): GitRefBackend {
-    return new GitRefBackend({
-      repoDir: repo.work,
-      remote: 'origin',
-      env: { ...process.env, ...GIT_ENV },
-      ...extra
-    });
+    return gitRefBackend(repo, extra);
   }
 
   function tip(): string {
@@ -220,36 +216,11 @@ describe('git-ref backend', () => {
    * database changed by `sql`, on top of the tip, pushed without force.
    */
   function doctor(sql: string, msg = 'hand-made', trailer?: string): string {
-    const path = join(tempDir(), 'state.sqlite');
-    writeFileSync(
-      path,
-      execFileSync('git', ['cat-file', 'blob', `${REF}:state.sqlite`], { cwd: repo.origin })
-    );
+    const path = copyRemoteState(repo.origin);
     const raw = new Database(path);
     raw.exec(sql);
     raw.close();
-    return commitState(path, [msg, ...(trailer ? [trailer] : [])], tip());
-  }
-
-  function commitState(path: string, paragraphs: string[], parent?: string): string {
-    const blob = git(repo.work, 'hash-object', '-w', path).trim();
-    const tree = execFileSync('git', ['mktree'], {
-      cwd: repo.work,
-      input: `100644 blob ${blob}\tstate.sqlite\n`,
-      encoding: 'utf8'
-    }).trim();
-    const commit = execFileSync(
-      'git',
-      [
-        'commit-tree',
-        tree,
-        ...(parent ? ['-p', parent] : []),
-        ...paragraphs.flatMap((p) => ['-m', p])
-      ],
-      { cwd: repo.work, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8' }
-    ).trim();
-    repo.git('push', '-q', 'origin', `${commit}:${REF}`);
-    return commit;
+    return pushStateCommit(repo, path, [msg, ...(trailer ? [trailer] : [])], tip());
   }
 
   it('signs every state commit with a trailer naming its state file and chain head', async () => {
@@ -302,11 +273,7 @@ describe('git-ref backend', () => {
     const plain = await rejection(new StateStore(backend()).getBaseline(REPO, 'main'));
     expect(plain.message).toContain('(it is signed with a state-key and this run has none)');
     // A forger rewrites the state file and recomputes what it can: the digest and chain head.
-    const path = join(tempDir(), 'state.sqlite');
-    writeFileSync(
-      path,
-      execFileSync('git', ['cat-file', 'blob', `${REF}:state.sqlite`], { cwd: repo.origin })
-    );
+    const path = copyRemoteState(repo.origin);
     const raw = new Database(path);
     raw.exec('UPDATE coverage_baseline SET percent = 0');
     const chain = raw
@@ -315,7 +282,12 @@ describe('git-ref backend', () => {
       .get() as string;
     raw.close();
     const digest = execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0];
-    commitState(path, ['forged', `Quality-Gates-State: v1 sha256=${digest} chain=${chain}`], tip());
+    pushStateCommit(
+      repo,
+      path,
+      ['forged', `Quality-Gates-State: v1 sha256=${digest} chain=${chain}`],
+      tip()
+    );
     const err = await rejection(store.getBaseline(REPO, 'main'));
     expect(err.message).toContain('it carries no state-key signature and this run has a state-key');
   });
@@ -378,7 +350,7 @@ describe('git-ref backend', () => {
     });
     ratchetBaseline(db, landing(70), new Date());
     db.close();
-    commitState(old, ['coverage baseline acme/app@main: bootstrapped none -> 70.00%']);
+    pushStateCommit(repo, old, ['coverage baseline acme/app@main: bootstrapped none -> 70.00%']);
     const store = new StateStore(backend());
     expect(await store.getBaseline(REPO, 'main')).toMatchObject({ percent: 70 });
     expect(await store.ratchetBaseline(landing(75))).toMatchObject({ outcome: 'raised', old: 70 });
@@ -392,7 +364,7 @@ describe('git-ref backend', () => {
     );
     expect(err.message).toContain('it has no Quality-Gates-State trailer');
     // And a v4 database pushed by hand now (a rollback to the old format) is refused too.
-    commitState(old, ['rollback'], tip());
+    pushStateCommit(repo, old, ['rollback'], tip());
     const rollback = await rejection(store.getBaseline(REPO, 'main'));
     expect(rollback.message).toMatch(
       /it has no Quality-Gates-State trailer, and commit [0-9a-f]{12} before it had one/
