@@ -366,15 +366,8 @@ function headValid(h: HeadRow, alg: ChainAlg, key: string | undefined): boolean 
 
 // ---------------------------------------------------------------- writing
 
-interface NewRow {
-  kind: ChainRowKind;
-  key: string;
-  op: string;
-  value: string | null;
-  actor: string | null;
-  reason: string | null;
-  at: string;
-}
+/** A row to append: what it records; appendRow numbers, links and hashes it. */
+type NewRow = Omit<ChainRow, 'id' | 'alg' | 'prev_hash' | 'hash'>;
 
 function appendRow(
   db: Database,
