@@ -17,10 +17,10 @@ import { counters } from '../../store/src/counters.ts';
 import { recentGateRuns, type GateRun } from '../../store/src/gate-run.ts';
 import { stoppedBranches, type BranchState } from '../../store/src/branch-state.ts';
 import { repoKey } from '../../store/src/keys.ts';
-import { isTampered } from '../../store/src/errors.ts';
 import { leaseExpired, liveLease, waitingBranches } from '../../store/src/lease.ts';
 import { liveCriticalSince } from '../../store/src/merge-window.ts';
 import { verifyState } from '../../store/src/state-chain.ts';
+import { tamperedReport } from '../../store/src/tampered-report.ts';
 import { repositoryFailures, type GateFailure } from '../../store/src/retries.ts';
 import {
   readStateConfig,
@@ -344,15 +344,12 @@ export async function runStatus(c: StatusConfig, ctx: RunContext): Promise<ToolR
     r = await backend.withDb('read', (db) => readStatus(db, c.repository, now));
   } catch (err) {
     // git-ref refuses a state commit quality-gates did not write: say so, show nothing from it.
-    if (!isTampered(err)) throw err;
-    const line = (err as Error).message;
-    return {
-      ok: false,
-      summary: line,
-      outputs: { json: JSON.stringify({ repository: repoKey(c.repository), tampered: line }) },
-      body: `## Quality gates status: ${repoKey(c.repository)}\n\n${line}\n`,
-      warnings: [...(backend.warnings ?? [])]
-    };
+    return tamperedReport(
+      err,
+      `Quality gates status: ${repoKey(c.repository)}`,
+      (line) => ({ json: JSON.stringify({ repository: repoKey(c.repository), tampered: line }) }),
+      backend.warnings ?? []
+    );
   }
   const status: RepositoryStatus = {
     repository: repoKey(c.repository),

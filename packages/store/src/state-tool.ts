@@ -16,7 +16,6 @@ import type { RunContext } from '../../core/src/context.ts';
 import { ConfigurationError } from '../../core/src/errors.ts';
 import { readBoolean, readEnum, readString, type InputSource } from '../../core/src/inputs.ts';
 import type { ToolDefinition, ToolResult } from '../../core/src/tool.ts';
-import { isTampered } from './errors.ts';
 import {
   resealState,
   verifyState,
@@ -29,6 +28,7 @@ import {
   openStateBackend,
   type StateConfig
 } from './state-inputs.ts';
+import { tamperedReport } from './tampered-report.ts';
 
 export const STATE_TOOL_INPUTS = {
   operation: 'operation',
@@ -87,15 +87,7 @@ export async function runStateTool(c: StateToolConfig, ctx: RunContext): Promise
     try {
       report = await backend.withDb('read', (db) => verifyState(db, { full: c.full }));
     } catch (err) {
-      if (!isTampered(err)) throw err;
-      const line = (err as Error).message;
-      return {
-        ok: false,
-        summary: line,
-        outputs: { ok: 'false' },
-        body: `## State integrity: ${where}\n\n${line}\n`,
-        warnings: []
-      };
+      return tamperedReport(err, `State integrity: ${where}`, () => ({ ok: 'false' }));
     }
     const summary = report.ok
       ? report.sealed
