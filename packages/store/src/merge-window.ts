@@ -12,7 +12,7 @@ import type { Database } from 'better-sqlite3';
 import { chainKey } from './chained-rows.ts';
 import { repoKey } from './keys.ts';
 import { chainLease, currentLease, leaseExpired, type Lease } from './lease.ts';
-import { requireUntouched } from './state-chain.ts';
+import { requireUntouched, type ChangeInput } from './state-chain.ts';
 
 /** Who holds the lease: the branch, and the lease id when known (a stricter check). */
 export interface WindowHolder {
@@ -38,24 +38,11 @@ export function enterCritical(
   holder: WindowHolder,
   now: Date
 ): boolean {
-  const h = holderClause(holder);
-  const r = repoKey(repo);
-  return db
-    .transaction(() => {
-      requireUntouched(db, 'lease', chainKey(r));
-      const changed =
-        db
-          .prepare(`UPDATE merge_lease SET critical_since = ? WHERE repo = ? AND ${h.sql}`)
-          .run(now.toISOString(), r, ...h.args).changes > 0;
-      if (changed)
-        chainLease(db, r, {
-          op: 'enter-window',
-          reason: `${holder.branch} entered its merge window`,
-          at: now
-        });
-      return changed;
-    })
-    .immediate();
+  return markCritical(db, repo, holder, now.toISOString(), {
+    op: 'enter-window',
+    reason: `${holder.branch} entered its merge window`,
+    at: now
+  });
 }
 
 /** Closes the window; false when `holder` no longer holds the lease. */
@@ -65,6 +52,25 @@ export function leaveCritical(
   holder: WindowHolder,
   now: Date = new Date()
 ): boolean {
+  return markCritical(db, repo, holder, null, {
+    op: 'leave-window',
+    reason: `${holder.branch} left its merge window`,
+    at: now
+  });
+}
+
+/**
+ * Sets critical_since of the lease `holder` holds to `since` (null: the
+ * window closed) and chains the change; false, with nothing changed, when
+ * `holder` does not hold the lease.
+ */
+function markCritical(
+  db: Database,
+  repo: string,
+  holder: WindowHolder,
+  since: string | null,
+  change: ChangeInput
+): boolean {
   const h = holderClause(holder);
   const r = repoKey(repo);
   return db
@@ -72,14 +78,9 @@ export function leaveCritical(
       requireUntouched(db, 'lease', chainKey(r));
       const changed =
         db
-          .prepare(`UPDATE merge_lease SET critical_since = NULL WHERE repo = ? AND ${h.sql}`)
-          .run(r, ...h.args).changes > 0;
-      if (changed)
-        chainLease(db, r, {
-          op: 'leave-window',
-          reason: `${holder.branch} left its merge window`,
-          at: now
-        });
+          .prepare(`UPDATE merge_lease SET critical_since = ? WHERE repo = ? AND ${h.sql}`)
+          .run(since, r, ...h.args).changes > 0;
+      if (changed) chainLease(db, r, change);
       return changed;
     })
     .immediate();
@@ -93,10 +94,7 @@ export function leaveCritical(
 export function mergeWindow(db: Database, repo: string, now: Date): MergeWindow | undefined {
   const lease = currentLease(db, repo);
   if (!lease || leaseExpired(lease, now)) return undefined;
-  const since = db
-    .prepare('SELECT critical_since FROM merge_lease WHERE repo = ?')
-    .pluck()
-    .get(repoKey(repo)) as string | null | undefined;
+  const since = liveCriticalSince(db, repo);
   return since ? { lease, since } : undefined;
 }
 
