@@ -109,7 +109,9 @@ describe('root action: the whole edge in one step', () => {
       'coverage-status': 'FAIL',
       'image-freshness-status': ''
     });
-    expect(red.outputs['lease-release']).toBe('merge lease released by agent/three');
+    expect(red.outputs['lease-release']).toBe(
+      'merge lease released by agent/three (PR #7 from acme/service)'
+    );
     expect(red.stdout).toMatch(/::error::edge: FAIL - .*coverage: /);
 
     // The lease is free: the next branch is not deferred.

@@ -8,9 +8,9 @@ import { CatchUpError, LeaseRejectedError } from '../../packages/merge/src/error
 import { ProtectedBranchError } from '../../packages/git/src/git.ts';
 
 describe('merge failure classes', () => {
-  it('lists exactly the five classes', () => {
+  it('lists exactly the six classes', () => {
     expect([...MERGE_FAILURE_CLASSES].sort()).toEqual(
-      ['conflict', 'lock-busy', 'other', 'red', 'timeout'].sort()
+      ['conflict', 'lease-lost', 'lock-busy', 'other', 'red', 'timeout'].sort()
     );
   });
 

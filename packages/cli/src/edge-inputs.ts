@@ -7,6 +7,7 @@
 // generated from this mapping (scripts/gen-edge-action.ts) and tested against
 // it, so the two cannot drift.
 
+import { USER_COMMAND_INPUTS } from '../../proc/src/user-command-inputs.ts';
 import { ConfigurationError } from '../../core/src/errors.ts';
 import { COMMON_INPUTS, type GateDefinition } from '../../core/src/gate.ts';
 import type { InputSource } from '../../core/src/inputs.ts';
@@ -24,6 +25,8 @@ export const EDGE_SHARED_INPUTS: readonly string[] = [
     'branch',
     'remote',
     'protected-branches',
+    // How the merge gate's test command and the coverage command run: the same for both.
+    ...Object.values(USER_COMMAND_INPUTS),
     ...Object.values(COMMON_INPUTS),
     ...PUBLISH_INPUT_NAMES
   ])

@@ -210,7 +210,8 @@ export class GitCredential {
       secrets.push(token, value, value.slice('AUTHORIZATION: basic '.length));
       headers = scope ? [{ scope, value }] : [];
       source = 'token';
-      if (!scope)
+      // Only worth saying where git would go over http(s): a local or ssh remote needs no token.
+      if (!scope && httpOrigins(remotes).length > 0)
         warnings.push(
           'the token has no https remote or server URL to be sent to; the gate pushes without it'
         );

@@ -30,7 +30,9 @@ export const SECURITY_INPUTS = {
   osvUrl: 'osv-url',
   osvDb: 'osv-db',
   failOnSeverity: 'fail-on-severity',
-  depAuditFailClosed: 'dep-audit-fail-closed'
+  depAuditFailClosed: 'dep-audit-fail-closed',
+  /** Also a publishing input: the gate's own fetches use it (see buildSecurityConfig). */
+  token: 'token'
 } as const;
 
 export const SECRETS_ENGINES = ['auto', 'gitleaks', 'embedded'] as const;
@@ -115,7 +117,7 @@ export function buildSecurityConfig(src: InputSource, ctx: RunContext): Security
 
   return {
     repoDir: ctx.workspace,
-    token: readString(src, 'token'),
+    token: readString(src, SECURITY_INPUTS.token),
     baseRef,
     headRef,
     remote,
