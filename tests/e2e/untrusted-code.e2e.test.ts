@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { makeRedUpToDateRepo, makeRepoWithBranches, type TestRepo } from '../helpers/git-repo.ts';
 import {
   giteaPullRequestEvent,
   ROOT,
@@ -31,12 +31,8 @@ const SECRETS = {
 
 /** main with a passing test (`test -f ok`), and a task branch one commit ahead, checked out. */
 function taskRepo(branch: string): TestRepo {
-  const repo = makeRepo();
-  repo.commit('ok', 'green\n', 'tests pass while ./ok exists');
-  repo.git('push', '-q', 'origin', 'main');
-  repo.git('checkout', '-q', '-b', branch);
-  repo.commit(`${branch.replace(/\W/g, '-')}.txt`, 'work\n');
-  repo.git('push', '-q', 'origin', branch);
+  const repo = makeRepoWithBranches([branch]);
+  repo.git('checkout', '-q', branch);
   return repo;
 }
 
@@ -56,15 +52,7 @@ function mergeInputs(state: string, branch: string, testCommand: string, extra =
 
 describe('a red branch that already contains main (issue 8, item 1)', () => {
   it('FAILs the edge through the CLI bundle: the merge gate re-tests it', async () => {
-    const repo = makeRepo();
-    repo.commitAll('green', {
-      'check.js': 'process.exit(require("./m.js").ok ? 0 : 1);\n',
-      'm.js': 'exports.ok = true;\n'
-    });
-    repo.git('push', '-q', 'origin', 'main');
-    repo.git('checkout', '-q', '-b', 'agent/red');
-    const head = repo.commit('m.js', 'exports.ok = false;\n', 'break m');
-    repo.git('push', '-q', 'origin', 'agent/red');
+    const { repo, head } = makeRedUpToDateRepo('agent/red');
     const event = join(tempDir('qg-event-'), 'event.json');
     writeFileSync(
       event,

@@ -151,3 +151,58 @@ export function makeRepoWithBranches(
   }
   return repo;
 }
+
+/** The check every test of the classic landing race runs: each `use-*.js` caller against lib.js. */
+export const RACE_CHECK = `const fs = require('fs');
+const lib = require('./lib.js');
+for (const f of fs.readdirSync(__dirname).filter((f) => f.startsWith('use-')).sort())
+  require('./' + f)(lib);
+console.log('all callers ok');
+`;
+
+/**
+ * Two branches, each green against the main it started from, red together:
+ * `rename` renames greet -> hello and updates its one caller, `caller` adds a
+ * new caller of the old name. Both pushed; HEAD on `caller`.
+ */
+export function makeRaceRepo(rename: string, caller: string): TestRepo {
+  const repo = makeRepo();
+  repo.commitAll('base', {
+    'check.js': RACE_CHECK,
+    'lib.js': "exports.greet = () => 'hi';\n",
+    'use-app.js':
+      "module.exports = (lib) => { if (lib.greet() !== 'hi') throw new Error('app'); };\n"
+  });
+  repo.git('push', '-q', 'origin', 'main');
+  repo.git('checkout', '-q', '-b', rename, 'main');
+  repo.commitAll('rename greet to hello', {
+    'lib.js': "exports.hello = () => 'hi';\n",
+    'use-app.js':
+      "module.exports = (lib) => { if (lib.hello() !== 'hi') throw new Error('app'); };\n"
+  });
+  repo.git('checkout', '-q', '-b', caller, 'main');
+  repo.commitAll('add a caller', {
+    'use-extra.js':
+      "module.exports = (lib) => { if (lib.greet().length !== 2) throw new Error('extra'); };\n"
+  });
+  repo.git('push', '-q', 'origin', rename, caller);
+  return repo;
+}
+
+/**
+ * main green (`node check.js` passes while m.js says ok), and `branch` off
+ * the current main that makes it red, pushed and checked out: a red branch
+ * that already contains main. Returns the repository and the branch head.
+ */
+export function makeRedUpToDateRepo(branch: string): { repo: TestRepo; head: string } {
+  const repo = makeRepo();
+  repo.commitAll('green', {
+    'check.js': 'process.exit(require("./m.js").ok ? 0 : 1);\n',
+    'm.js': 'exports.ok = true;\n'
+  });
+  repo.git('push', '-q', 'origin', 'main');
+  repo.git('checkout', '-q', '-b', branch);
+  const head = repo.commit('m.js', 'exports.ok = false;\n', 'break m');
+  repo.git('push', '-q', 'origin', branch);
+  return { repo, head };
+}

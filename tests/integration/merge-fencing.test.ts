@@ -14,19 +14,12 @@ import { mergeGate } from '../../packages/merge/src/gate.ts';
 import { leaseRelease } from '../../packages/merge/src/lease-release.ts';
 import { currentLease, leaseEvents } from '../../packages/store/src/lease.ts';
 import { openStateDatabase } from '../../packages/store/src/open-database.ts';
-import { git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { git, makeRaceRepo, makeRedUpToDateRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 afterAll(cleanupTempDirs);
 
 const REPO = 'acme/service';
-// Green alone, red together: A renames greet -> hello, B adds a caller of greet.
-const CHECK = `const fs = require('fs');
-const lib = require('./lib.js');
-for (const f of fs.readdirSync(__dirname).filter((f) => f.startsWith('use-')).sort())
-  require('./' + f)(lib);
-`;
-
 function ctx(
   work: string,
   event: RunContext['event'] = { name: '' },
@@ -77,15 +70,7 @@ async function waitFor(path: string, ms = 20_000): Promise<void> {
 
 describe('a red branch that already contains main (issue 8, item 1)', () => {
   it('is re-tested and FAILs red: "up to date" is not proof that anything tested it', async () => {
-    const repo = makeRepo();
-    repo.commitAll('green base', {
-      'check.js': 'process.exit(require("./m.js").ok ? 0 : 1);\n',
-      'm.js': 'exports.ok = true;\n'
-    });
-    repo.git('push', '-q', 'origin', 'main');
-    repo.git('checkout', '-q', '-b', 'agent/red');
-    repo.commit('m.js', 'exports.ok = false;\n', 'break m');
-    repo.git('push', '-q', 'origin', 'agent/red');
+    const { repo } = makeRedUpToDateRepo('agent/red');
     const state = join(tempDir('qg-st-'), 'state.sqlite');
     const r = await runGate(
       mergeGate,
@@ -114,26 +99,7 @@ describe('two holders (issue 8, item 3)', () => {
   let repo: TestRepo;
   let state: string;
   beforeEach(() => {
-    repo = makeRepo();
-    repo.commitAll('base', {
-      'check.js': CHECK,
-      'lib.js': "exports.greet = () => 'hi';\n",
-      'use-app.js':
-        "module.exports = (lib) => { if (lib.greet() !== 'hi') throw new Error('app'); };\n"
-    });
-    repo.git('push', '-q', 'origin', 'main');
-    repo.git('checkout', '-q', '-b', 'task/a', 'main');
-    repo.commitAll('rename greet to hello', {
-      'lib.js': "exports.hello = () => 'hi';\n",
-      'use-app.js':
-        "module.exports = (lib) => { if (lib.hello() !== 'hi') throw new Error('app'); };\n"
-    });
-    repo.git('checkout', '-q', '-b', 'task/b', 'main');
-    repo.commitAll('add a caller', {
-      'use-extra.js':
-        "module.exports = (lib) => { if (lib.greet().length !== 2) throw new Error('extra'); };\n"
-    });
-    repo.git('push', '-q', 'origin', 'task/a', 'task/b');
+    repo = makeRaceRepo('task/a', 'task/b');
     state = join(tempDir('qg-st-'), 'state.sqlite');
   });
 

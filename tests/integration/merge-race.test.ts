@@ -7,45 +7,18 @@ import { RecordingLogger } from '../../packages/core/src/logger.ts';
 import { catchUp } from '../../packages/merge/src/catch-up.ts';
 import { retest } from '../../packages/merge/src/retest.ts';
 import { classifyRetest } from '../../packages/merge/src/classify.ts';
-import { GIT_ENV, git, makeRepo, type TestRepo } from '../helpers/git-repo.ts';
+import { GIT_ENV, git, makeRaceRepo, type TestRepo } from '../helpers/git-repo.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 afterAll(cleanupTempDirs);
 
-const CHECK = `const fs = require('fs');
-const lib = require('./lib.js');
-for (const f of fs.readdirSync(__dirname).filter((f) => f.startsWith('use-')).sort())
-  require('./' + f)(lib);
-console.log('all callers ok');
-`;
 const COMMAND = `"${process.execPath}" check.js`;
 
 let repo: TestRepo;
 const logger = new RecordingLogger();
 
 beforeEach(() => {
-  repo = makeRepo();
-  repo.commitAll('base', {
-    'check.js': CHECK,
-    'lib.js': "exports.greet = () => 'hi';\n",
-    'use-app.js':
-      "module.exports = (lib) => { if (lib.greet() !== 'hi') throw new Error('app'); };\n"
-  });
-  repo.git('push', '-q', 'origin', 'main');
-  // Branch A renames greet -> hello and updates its one caller.
-  repo.git('checkout', '-q', '-b', 'task/rename', 'main');
-  repo.commitAll('rename greet to hello', {
-    'lib.js': "exports.hello = () => 'hi';\n",
-    'use-app.js':
-      "module.exports = (lib) => { if (lib.hello() !== 'hi') throw new Error('app'); };\n"
-  });
-  // Branch B adds a new caller of the old name.
-  repo.git('checkout', '-q', '-b', 'task/caller', 'main');
-  repo.commitAll('add a caller', {
-    'use-extra.js':
-      "module.exports = (lib) => { if (lib.greet().length !== 2) throw new Error('extra'); };\n"
-  });
-  repo.git('push', '-q', 'origin', 'task/rename', 'task/caller');
+  repo = makeRaceRepo('task/rename', 'task/caller');
 });
 
 const test = (cwd: string) =>
