@@ -16,6 +16,8 @@ export default {
     ]
   },
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
+  // A CI job's own GITHUB_*/GITEA_*/RUNNER_* variables must not leak into the tests.
+  setupFiles: ['<rootDir>/tests/helpers/hermetic-env.ts'],
   testTimeout: 60000,
   maxWorkers: 2
 };
