@@ -242,7 +242,7 @@ describe('retest', () => {
       const r = await retest({ ...base(), isolation: 'namespace', command: 'touch ran' });
       expect(r).toMatchObject({ outcome: 'other', attempts: 1 });
       expect(r.reason).toBe(
-        "test command could not be started: user command isolation 'namespace' is unavailable here: setpriv and unshare not found (util-linux)"
+        "test command could not be started: input 'isolation': 'namespace' is unavailable here (setpriv and unshare not found (util-linux)); expected auto or process-group on this runner"
       );
     });
   });

@@ -351,7 +351,7 @@ describe('runUserCommand: isolation modes', () => {
     const cwd = tempDir('qg-user-cmd-');
     const r = await runUserCommand('touch ran', { timeoutMs: 5000, cwd, isolation: 'namespace' });
     expect(r.spawnError).toBe(
-      "user command isolation 'namespace' is unavailable here: setpriv and unshare not found (util-linux)"
+      "input 'isolation': 'namespace' is unavailable here (setpriv and unshare not found (util-linux)); expected auto or process-group on this runner"
     );
     expect(r.exitCode).toBeNull();
     expect(existsSync(join(cwd, 'ran'))).toBe(false);

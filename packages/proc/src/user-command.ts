@@ -337,7 +337,9 @@ export async function runUserCommand(
     warnings
   });
   if (isolation === 'namespace' && !wrapper)
-    return notStarted(`user command isolation 'namespace' is unavailable here: ${reason}`);
+    return notStarted(
+      `input 'isolation': 'namespace' is unavailable here (${reason}); expected auto or process-group on this runner`
+    );
   if (runOpts.cwd !== undefined && !isDirectory(runOpts.cwd))
     return notStarted(`ENOENT: working directory ${runOpts.cwd} does not exist`);
 
