@@ -84,4 +84,28 @@ describe('quality-gates CLI', () => {
     expect(r.stdout).toContain('security');
     expect(r.stdout).toContain('QG_<GATE>_ENABLED');
   });
+
+  it("<command> --help prints that command's options from its action.yml", () => {
+    const r = cli(['security', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: quality-gates security \[options\]/);
+    expect(r.stdout).toContain('options (inputs of actions/security-gate/action.yml):');
+    expect(r.stdout).toMatch(/^ {2}--secrets-engine VALUE\n {6}auto \| gitleaks \| embedded/m);
+    expect(r.stdout).not.toContain('--coverage-command');
+    const edge = cli(['edge', '--help']);
+    expect(edge.code).toBe(0);
+    expect(edge.stdout).toMatch(/^ {2}--coverage-command VALUE$/m);
+  });
+
+  it('edge takes the root action input names, e.g. --coverage-floor', () => {
+    const r = cli(
+      ['edge', '--repo', repo.work, '--report-dir', tempDir(), '--coverage-floor', 'x', '--json'],
+      { QG_SECURITY_ENABLED: 'false', QG_MERGE_ENABLED: 'false' }
+    );
+    const coverage = JSON.parse(r.stdout).gates.find(
+      (g: { gate: string }) => g.gate === 'coverage'
+    );
+    expect(coverage).toMatchObject({ verdict: 'FAIL' });
+    expect(coverage.summary).toMatch(/input 'coverage-floor'/);
+  });
 });

@@ -53,6 +53,9 @@ export function pushStateCommit(
     input: `100644 blob ${blob}\tstate.sqlite\n`,
     encoding: 'utf8'
   }).trim();
+  // The backend fetches into a private repository of its own, so the
+  // workspace may not have the parent yet.
+  if (parent) repo.git('fetch', '-q', '--no-tags', 'origin', STATE_REF);
   const commit = execFileSync(
     'git',
     [

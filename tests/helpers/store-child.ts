@@ -4,6 +4,7 @@
 // parent that SIGKILLs it knows exactly which operations completed.
 
 import { writeSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import type { BackendConfig } from '../../packages/store/src/open-backend.ts';
 import { FileBackend } from '../../packages/store/src/backends/file.ts';
 import { GitRefBackend } from '../../packages/store/src/backends/git-ref.ts';
@@ -34,6 +35,13 @@ export interface ChildJob {
   /** Epoch ms to wait for before the first operation, so children really race. */
   startAt?: number;
   actor?: string;
+  /**
+   * Become this user before the operation (a root test simulating an
+   * unprivileged runner). The child starts as its parent's user and drops
+   * to it only after loading its code, so it works wherever the clone is,
+   * even in a directory other users cannot traverse.
+   */
+  runAs?: { uid: number; gid: number };
 }
 
 export type ChildLine =
@@ -59,7 +67,16 @@ function input(job: ChildJob, value: number) {
   };
 }
 
+function dropPrivileges(to: { uid: number; gid: number }): void {
+  // The SQLite addon loads on first use: load it while the clone is readable.
+  new Database(':memory:').close();
+  process.setgroups?.([]);
+  process.setgid?.(to.gid);
+  process.setuid?.(to.uid);
+}
+
 async function main(job: ChildJob): Promise<void> {
+  if (job.runAs) dropPrivileges(job.runAs);
   if (job.startAt !== undefined) {
     const wait = job.startAt - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));

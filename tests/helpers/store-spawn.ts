@@ -25,7 +25,12 @@ export interface SpawnOptions {
    * spawn, keeps a slow start on a loaded machine from killing it too early).
    */
   killAfterFirstLineMs?: number;
-  /** Run as this uid/gid (root tests simulating an unprivileged runner). */
+  /**
+   * Run the operation as this uid/gid (root tests simulating an unprivileged
+   * runner). The child drops to it itself after loading (store-child.ts
+   * `runAs`): spawned as that user it could not even execute the project's
+   * node when the clone sits in a directory other users cannot traverse.
+   */
   uid?: number;
   gid?: number;
   timeoutMs?: number;
@@ -33,11 +38,10 @@ export interface SpawnOptions {
 
 export function runChild(job: ChildJob, opts: SpawnOptions = {}): Promise<ChildOutcome> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(NODE, [CHILD, JSON.stringify(job)], {
+    const runAs = opts.uid === undefined ? undefined : { uid: opts.uid, gid: opts.gid ?? opts.uid };
+    const child = spawn(NODE, [CHILD, JSON.stringify(runAs ? { ...job, runAs } : job)], {
       env: { ...process.env, ...GIT_ENV, NODE_NO_WARNINGS: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      uid: opts.uid,
-      gid: opts.gid
+      stdio: ['ignore', 'pipe', 'pipe']
     });
     let out = '';
     let err = '';

@@ -2,7 +2,8 @@
 // the override on real repositories: a damaged state file is a tool error
 // naming it and is never touched; repositories sharing a file keep their own
 // baselines; the git-ref backend shares the state through the origin's
-// refs/quality-gates/state (one commit per change); the artifact backend
+// refs/quality-gates/state (each change one root commit replacing the tip);
+// the artifact backend
 // against the Gitea contract server starts empty with a warning and picks up
 // an uploaded state; the override's set/reset land in the audit log.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -179,10 +180,12 @@ describe('two repositories sharing one state file', () => {
 
 describe('state-backend: git-ref against the origin', () => {
   const REF = 'refs/quality-gates/state';
+  // The ref holds one root commit, replaced by every change: its sha says whether anything changed.
   const history = (origin: string): string[] =>
-    git(origin, 'log', '--format=%P|%s', REF).trim().split('\n');
+    git(origin, 'log', '--format=%H %P|%s', REF).trim().split('\n');
+  const tip = (origin: string): string => git(origin, 'rev-parse', REF).trim();
 
-  it('gate, ratchet, then a second clone sees the baseline; one commit per change, never a branch', async () => {
+  it('gate, ratchet, then a second clone sees the baseline; one root commit replaced per change, never a branch', async () => {
     const repo = projectRepo('python-app');
     const inputs = { 'state-backend': 'git-ref' };
     repo.git('checkout', '-q', '-b', 'agent/ref');
@@ -191,6 +194,7 @@ describe('state-backend: git-ref against the origin', () => {
     expect(g.verdict).toBe('PASS');
     expect(g.frontmatter).toMatchObject({ state_backend: 'git-ref', bootstrap: true });
     expect(history(repo.origin)).toHaveLength(1);
+    const measured = tip(repo.origin);
 
     const landed = land(repo);
     const rat = await ratchetRun(repo.work, inputs);
@@ -201,7 +205,11 @@ describe('state-backend: git-ref against the origin', () => {
       reused: 'true'
     });
     // The reuse lookup was a read: only the baseline change made a commit.
-    expect(history(repo.origin)).toHaveLength(2);
+    expect(history(repo.origin)).toEqual([
+      expect.stringMatching(/^[0-9a-f]{40} \|coverage ratchet main: bootstrapped - -> 57\.14$/)
+    ]);
+    const ratcheted = tip(repo.origin);
+    expect(ratcheted).not.toBe(measured);
 
     const second = cloneOf(repo);
     const shown = await baselineRun(second, inputs);
@@ -209,7 +217,7 @@ describe('state-backend: git-ref against the origin', () => {
     expect(shown.summary).toMatch(
       /^baseline for acme\/app main: 57\.14% \(set .* landed [0-9a-f]{12}\)$/
     );
-    expect(history(repo.origin)).toHaveLength(2);
+    expect(tip(repo.origin)).toBe(ratcheted);
 
     git(second, 'checkout', '-q', '-b', 'agent/second');
     writeFileSync(join(second, 'b.md'), 'b\n');
@@ -221,15 +229,12 @@ describe('state-backend: git-ref against the origin', () => {
     // The ratchet's measurement of main is what the second clone's report compares with.
     expect(g2.body).toContain(`against main at ${landed.slice(0, 12)}`);
 
-    const h = history(repo.origin);
-    expect(h).toHaveLength(3);
-    expect(h.map((l) => l.split('|')[1])).toEqual([
-      expect.stringMatching(/^coverage: measured 57\.14% on agent\/second at [0-9a-f]{12}$/),
-      'coverage ratchet main: bootstrapped - -> 57.14',
-      expect.stringMatching(/^coverage: measured 57\.14% on agent\/ref at [0-9a-f]{12}$/)
+    // One root commit (no parent): the newest change.
+    expect(history(repo.origin)).toEqual([
+      expect.stringMatching(
+        /^[0-9a-f]{40} \|coverage: measured 57\.14% on agent\/second at [0-9a-f]{12}$/
+      )
     ]);
-    // A linear history (no force, no merges), its root the first change.
-    expect(h.map((l) => l.split('|')[0].split(' ').filter(Boolean).length)).toEqual([1, 1, 0]);
     expect(git(repo.origin, 'for-each-ref', '--format=%(refname)', 'refs/heads').trim()).toBe(
       'refs/heads/main'
     );

@@ -113,7 +113,7 @@ describe('commit statuses', () => {
       state: 'failure',
       context: 'quality-gates/coverage',
       description: 'FAIL: coverage 79.5% is below the baseline 80.0%',
-      targetUrl: `${server.origin}/acme/service/actions/runs/12`
+      targetUrl: `${server.origin}/acme/service/actions/runs/4711`
     });
     expect(server.calls('repoCreateStatus')[0].authorization).toBe('token ***');
   });

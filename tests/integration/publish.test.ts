@@ -120,7 +120,7 @@ describe('publishing a verdict', () => {
     );
     expect(mine.map((s) => s.state)).toEqual(['pending', 'success']);
     expect(mine[1].description).toBe('PASS: coverage 81.00%');
-    expect(mine[1].targetUrl).toBe(`${forge.origin}/acme/service/actions/runs/7`);
+    expect(mine[1].targetUrl).toBe(`${forge.origin}/acme/service/actions/runs/77`);
     const comments = forge.fake.comments.filter((c) => c.issue === 1);
     expect(comments).toHaveLength(1);
     expect(comments[0].body).toMatch(/coverage[^\n]*PASS[^\n]*81\.00% \(baseline 80\.00%\)/);

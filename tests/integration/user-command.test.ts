@@ -18,6 +18,7 @@ import type { RunResult } from '../../packages/proc/src/run.ts';
 import { userCommandEnv } from '../../packages/proc/src/user-env.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 import { goneWithin, liveWith, sleepMarker } from '../helpers/processes.ts';
+import { worldReadableCopy } from '../helpers/world-readable.ts';
 
 const CHILD = fileURLToPath(new URL('../helpers/user-command-child.ts', import.meta.url));
 const support = await namespaceSupport();
@@ -64,8 +65,12 @@ function startChild(
   extra: { env?: NodeJS.ProcessEnv; asNobody?: boolean; cwd?: string } = {}
 ): Child {
   const json = JSON.stringify(options);
-  const node = [process.execPath, '--no-warnings', CHILD, json];
-  const [file, ...args] = extra.asNobody
+  // uid 65534 may not traverse the clone's directory: it runs a copy any user can read.
+  const asNobody = extra.asNobody ? worldReadableCopy(CHILD) : undefined;
+  const node = asNobody
+    ? [asNobody.node, '--no-warnings', asNobody.script, json]
+    : [process.execPath, '--no-warnings', CHILD, json];
+  const [file, ...args] = asNobody
     ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...node]
     : node;
   const proc = spawn(file, args, {

@@ -249,6 +249,200 @@ describe('the reusable edge workflow', () => {
   );
 });
 
+/**
+ * Job permissions as the forges apply them. GitHub: each listed scope, every
+ * unlisted one `none`. Gitea from 1.26 (services/actions/permission_parser.go,
+ * parseRawPermissionsExplicit): the same rule over its own scopes, where
+ * `contents` sets code and releases, commit statuses need code write, and
+ * `statuses` is not a scope (ignored).
+ */
+const ACCESS = { none: 0, read: 1, write: 2 } as const;
+type Access = keyof typeof ACCESS;
+const GITEA_SCOPES = [
+  'code',
+  'issues',
+  'pull-requests',
+  'packages',
+  'actions',
+  'wiki',
+  'releases',
+  'projects'
+];
+
+function declaredPermissions(doc: Yaml, job: Job): Record<string, Access> | undefined {
+  const p = (job as Yaml).permissions ?? doc.permissions;
+  if (p === undefined || p === null) return undefined;
+  if (typeof p === 'string') {
+    const all = p === 'write-all' ? 'write' : p === 'read-all' ? 'read' : 'none';
+    return Object.fromEntries(
+      [...GITEA_SCOPES, 'contents', 'statuses'].map((k) => [k, all as Access])
+    );
+  }
+  return p as Record<string, Access>;
+}
+
+function giteaScopes(perms: Record<string, Access>): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(GITEA_SCOPES.map((k) => [k, 0]));
+  if (perms.contents) out.code = out.releases = ACCESS[perms.contents];
+  for (const [k, v] of Object.entries(perms))
+    if (k !== 'contents' && GITEA_SCOPES.includes(k)) out[k] = ACCESS[v];
+  return out;
+}
+
+const githubAccess = (perms: Record<string, Access>, scope: string): number =>
+  ACCESS[perms[scope] ?? 'none'];
+
+/** Actions whose state may live in the artifact backend, downloaded through /actions/artifacts. */
+const ARTIFACT_STATE_READERS = [
+  'security-gate',
+  'coverage-gate',
+  'image-freshness-gate',
+  'coverage-ratchet',
+  'coverage-baseline',
+  'lease-release'
+];
+/** Publishing gates: commit statuses, the sticky comment, the needs-human label. */
+const PUBLISHING = ['security-gate', 'merge-gate', 'coverage-gate', 'image-freshness-gate'];
+
+function selfActions(job: Job): { name: string; step: Yaml }[] {
+  return (job.steps ?? []).flatMap((s) => {
+    const m = /^actions\/([^/]+)\/action\.yml$/.exec(selfPath(s.uses ?? '') ?? '');
+    return m ? [{ name: m[1], step: s }] : [];
+  });
+}
+
+/** What a job's steps need, as [scope, access, why] on GitHub's names. */
+function needs(job: Job): [string, Access, string][] {
+  const out: [string, Access, string][] = [];
+  for (const { name, step } of selfActions(job)) {
+    if (PUBLISHING.includes(name))
+      out.push(
+        ['contents', 'write', `${name}: git-ref state and the catch-up push`],
+        ['statuses', 'write', `${name}: commit statuses`],
+        ['issues', 'write', `${name}: the sticky comment`],
+        ['pull-requests', 'write', `${name}: the sticky comment and the needs-human label`]
+      );
+    if (ARTIFACT_STATE_READERS.includes(name) && step.with?.['state-backend'] !== undefined)
+      out.push(['actions', 'read', `${name}: the artifact state backend's download`]);
+    if (name === 'stop')
+      out.push(
+        ['contents', 'write', 'stop: the branch deletion'],
+        ['statuses', 'write', 'stop: the cancelled statuses'],
+        ['actions', 'write', 'stop: listing and cancelling the branch runs']
+      );
+  }
+  return out;
+}
+
+/** Jobs that lack a scope their steps need, or grant actions without a reason. */
+function permissionProblems(doc: Yaml): string[] {
+  const problems: string[] = [];
+  for (const [id, job] of jobsOf(doc)) {
+    if (job.uses) continue;
+    const wanted = needs(job);
+    if (wanted.length === 0) continue;
+    const perms = declaredPermissions(doc, job);
+    if (!perms) {
+      problems.push(`${id}: declares no permissions`);
+      continue;
+    }
+    const gitea = giteaScopes(perms);
+    for (const [scope, access, why] of wanted) {
+      if (githubAccess(perms, scope) < ACCESS[access])
+        problems.push(`${id}: GitHub needs ${scope}: ${access} (${why})`);
+      // Gitea has no `statuses` scope (code write covers statuses); PR comments
+      // and labels are pull-request writes there, not issue writes.
+      const giteaScope = scope === 'contents' || scope === 'statuses' ? 'code' : scope;
+      if (scope !== 'issues' && gitea[giteaScope] < ACCESS[access])
+        problems.push(`${id}: Gitea 1.26 needs ${giteaScope}: ${access} (${why})`);
+    }
+    // Exactly where needed: no job reaches the Actions API without a reason.
+    const actionsWanted = Math.max(
+      0,
+      ...wanted.filter(([s]) => s === 'actions').map(([, a]) => ACCESS[a])
+    );
+    if (githubAccess(perms, 'actions') > actionsWanted)
+      problems.push(`${id}: grants actions: ${perms.actions} it does not need`);
+  }
+  return problems;
+}
+
+describe('job permissions (GitHub, and Gitea from 1.26: unlisted scopes are none)', () => {
+  it.each(workflows.map(rel))('%s: every job grants what its steps need', (file) => {
+    expect(permissionProblems(loadYaml(join(root, file)))).toEqual([]);
+  });
+
+  it.each(workflows.map(rel))(
+    '%s: a job calling the reusable workflow grants at least what the called jobs get',
+    (file) => {
+      const doc = loadYaml(join(root, file));
+      for (const [, job] of jobsOf(doc)) {
+        const target = job.uses ? selfPath(job.uses) : undefined;
+        if (!target) continue;
+        const called = loadYaml(join(root, target));
+        const caller = declaredPermissions(doc, job) ?? {};
+        for (const [, calledJob] of jobsOf(called)) {
+          const perms = declaredPermissions(called, calledJob) ?? {};
+          for (const [scope, access] of Object.entries(perms))
+            expect([scope, githubAccess(caller, scope) >= ACCESS[access]]).toEqual([scope, true]);
+        }
+      }
+    }
+  );
+
+  it('the STOP workflows fire on the labels both forges send, not on `label` (absent on Gitea)', () => {
+    for (const f of ['gitea', 'github']) {
+      const doc = loadYaml(join(root, `docs/workflows/${f}/quality-gates-stop.yml`));
+      const job = (doc.jobs as Record<string, Job>).stop;
+      expect(job.if).toBe(
+        "github.event_name == 'workflow_dispatch' || contains(github.event.pull_request.labels.*.name, 'stop')"
+      );
+      expect(doc.on.pull_request.types).toEqual(['labeled']);
+    }
+    for (const f of workflows)
+      expect([rel(f), /event\.label\b/.test(readFileSync(f, 'utf8'))]).toEqual([rel(f), false]);
+  });
+
+  it('the check catches a missing scope, a Gitea-only gap and an unneeded actions grant', () => {
+    const problems = permissionProblems(
+      load(`
+on: push
+jobs:
+  ratchet:
+    runs-on: x
+    permissions: { contents: write }
+    steps:
+      - uses: OWNER/quality-gates/actions/coverage-ratchet@v1
+        with: { state-backend: artifact }
+  gate:
+    runs-on: x
+    permissions: { statuses: write, issues: write, pull-requests: write, actions: write }
+    steps:
+      - uses: OWNER/quality-gates/actions/merge-gate@v1
+  bare:
+    runs-on: x
+    steps:
+      - uses: OWNER/quality-gates/actions/stop@v1
+`)
+    );
+    expect(problems).toEqual([
+      "ratchet: GitHub needs actions: read (coverage-ratchet: the artifact state backend's download)",
+      "ratchet: Gitea 1.26 needs actions: read (coverage-ratchet: the artifact state backend's download)",
+      'gate: GitHub needs contents: write (merge-gate: git-ref state and the catch-up push)',
+      'gate: Gitea 1.26 needs code: write (merge-gate: git-ref state and the catch-up push)',
+      'gate: Gitea 1.26 needs code: write (merge-gate: commit statuses)',
+      'gate: grants actions: write it does not need',
+      'bare: declares no permissions'
+    ]);
+    expect(giteaScopes({ contents: 'write', statuses: 'write' })).toMatchObject({
+      code: 2,
+      releases: 2,
+      actions: 0,
+      'pull-requests': 0
+    });
+  });
+});
+
 describe('GitHub copies', () => {
   const pairs = GITEA_DIRS.flatMap((d, i) =>
     ymlFiles(join(root, d)).map((f) => [rel(f), `${GITHUB_DIRS[i]}/${basename(f)}`] as const)

@@ -5,7 +5,7 @@
 import '../../core/src/node-guard.ts';
 import { resolve } from 'node:path';
 import { readEvent, type RunContext } from '../../core/src/context.ts';
-import { COMMON_INPUTS, type GateDefinition } from '../../core/src/gate.ts';
+import type { GateDefinition } from '../../core/src/gate.ts';
 import { mapInputSource } from '../../core/src/inputs.ts';
 import { StreamLogger } from '../../core/src/logger.ts';
 import { parseArgs, UsageError, type ParsedArgs } from './args.ts';
@@ -13,30 +13,10 @@ import { runTool } from '../../core/src/tool.ts';
 import { EDGE, findGate, TOOLS, type ToolCommand } from './gates.ts';
 import { verdictJson, verdictTable } from './table.ts';
 import { checkedOutHead, runEdge } from './edge.ts';
-import { withTestedHead } from './edge-inputs.ts';
+import { withRootInputNames, withTestedHead } from './edge-inputs.ts';
 import { activatedOnly } from './edge-optional.ts';
-import { PUBLISH_INPUT_NAMES } from '../../publish/src/config.ts';
-
-const USAGE = `usage: quality-gates <command> [options]
-
-commands:
-  edge                 run every gate in order; stops at the first FAIL or DEFER
-${EDGE.map((g) => `  ${g.gate.padEnd(20)} run the ${g.gate} gate`).join('\n')}
-${Object.entries(TOOLS)
-  .map(([n, t]) => `  ${n.padEnd(20)} ${t.help}`)
-  .join('\n')}
-  help                 this text
-
-options:
-  --repo DIR           repository to gate (default: the current directory)
-  --repository O/N     owner/name for scope and state (default: $GITHUB_REPOSITORY)
-  --json               print verdicts as JSON
-  --verbose            debug logging on stderr
-  --<input> VALUE      any input of the gate's action.yml, e.g. --base-ref main
-                       --secrets-engine embedded --report-dir gate-reports
-
-environment: QG_<GATE>_ENABLED=false disables a gate (SKIPPED), as in workflows.
-`;
+import { commandHelp, usage } from './help.ts';
+import { gateInputsFromOptions, gateOptionNames } from './options.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
   let args;
@@ -48,7 +28,15 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (args.own.help || args.command === '' || args.command === 'help') {
-    process.stdout.write(USAGE);
+    // `<command> --help` and `help <command>`: that command's options.
+    const target = args.command === 'help' ? (args.positionals[0] ?? '') : args.command;
+    if (target !== '') {
+      const text = commandHelp(target);
+      if (text === undefined) return unknownCommand(target);
+      process.stdout.write(text);
+      return 0;
+    }
+    process.stdout.write(usage());
     return args.command === '' && !args.own.help ? 2 : 0;
   }
   const ctx: RunContext = {
@@ -63,28 +51,24 @@ async function main(argv: readonly string[]): Promise<number> {
   if (tool) return runToolCommand(tool, args, ctx);
   const gates =
     args.command === 'edge' ? EDGE : [findGate(args.command)].filter((g) => g !== undefined);
-  if (gates.length === 0) {
-    const commands = [...EDGE.map((g) => g.gate), ...Object.keys(TOOLS)].join(', ');
-    process.stderr.write(
-      `quality-gates: unknown command '${args.command}': expected edge, ${commands} or help\n`
-    );
+  if (gates.length === 0) return unknownCommand(args.command);
+  const edge = args.command === 'edge';
+  if (!onlyKnownOptions(args, gateOptionNames(gates, edge))) return 2;
+  const perGate = new Map<string, Record<string, string>>();
+  try {
+    for (const g of gates) perGate.set(g.gate, gateInputsFromOptions(g, args.inputs, edge));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`quality-gates: ${err.message}\n`);
     return 2;
   }
-  const common = [...Object.values(COMMON_INPUTS), ...PUBLISH_INPUT_NAMES] as string[];
-  const known = [...gates.flatMap((g) => g.inputs), ...common];
-  if (!onlyKnownOptions(args, known)) return 2;
   const inputsOf = (gate: GateDefinition<unknown>) =>
-    withTestedHead(
-      gate.gate,
-      mapInputSource(
-        Object.fromEntries(
-          Object.entries(args.inputs).filter(([k]) => gate.inputs.includes(k) || common.includes(k))
-        )
-      ),
-      () => checkedOutHead(ctx.workspace)
+    withTestedHead(gate.gate, mapInputSource(perGate.get(gate.gate) ?? {}), () =>
+      checkedOutHead(ctx.workspace)
     );
   const run = await runEdge(
-    gates.map((g) => activatedOnly(g, inputsOf(g))),
+    // edge: configuration errors name the root action's input (`coverage-floor`).
+    gates.map((g) => activatedOnly(edge ? withRootInputNames(g) : g, inputsOf(g))),
     inputsOf,
     ctx
   );
@@ -98,6 +82,14 @@ async function main(argv: readonly string[]): Promise<number> {
       : verdictTable(results) + (run.leaseRelease ? `lease release: ${run.leaseRelease}\n` : '')
   );
   return results.some((r) => r.verdict === 'FAIL') ? 1 : 0;
+}
+
+function unknownCommand(command: string): number {
+  const commands = [...EDGE.map((g) => g.gate), ...Object.keys(TOOLS)].join(', ');
+  process.stderr.write(
+    `quality-gates: unknown command '${command}': expected edge, ${commands} or help\n`
+  );
+  return 2;
 }
 
 function onlyKnownOptions(args: ParsedArgs, known: readonly string[]): boolean {

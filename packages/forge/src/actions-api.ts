@@ -9,6 +9,15 @@
 // 30 items, at most 50. Only artifacts uploaded with the v4 protocol are
 // visible here: v1-v3 uploads (actions/upload-artifact@v3) are never listed
 // and /zip answers 404 for them.
+//
+// Listing a repository's runs is what Gitea grants least: before 1.25 there
+// is no GET .../actions/runs at all (404; the artifact routes came in 1.24),
+// 1.25 answers it only for the repository's owner or a site admin (403 to the
+// job token), and from 1.26 a job token needs `actions: read`. Callers that
+// can do without the run list (the artifact state backend falls back to the
+// artefact list on 403) must treat the missing endpoint the same way, so on
+// Gitea listWorkflowRuns reports that 404 as RunListUnavailable: a refusal
+// (status 403, what such callers test) whose message keeps the server's 404.
 
 import type { ForgeClient } from './client.ts';
 import { ForgeError } from './forge-error.ts';
@@ -70,19 +79,30 @@ export class ActionsApi {
     this.base = `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.repo)}/actions`;
   }
 
-  /** One page of runs, newest first. */
+  /**
+   * One page of runs, newest first. On Gitea a 404 (no run list before 1.25)
+   * is thrown as RunListUnavailable, like the 403 a token that may not list
+   * runs gets.
+   */
   async listWorkflowRuns(filter: RunFilter, page = 1, perPage = 50): Promise<Page<WorkflowRun>> {
     const path = `${this.base}/runs`;
-    const body = await this.client.request('GET', path, {
-      query: {
-        branch: filter.branch,
-        status: filter.status,
-        event: filter.event,
-        head_sha: filter.headSha,
-        page,
-        [this.client.flavor === 'github' ? 'per_page' : 'limit']: perPage
-      }
-    });
+    let body: unknown;
+    try {
+      body = await this.client.request('GET', path, {
+        query: {
+          branch: filter.branch,
+          status: filter.status,
+          event: filter.event,
+          head_sha: filter.headSha,
+          page,
+          [this.client.flavor === 'github' ? 'per_page' : 'limit']: perPage
+        }
+      });
+    } catch (err) {
+      if (this.client.flavor === 'gitea' && err instanceof ForgeError && err.status === 404)
+        throw new RunListUnavailable(err);
+      throw err;
+    }
     return page_(body, 'workflow_runs', path, isRun);
   }
 
@@ -147,6 +167,25 @@ function isArtifact(v: unknown): v is Artifact {
     Number.isSafeInteger((v as Artifact).id) &&
     typeof (v as Artifact).name === 'string'
   );
+}
+
+/**
+ * Gitea answered the run list with 404: the server has no such endpoint
+ * (before 1.25), or the repository is not visible to the token, which the
+ * next request (the artefact list) tells apart. A refusal to list runs, as
+ * the owner-only 403 is: `status` is 403, `answered` and the message keep
+ * the 404.
+ */
+export class RunListUnavailable extends ForgeError {
+  readonly answered: number;
+  constructor(cause: ForgeError) {
+    super(
+      `404 from ${cause.method} ${cause.path}: this Gitea has no run list (GET .../actions/runs came in Gitea 1.25), or the repository is not visible to the token`,
+      { method: cause.method, path: cause.path, status: 403 }
+    );
+    this.name = 'RunListUnavailable';
+    this.answered = 404;
+  }
 }
 
 /** A 2xx answer whose body lacks what the caller relies on. */

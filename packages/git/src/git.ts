@@ -1,7 +1,9 @@
 // A typed git wrapper. Arguments go to git as an array (never through a
 // shell), refs from users are checked before use, and every push is vetted:
 // nothing here can push to, force-push or delete main or a protected branch,
-// and force exists only as --force-with-lease with an explicit expected sha.
+// and force exists only as --force-with-lease with an explicit expected sha:
+// on a task branch (push), or on a state ref outside refs/heads/ and
+// refs/tags/ (replaceRef), never on any branch through the latter.
 //
 // Every git process runs hardened (git-env.ts: no hooks, fsmonitor,
 // credential helpers, askpass or ext transport, whatever the repository or
@@ -363,6 +365,42 @@ export class Git {
    */
   async pushRef(remote: string, sha: string, ref: string): Promise<'pushed' | 'rejected'> {
     assertPushableRef(ref, this.protectedBranches);
+    return this.pushTo(remote, sha, ref, []);
+  }
+
+  /**
+   * Replaces a ref that is neither a branch nor a tag (a state ref such as
+   * refs/quality-gates/state) with `sha`, whatever its history, only while
+   * the remote ref is still `expected` (null: while it does not exist):
+   * --force-with-lease=<ref>:<expected>. The remote checks the old value in
+   * the same atomic ref update, so this is a compare-and-set that needs no
+   * fast-forward, and a ref written this way never grows a history. Refuses
+   * every refs/heads/ and refs/tags/ ref (protected or not), a lease without
+   * an explicit full sha, plain force and deletion. 'rejected': the remote
+   * ref was no longer `expected` (another writer moved it).
+   */
+  async replaceRef(
+    remote: string,
+    sha: string,
+    ref: string,
+    expected: string | null
+  ): Promise<'pushed' | 'rejected'> {
+    assertReplaceableRef(ref);
+    if (expected !== null && !isSha(expected))
+      throw new GitError(
+        `refused to replace ${ref}: the expected old value ${JSON.stringify(expected)} is not a commit sha`,
+        []
+      );
+    return this.pushTo(remote, sha, ref, [`--force-with-lease=${ref}:${expected ?? ''}`]);
+  }
+
+  /** One push of `sha` to `ref` (already vetted by the caller), with `lease` flags. */
+  private async pushTo(
+    remote: string,
+    sha: string,
+    ref: string,
+    lease: readonly string[]
+  ): Promise<'pushed' | 'rejected'> {
     if (!isSha(sha))
       throw new GitError(`refused to push: ${JSON.stringify(sha)} is not a commit sha`, []);
     if (remote === '' || remote.startsWith('-'))
@@ -371,6 +409,7 @@ export class Git {
       'push',
       '--porcelain',
       '--no-verify',
+      ...lease,
       await this.remoteArg(remote, 'push'),
       `${sha}:${ref}`
     ];
@@ -391,6 +430,21 @@ export function assertPushableRef(ref: string, protectedBranches: readonly strin
   if (!ref.startsWith('refs/') || !validBranchName(ref.slice('refs/'.length)))
     throw new GitError(`refused to push: invalid ref name ${JSON.stringify(ref)}`, []);
   if (ref.startsWith('refs/heads/')) assertPushable(ref, protectedBranches);
+}
+
+/**
+ * Throws unless `ref` may be replaced by a lease-checked force push: a full,
+ * valid ref name outside refs/heads/ and refs/tags/. Branches are never
+ * force-pushed this way, whatever the protected list says.
+ */
+export function assertReplaceableRef(ref: string): void {
+  if (!ref.startsWith('refs/') || !validBranchName(ref.slice('refs/'.length)))
+    throw new GitError(`refused to push: invalid ref name ${JSON.stringify(ref)}`, []);
+  if (ref.startsWith('refs/heads/') || ref.startsWith('refs/tags/'))
+    throw new GitError(
+      `refused to replace ${ref}: a branch or tag is never force-pushed this way (only state refs outside refs/heads/ and refs/tags/ are)`,
+      []
+    );
 }
 
 /**

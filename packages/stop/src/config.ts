@@ -8,6 +8,7 @@ import { readInteger, readList, readString, type InputSource } from '../../core/
 import { repositoryKey } from '../../coverage/src/config.ts';
 import { DEFAULT_PROTECTED, validBranchName } from '../../git/src/git.ts';
 import { readStateConfig, STATE_INPUTS, type StateConfig } from '../../store/src/state-inputs.ts';
+import { stopRequestFromEnv, type StopRequest } from './trigger.ts';
 
 export const STOP_INPUTS = {
   branch: 'branch',
@@ -41,6 +42,12 @@ export interface StopConfig {
   token: string;
   apiUrl: string;
   state: StateConfig;
+  /**
+   * Set on a pull_request label event: whether the event added the stop
+   * label (GitHub's `label`, Gitea's `changes.added_labels` or the pull
+   * request's labels). Undefined for any other event: STOP as asked.
+   */
+  request?: StopRequest;
 }
 
 export function readStopConfig(src: InputSource, ctx: RunContext): StopConfig {
@@ -86,6 +93,7 @@ export function readStopConfig(src: InputSource, ctx: RunContext): StopConfig {
     runId: ctx.env.GITHUB_RUN_ID || undefined,
     token: state.token,
     apiUrl: (ctx.env.GITHUB_API_URL ?? '').trim(),
-    state
+    state,
+    request: stopRequestFromEnv(ctx.env)
   };
 }

@@ -1,5 +1,7 @@
 // STOP: cancel a task branch at the user's word (a `stop` label, or by
-// hand). In order: refuse protected branches; wait (bounded) while the
+// hand). In order: on a label event, do nothing unless the event added the
+// stop label (trigger.ts reads GitHub's and Gitea's payloads); refuse
+// protected branches; wait (bounded) while the
 // branch is inside the merge window, else leave a deferred request the merge
 // gate honours; mark the branch cancelled, release its merge lease, reset
 // its retry counts (one transaction); delete the branch on the remote; set
@@ -23,7 +25,7 @@ import type { StateBackend } from '../../store/src/backend.ts';
 import { readStopConfig, STOP_INPUT_NAMES, type StopConfig } from './config.ts';
 import { cancelBranchRuns, GATE_CONTEXTS, setCancelledStatuses } from './forge-side.ts';
 
-export type StopOutcome = 'cancelled' | 'deferred' | 'refused';
+export type StopOutcome = 'cancelled' | 'deferred' | 'refused' | 'not-requested';
 
 export interface StopDeps {
   sleep?: (ms: number) => Promise<void>;
@@ -140,6 +142,17 @@ export async function runStop(
   deps: StopDeps = {}
 ): Promise<ToolResult> {
   const none = { leaseReleased: false, branchDeleted: false, runsCancelled: 0, rows: [] };
+  // 0. A label event that did not add the stop label (another label changed
+  // on a pull request that carries it, or one was removed): nothing to do.
+  if (c.request && !c.request.requested) {
+    return result({
+      ...none,
+      ok: true,
+      outcome: 'not-requested',
+      summary: `not a STOP request: ${c.request.why}; ${c.branch} left as it is`,
+      warnings: []
+    });
+  }
   // 1. Before anything is read or written.
   if (isProtected(c.branch, c.protectedBranches)) {
     return result({

@@ -475,6 +475,63 @@ export function recordChange(
 }
 
 /**
+ * Retention (retention.ts): removes the chain rows below row `below` that no
+ * signed head names (and the heads of removed keys, whose value is null,
+ * with them), then appends one `prune` seal row saying where the chain was
+ * cut and the hash that linked the first kept row, and moves the checkpoint
+ * (its count of missing rows takes the removed ones). What a decision reads
+ * (the heads of every baseline, lease and proof, the checkpoint, the newest
+ * row) is never removed, so verifyState() answers as before, and a full walk
+ * checks the kept rows below the cut one by one and the links from it on.
+ * Runs inside the caller's transaction; refuses a chain that does not verify
+ * (the evidence stays). Returns how many rows went (0: nothing to do, no row
+ * appended).
+ */
+export function pruneChain(
+  db: Database,
+  opts: { below: number; at: Date; reason: string; minRows?: number }
+): number {
+  if (!isSealed(db)) return 0;
+  const secret = stateContext(db).key;
+  const tip = chainTip(db, secret);
+  if (tip.broken) throw tamperedError(db, tip.broken);
+  const first = stmt(
+    db,
+    'SELECT id, prev_hash FROM state_chain WHERE id >= ? ORDER BY id LIMIT 1'
+  ).get(Math.min(opts.below, tip.id)) as { id: number; prev_hash: string } | undefined;
+  if (!first) return 0;
+  const named = 'SELECT chain_id FROM state_chain_head WHERE value IS NOT NULL';
+  const removable = stmt(
+    db,
+    `SELECT COUNT(*) FROM state_chain WHERE id < ? AND id NOT IN (${named})`
+  )
+    .pluck()
+    .get(first.id) as number;
+  if (removable === 0 || removable < (opts.minRows ?? 1)) return 0;
+  stmt(db, 'DELETE FROM state_chain_head WHERE value IS NULL AND chain_id < ?').run(first.id);
+  const removed = stmt(db, `DELETE FROM state_chain WHERE id < ? AND id NOT IN (${named})`).run(
+    first.id
+  ).changes;
+  const marker = appendRow(
+    db,
+    secret,
+    { id: tip.id, hash: tip.hash! },
+    {
+      kind: 'seal',
+      key: '',
+      op: 'prune',
+      value: canonicalJson({ below: first.id, link: first.prev_hash, removed }),
+      actor: 'quality-gates',
+      reason: opts.reason,
+      at: opts.at.toISOString()
+    }
+  );
+  const rows = stmt(db, 'SELECT COUNT(*) FROM state_chain').pluck().get() as number;
+  writeCheckpoint(db, secret, marker, tip.counts!, marker.id - rows);
+  return removed;
+}
+
+/**
  * Seals the state as found (the v5 migration of an existing file, or a new
  * one): a genesis row, then one row per key with rows, then the heads and
  * the checkpoint. Runs inside the migration's transaction.
@@ -653,6 +710,24 @@ function lastResealId(db: Database): number {
   return typeof v === 'number' ? v : 0;
 }
 
+/** Where the newest prune (pruneChain) cut the chain: rows below `below` are kept only one by one. */
+function lastPrune(db: Database): { below: number; link: string } | undefined {
+  const v = db
+    .prepare(
+      "SELECT value FROM state_chain WHERE kind = 'seal' AND op = 'prune' ORDER BY id DESC LIMIT 1"
+    )
+    .pluck()
+    .get();
+  try {
+    const p = JSON.parse(String(v)) as { below?: unknown; link?: unknown };
+    return typeof p.below === 'number' && typeof p.link === 'string'
+      ? { below: p.below, link: p.link }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function walkChain(
   db: Database,
   key: string | undefined,
@@ -660,6 +735,9 @@ function walkChain(
   report: IntegrityReport
 ): void {
   const resealed = lastResealId(db);
+  // Below a prune only the rows signed heads still name are left: each is
+  // checked on its own; the links are checked from the prune's boundary on.
+  const pruned = lastPrune(db);
   let accepted = 0;
   const found: string[] = [];
   const note = (id: number, line: string): void => {
@@ -674,8 +752,14 @@ function walkChain(
     .prepare('SELECT * FROM state_chain ORDER BY id')
     .iterate() as Iterable<ChainRow>) {
     report.checked.rows++;
-    if (row.id !== expect) note(row.id, `chain rows ${expect} to ${row.id - 1} are missing`);
-    if (row.prev_hash !== prevHash)
+    const kept = pruned !== undefined && row.id < pruned.below;
+    if (pruned && !kept && expect < pruned.below) {
+      expect = pruned.below;
+      prevHash = pruned.link;
+    }
+    if (!kept && row.id !== expect)
+      note(row.id, `chain rows ${expect} to ${row.id - 1} are missing`);
+    if (!kept && row.prev_hash !== prevHash)
       note(row.id, `chain row ${row.id} does not follow the row before it`);
     const h = rowHash(row, key);
     if (h === undefined) unverifiable++;
@@ -683,6 +767,7 @@ function walkChain(
     if (row.id > resealed && tip.alg && row.alg !== tip.alg)
       note(row.id, `chain row ${row.id} is signed with ${row.alg}, the state with ${tip.alg}`);
     if (row.kind !== 'seal') last.set(`${row.kind}\u0000${row.key}`, row);
+    if (kept) continue;
     prevHash = row.hash;
     expect = row.id + 1;
   }

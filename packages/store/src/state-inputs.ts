@@ -1,16 +1,23 @@
 // The state inputs every action that touches the store declares
-// (state-backend, state-path, state-ref, state-repo, state-key, token),
+// (state-backend, state-path, state-ref, state-repo, state-key,
+// state-retention-days, token),
 // parsed in one place into a StateConfig the backend factory understands.
+// state-backend auto (the default) is resolved here (state-default.ts), and
+// every backend opened from a StateConfig is guarded as its placement
+// requires (state-guard.ts).
 
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
 import type { RunContext } from '../../core/src/context.ts';
 import { ConfigurationError } from '../../core/src/errors.ts';
-import { readEnum, readString, type InputSource } from '../../core/src/inputs.ts';
-import { STATE_BACKENDS, type StateBackend, type StateBackendName } from './backend.ts';
+import { readEnum, readInteger, readString, type InputSource } from '../../core/src/inputs.ts';
+import type { StateBackend, StateBackendName } from './backend.ts';
 import { openBackend } from './open-backend.ts';
 import { DEFAULT_STATE_REF } from './backends/git-ref.ts';
 import { gateCredential, type GitCredential } from '../../git/src/credentials.ts';
+import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, type RetentionPolicy } from './retention.ts';
+import { placeState, STATE_BACKEND_CHOICES, type StatePlacement } from './state-default.ts';
+import { guardStateBackend } from './state-guard.ts';
+
+export { defaultStatePath } from './state-default.ts';
 
 export const STATE_INPUTS = {
   backend: 'state-backend',
@@ -18,6 +25,7 @@ export const STATE_INPUTS = {
   ref: 'state-ref',
   repo: 'state-repo',
   key: 'state-key',
+  retention: 'state-retention-days',
   token: 'token'
 } as const;
 
@@ -45,25 +53,19 @@ export interface StateConfig {
    * are signed with HMAC-SHA256 under it. '' for none (plain SHA-256).
    */
   stateKey: string;
-}
-
-/** Default file location: the runner's tool cache survives jobs on a persistent runner; document a volume for act_runner. */
-export function defaultStatePath(env: NodeJS.ProcessEnv): string {
-  const base = env.RUNNER_TOOL_CACHE || join(env.HOME || homedir(), '.cache');
-  return join(base, 'quality-gates', 'state.sqlite');
+  /**
+   * How state-backend (auto by default) and state-path were resolved, and
+   * what the backend may do in this job (state-default.ts). Absent in a
+   * config built by hand: the backend is opened as it is.
+   */
+  placement?: StatePlacement;
+  /** How the history tables are bounded (retention.ts); absent: the default. */
+  retention?: RetentionPolicy;
 }
 
 export function readStateConfig(src: InputSource, ctx: RunContext): StateConfig {
-  const backend = readEnum(src, STATE_INPUTS.backend, STATE_BACKENDS, 'file');
-  const rawPath = readString(src, STATE_INPUTS.path);
-  const path =
-    rawPath !== ''
-      ? isAbsolute(rawPath)
-        ? rawPath
-        : resolve(ctx.workspace, rawPath)
-      : backend === 'artifact'
-        ? join(ctx.workspace, '.quality-gates-state', 'state.sqlite')
-        : defaultStatePath(ctx.env);
+  const requested = readEnum(src, STATE_INPUTS.backend, STATE_BACKEND_CHOICES, 'auto');
+  const statePath = readString(src, STATE_INPUTS.path);
   const ref = readString(src, STATE_INPUTS.ref, DEFAULT_STATE_REF);
   if (
     !/^refs\/[A-Za-z0-9._/-]+$/.test(ref) ||
@@ -88,10 +90,15 @@ export function readStateConfig(src: InputSource, ctx: RunContext): StateConfig 
       `a secret of at least ${MIN_STATE_KEY_LENGTH} characters, such as the output of openssl rand -hex 32 (got ${stateKey.length} characters)`
     );
   }
+  const placement = placeState({ requested, statePath, remote, ref, ctx });
   return {
     stateKey,
-    backend,
-    path,
+    retention: {
+      days: readInteger(src, STATE_INPUTS.retention, DEFAULT_RETENTION_DAYS, 0, MAX_RETENTION_DAYS)
+    },
+    backend: placement.backend,
+    path: placement.path,
+    placement,
     ref,
     remote,
     repoDir: ctx.workspace,
@@ -112,13 +119,27 @@ export function stateBackendFor(
   /** The gate's git credential (gateCredential()): git-ref fetches and pushes with it, at the URL pinned before any user command ran. */
   credential?: GitCredential
 ): StateBackend {
+  return guardStateBackend(
+    configuredBackend(config, branch, ctx, credential),
+    { placement: config.placement, repository: config.repository, stateKey: config.stateKey },
+    ctx
+  );
+}
+
+function configuredBackend(
+  config: StateConfig,
+  branch: string,
+  ctx: RunContext,
+  credential?: GitCredential
+): StateBackend {
   switch (config.backend) {
     case 'file':
       return openBackend({
         kind: 'file',
         path: config.path,
         now: ctx.now,
-        stateKey: config.stateKey || undefined
+        stateKey: config.stateKey || undefined,
+        retention: config.retention
       });
     case 'git-ref':
       return openBackend({
@@ -129,7 +150,8 @@ export function stateBackendFor(
         env: ctx.env,
         ...(credential ? { credential } : {}),
         now: ctx.now,
-        stateKey: config.stateKey || undefined
+        stateKey: config.stateKey || undefined,
+        retention: config.retention
       });
     case 'artifact': {
       const [owner, repo] = config.repository.split('/');
@@ -157,7 +179,8 @@ export function stateBackendFor(
         logger: ctx.logger,
         runId: ctx.env.GITHUB_RUN_ID,
         now: ctx.now,
-        stateKey: config.stateKey || undefined
+        stateKey: config.stateKey || undefined,
+        retention: config.retention
       });
     }
   }

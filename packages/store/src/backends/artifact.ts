@@ -50,6 +50,12 @@ import {
 } from '../backend.ts';
 import { asStoreError, StoreError } from '../errors.ts';
 import { openStateDatabase } from '../open-database.ts';
+import {
+  DEFAULT_RETENTION,
+  pruneAfterWrite,
+  type PruneCounts,
+  type RetentionPolicy
+} from '../retention.ts';
 import { verifyState, type IntegrityReport } from '../state-chain.ts';
 import { STATE_ARTIFACT_NAME } from '../state-inputs.ts';
 import { describeRun, stateArtifactCandidates, type Candidate } from './artifact-search.ts';
@@ -81,6 +87,8 @@ export interface ArtifactBackendOptions {
   now?: () => Date;
   /** The state-key input: the state chain is signed with it (state-chain.ts). */
   stateKey?: string;
+  /** How the history tables are bounded (retention.ts). Default: 90 days and the default row caps. */
+  retention?: RetentionPolicy;
 }
 
 export type StateOrigin =
@@ -104,6 +112,8 @@ export class ArtifactBackend implements StateBackend {
   /** State changed outside quality-gates, found when an operation opened the state (also in warnings). */
   readonly tamper: string[] = [];
   integrity: IntegrityReport | undefined;
+  /** What retention removed in the newest write that pruned anything. */
+  lastPruned: PruneCounts | undefined;
   /** Set once the state is in place. */
   origin: StateOrigin | undefined;
   /** True after a write succeeded: the workflow should upload the local file. */
@@ -119,6 +129,7 @@ export class ArtifactBackend implements StateBackend {
   private readonly now: () => Date;
   private preparing: Promise<void> | undefined;
   private readonly stateKey?: string;
+  private readonly retention: RetentionPolicy;
 
   constructor(opts: ArtifactBackendOptions) {
     const client =
@@ -135,6 +146,7 @@ export class ArtifactBackend implements StateBackend {
     this.runId = opts.runId;
     this.now = opts.now ?? (() => new Date());
     this.stateKey = opts.stateKey || undefined;
+    this.retention = opts.retention ?? DEFAULT_RETENTION;
   }
 
   describe(): string {
@@ -163,13 +175,17 @@ export class ArtifactBackend implements StateBackend {
       throw asStoreError(location, err);
     }
     try {
+      let ok = true;
       if (!absentRead) {
         const seen = this.tamper.length;
-        noteIntegrity(this, verifyState(db), location);
+        const report = verifyState(db);
+        ok = report.ok;
+        noteIntegrity(this, report, location);
         for (const line of this.tamper.slice(seen)) this.logger.warning(line);
       }
       const value = fn(db);
       if (mode === 'write') {
+        pruneAfterWrite(this, db, this.retention, ok, this.now());
         this.changed = true;
         this.stats.pushes++;
       }

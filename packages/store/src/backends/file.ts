@@ -20,6 +20,12 @@ import {
 } from '../backend.ts';
 import { StoreError, asStoreError, isBusy } from '../errors.ts';
 import { openStateDatabase } from '../open-database.ts';
+import {
+  DEFAULT_RETENTION,
+  pruneAfterWrite,
+  type PruneCounts,
+  type RetentionPolicy
+} from '../retention.ts';
 import { verifyState, type IntegrityReport } from '../state-chain.ts';
 
 export interface FileBackendOptions {
@@ -29,6 +35,8 @@ export interface FileBackendOptions {
   now?: () => Date;
   /** The state-key input: the state chain is signed with it (state-chain.ts). */
   stateKey?: string;
+  /** How the history tables are bounded (retention.ts). Default: 90 days and the default row caps. */
+  retention?: RetentionPolicy;
 }
 
 export class FileBackend implements StateBackend {
@@ -40,7 +48,10 @@ export class FileBackend implements StateBackend {
   readonly warnings: string[] = [];
   readonly tamper: string[] = [];
   integrity: IntegrityReport | undefined;
+  /** What retention removed in the newest write that pruned anything. */
+  lastPruned: PruneCounts | undefined;
   private readonly busyTimeoutMs?: number;
+  private readonly retention: RetentionPolicy;
   private readonly now?: () => Date;
   private readonly stateKey?: string;
 
@@ -51,6 +62,7 @@ export class FileBackend implements StateBackend {
     this.busyTimeoutMs = opts.busyTimeoutMs;
     this.now = opts.now;
     this.stateKey = opts.stateKey || undefined;
+    this.retention = opts.retention ?? DEFAULT_RETENTION;
   }
 
   describe(): string {
@@ -93,9 +105,13 @@ export class FileBackend implements StateBackend {
     });
     try {
       // Reported, never fatal here: the domain functions refuse what they must.
-      if (!absentRead) noteIntegrity(this, verifyState(db), this.path);
+      const report = absentRead ? undefined : verifyState(db);
+      if (report) noteIntegrity(this, report, this.path);
       const value = fn(db);
-      if (mode === 'write') this.stats.pushes++;
+      if (mode === 'write') {
+        pruneAfterWrite(this, db, this.retention, report?.ok ?? true, this.now?.() ?? new Date());
+        this.stats.pushes++;
+      }
       return value;
     } catch (err) {
       throw asStoreError(this.path, err);

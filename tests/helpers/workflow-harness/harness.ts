@@ -1,0 +1,1091 @@
+// The workflow harness: this repository's shipped workflows executed the way
+// Gitea and act_runner execute them, against a real repository (a bare
+// origin), the contract-checked Gitea API (GiteaContractServer) and the
+// committed action bundles. Tests, not product.
+//
+// What it models (and refuses, loudly, whatever it does not):
+//   - the installed set: the companions in docs/workflows/<dialect>/ copied
+//     to .<dialect>/workflows/, with the edits an adopter makes (commands,
+//     inputs); `OWNER/quality-gates/...@v1` resolves to this checkout's
+//     files (reusable workflow, action.yml files, dist bundles);
+//   - triggers by Gitea's rules (triggers.ts), one run per triggered
+//     workflow, registered as a run on the fake forge (GITHUB_RUN_ID). Only
+//     the events a test sends start runs: the installed set stands for
+//     .gitea/workflows at every ref, and a push a job makes starts nothing
+//     (Gitea starts no run for the Actions user; a test that means a push
+//     by a real user's token sends the event itself);
+//   - jobs in `needs` order, one at a time (a runner with capacity 1), each
+//     in a fresh workspace, HOME and RUNNER_TEMP, with a fresh
+//     RUNNER_TOOL_CACHE (the default: nothing under it outlives a job) or
+//     one shared by every job of the harness (toolCache: 'shared');
+//   - `if:` with the runner's implicit success() and the status functions
+//     over the job's direct needs (Gitea hands the runner only those) or
+//     the job's earlier steps; `needs.<id>.result/outputs`, job outputs,
+//     step outputs and outcomes, `env` (workflow, job, step, GITHUB_ENV),
+//     GITHUB_PATH, `secrets` (plus GITHUB_TOKEN/GITEA_TOKEN = the job
+//     token), `vars`, `inputs` (workflow_call and workflow_dispatch, with
+//     defaults and types), `runs-on` checked against the runner's labels,
+//     `permissions` and `concurrency` evaluated and recorded (not enforced:
+//     the contract server knows one token);
+//   - `jobs.<id>.uses` (workflow_call): the called workflow's jobs run as
+//     jobs of the same run (Gitea >= 1.27 expands them; before, act runs
+//     them inside the caller's job: the same order and contexts), its
+//     outputs evaluated from `jobs`, the caller's result failure when one
+//     of them failed.
+// Not modelled, refused by name: matrix/strategy, containers, services,
+// defaults, continue-on-error, timeouts, composite and docker actions,
+// other third-party actions, hashFiles(), paths filters, pre/post scripts.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { GiteaContractServer, RecordedRequest } from '../gitea-contract-server.ts';
+import type { TestRepo } from '../git-repo.ts';
+import { tempDir } from '../tmp.ts';
+import { HarnessError, unsupported } from './errors.ts';
+import {
+  pullRequestEvent,
+  pushEvent,
+  workflowDispatchEvent,
+  type Dialect,
+  type Label,
+  type PullRequestAction,
+  type PullRequestState,
+  type RepoInfo
+} from './events.ts';
+import {
+  evaluate,
+  isTruthy,
+  toJs,
+  tokenString,
+  tokenStringMap,
+  tokenValue,
+  type Scope
+} from './expressions.ts';
+import {
+  fileCommandEnv,
+  maskText,
+  readFileCommands,
+  stepFiles,
+  workflowCommands,
+  type Annotation
+} from './file-commands.ts';
+import { git } from './process.ts';
+import {
+  CHECKOUT,
+  checkout,
+  nodeAction,
+  ROOT,
+  runScript,
+  selfAction,
+  selfActionDir,
+  upload,
+  UPLOADS,
+  type Executed,
+  type StepRuntime
+} from './steps.ts';
+import { triggers, type EventInfo } from './triggers.ts';
+import {
+  editWorkflowText,
+  parseWorkflowText,
+  SELF_USES,
+  type JobDef,
+  type StepDef,
+  type WorkflowDef
+} from './workflow-file.ts';
+
+export type JobConclusion = 'success' | 'failure' | 'skipped' | 'cancelled';
+
+export interface StepResult {
+  index: number;
+  id?: string;
+  name: string;
+  uses?: string;
+  outcome: 'success' | 'failure' | 'skipped';
+  exitCode: number | null;
+  outputs: Record<string, string>;
+  /** INPUT_* the action was given. */
+  inputs?: Record<string, string>;
+  stdout: string;
+  stderr: string;
+  summary: string;
+  annotations: Annotation[];
+  durationMs: number;
+}
+
+export interface JobResult {
+  /** 'merge', or 'gates/merge' for a job of a called workflow. */
+  path: string;
+  id: string;
+  result: JobConclusion;
+  outputs: Record<string, string>;
+  steps: StepResult[];
+  /** permissions: of the job, else its workflow's, else (called workflow) the caller job's. */
+  permissions: unknown;
+  runsOn?: string;
+  workspace?: string;
+  toolCache?: string;
+  /** The forge requests made while this job ran, when no other job ran at the same time. */
+  forgeCalls?: RecordedRequest[];
+  /** Origin refs this job created, moved or deleted, when no other job ran at the same time. */
+  pushed?: string[];
+  /** Jobs of the workflow this job called. */
+  called?: JobResult[];
+}
+
+export class RunResult {
+  readonly id: number;
+  readonly runNumber: number;
+  readonly workflow: string;
+  readonly event: string;
+  readonly dir: string;
+  readonly jobs: JobResult[];
+  readonly concurrency: string | undefined;
+  readonly masks: readonly string[];
+
+  constructor(init: {
+    id: number;
+    runNumber: number;
+    workflow: string;
+    event: string;
+    dir: string;
+    jobs: JobResult[];
+    concurrency: string | undefined;
+    masks: readonly string[];
+  }) {
+    this.id = init.id;
+    this.runNumber = init.runNumber;
+    this.workflow = init.workflow;
+    this.event = init.event;
+    this.dir = init.dir;
+    this.jobs = init.jobs;
+    this.concurrency = init.concurrency;
+    this.masks = init.masks;
+  }
+
+  /** Every job, called workflows' included. */
+  allJobs(): JobResult[] {
+    const out: JobResult[] = [];
+    const walk = (js: JobResult[]) => {
+      for (const j of js) {
+        out.push(j);
+        if (j.called) walk(j.called);
+      }
+    };
+    walk(this.jobs);
+    return out;
+  }
+
+  get conclusion(): 'success' | 'failure' {
+    return this.jobs.some((j) => j.result === 'failure') ? 'failure' : 'success';
+  }
+
+  /** A job by path ('gates/merge') or by a unique id ('merge'). */
+  job(name: string): JobResult {
+    const all = this.allJobs();
+    const hits = all.filter((j) => j.path === name || (!name.includes('/') && j.id === name));
+    if (hits.length !== 1) {
+      throw new Error(
+        `run ${this.workflow} has ${hits.length} jobs named '${name}': ${all.map((j) => j.path).join(', ')}`
+      );
+    }
+    return hits[0];
+  }
+
+  /** Job path -> result, e.g. { 'gates/security': 'success', ... }. */
+  results(): Record<string, JobConclusion> {
+    return Object.fromEntries(this.allJobs().map((j) => [j.path, j.result]));
+  }
+
+  /** The event payload the jobs read (GITHUB_EVENT_PATH). */
+  eventPayload(): Record<string, unknown> {
+    return JSON.parse(readFileSync(join(this.dir, 'event.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+  }
+
+  artifact(name: string): string {
+    return join(this.dir, 'artifacts', name);
+  }
+
+  annotations(level?: Annotation['level']): Annotation[] {
+    return this.allJobs()
+      .flatMap((j) => j.steps.flatMap((s) => s.annotations))
+      .filter((a) => !level || a.level === level);
+  }
+
+  /** Everything every step printed, unmasked: for proving a secret was never printed at all. */
+  rawOutput(): string {
+    return this.allJobs()
+      .flatMap((j) => j.steps.map((s) => `${s.stdout}\n${s.stderr}`))
+      .join('\n');
+  }
+
+  /** The log as the runner shows it, secrets and ::add-mask:: values masked. */
+  log(): string {
+    return maskText(this.rawOutput(), this.masks);
+  }
+}
+
+export type InstallSpec =
+  | {
+      /** A file of this repository, e.g. docs/workflows/gitea/quality-gates.yml. */
+      source: string;
+      /** The adopter's edits: YAML path -> value. */
+      edits?: { path: (string | number)[]; value: unknown }[];
+    }
+  | {
+      /** A workflow written by the test, installed as .<dialect>/workflows/<name>. */
+      name: string;
+      text: string;
+    };
+
+export interface HarnessOptions {
+  repo: TestRepo;
+  forge: GiteaContractServer;
+  dialect?: Dialect;
+  /** Default: every companion in docs/workflows/<dialect>/, unedited. */
+  workflows?: InstallSpec[];
+  vars?: Record<string, string>;
+  secrets?: Record<string, string>;
+  /** github.token (the job token); '' for a run without one. Default: the forge's token. */
+  jobToken?: string;
+  toolCache?: 'per-job' | 'shared';
+  labels?: string[];
+  /** More of the runner machine's environment (every job's processes see it). */
+  runnerEnv?: Record<string, string>;
+}
+
+interface EventContext {
+  info: EventInfo;
+  ref: string;
+  sha: string;
+  headRef: string;
+  baseRef: string;
+  actor: string;
+  /** The branch the forge files the run under. */
+  branch: string;
+}
+
+interface RunState {
+  id: number;
+  runNumber: number;
+  dir: string;
+  event: EventContext;
+  def: WorkflowDef;
+  masks: Set<string>;
+  jobCount: number;
+}
+
+interface CallFrame {
+  /** Prefix of job paths ('' top level, 'gates/' inside a call). */
+  prefix: string;
+  def: WorkflowDef;
+  inputs: Record<string, unknown>;
+  secrets: Record<string, string>;
+  inherited?: unknown;
+}
+
+export interface PullRequest extends PullRequestState {
+  /** The origin ref Gitea keeps for it. */
+  pullRef: string;
+}
+
+const HEX40 = /^[0-9a-f]{40}$/;
+
+function changedRefs(before: Map<string, string>, after: Map<string, string>): string[] {
+  const refs = new Set([...before.keys(), ...after.keys()]);
+  return [...refs]
+    .filter((r) => before.get(r) !== after.get(r) && !r.startsWith('refs/pull/'))
+    .sort();
+}
+
+export class WorkflowHarness {
+  readonly dialect: Dialect;
+  readonly repo: TestRepo;
+  readonly forge: GiteaContractServer;
+  readonly vars: Record<string, string>;
+  readonly secrets: Record<string, string>;
+  readonly jobToken: string;
+  readonly toolCacheMode: 'per-job' | 'shared';
+  readonly root: string;
+  readonly sharedToolCache: string;
+  readonly runs: RunResult[] = [];
+  readonly installed = new Map<string, WorkflowDef>();
+  private readonly labels: string[];
+  private readonly machineEnv: Record<string, string>;
+  private readonly called = new Map<string, WorkflowDef>();
+  private readonly running = new Set<{ exclusive: boolean }>();
+  private readonly pulls = new Map<number, PullRequest>();
+  private nextPull = 1;
+
+  private constructor(opts: HarnessOptions) {
+    this.dialect = opts.dialect ?? 'gitea';
+    this.repo = opts.repo;
+    this.forge = opts.forge;
+    this.vars = opts.vars ?? {};
+    this.secrets = opts.secrets ?? {};
+    this.jobToken = opts.jobToken ?? opts.forge.token;
+    this.toolCacheMode = opts.toolCache ?? 'per-job';
+    this.labels = opts.labels ?? ['ubuntu-latest'];
+    this.machineEnv = opts.runnerEnv ?? {};
+    this.root = tempDir('qg-harness-');
+    this.sharedToolCache = join(this.root, 'toolcache');
+    mkdirSync(this.sharedToolCache);
+  }
+
+  static async create(opts: HarnessOptions): Promise<WorkflowHarness> {
+    const h = new WorkflowHarness(opts);
+    const dir = `docs/workflows/${h.dialect}`;
+    const specs: InstallSpec[] =
+      opts.workflows ??
+      readdirSync(join(ROOT, dir))
+        .filter((f) => f.endsWith('.yml'))
+        .sort()
+        .map((f) => ({ source: `${dir}/${f}` }));
+    for (const spec of specs) {
+      const text =
+        'text' in spec
+          ? spec.text
+          : editWorkflowText(readFileSync(join(ROOT, spec.source), 'utf8'), spec.edits ?? []);
+      const file = `.${h.dialect}/workflows/${'name' in spec ? spec.name : basename(spec.source)}`;
+      h.installed.set(file, await parseWorkflowText(file, text, (uses) => h.calledText(uses)));
+    }
+    for (const name of ['stop', 'needs-human']) {
+      if (!h.forge.fake.repoLabels.some((l) => l.name === name)) {
+        h.forge.fake.repoLabels.push({
+          id: 50 + h.forge.fake.repoLabels.length,
+          name,
+          color: 'e11d21'
+        });
+      }
+    }
+    return h;
+  }
+
+  get repoInfo(): RepoInfo {
+    return {
+      owner: this.forge.fake.owner,
+      name: this.forge.fake.repo,
+      serverUrl: this.forge.origin,
+      defaultBranch: 'main'
+    };
+  }
+
+  get repository(): string {
+    return `${this.forge.fake.owner}/${this.forge.fake.repo}`;
+  }
+
+  /** The text of a reusable workflow this repository ships, by its `uses:`. */
+  private calledText(uses: string): string {
+    const m = SELF_USES.exec(uses);
+    if (!m || !m[2] || !/\.ya?ml$/.test(m[2]))
+      unsupported(`reusable workflow '${uses}'`, 'jobs.<id>.uses');
+    return readFileSync(join(ROOT, m[2]), 'utf8');
+  }
+
+  private async calledWorkflow(uses: string): Promise<WorkflowDef> {
+    let def = this.called.get(uses);
+    if (!def) {
+      const path = SELF_USES.exec(uses)![2]!;
+      def = await parseWorkflowText(path, this.calledText(uses), (u) => this.calledText(u));
+      if (!def.call) throw new HarnessError(`${path}: no on.workflow_call`);
+      this.called.set(uses, def);
+    }
+    return def;
+  }
+
+  // ---- the forge side: refs, pull requests, events ---------------------------------
+
+  /** The sha `ref` names on origin. */
+  async originSha(ref: string): Promise<string> {
+    return (await git(this.repo.origin, ['rev-parse', ref], {})).trim();
+  }
+
+  async originHas(ref: string): Promise<boolean> {
+    try {
+      await this.originSha(ref);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Opens a pull request of `branch` (on origin) into `base`; Gitea's refs/pull/N/head follows the head. */
+  async openPullRequest(
+    branch: string,
+    opts: { base?: string; title?: string } = {}
+  ): Promise<PullRequest> {
+    const number = this.nextPull++;
+    const base = opts.base ?? 'main';
+    const pr: PullRequest = {
+      number,
+      title: opts.title ?? `work on ${branch}`,
+      base,
+      baseSha: await this.originSha(`refs/heads/${base}`),
+      head: branch,
+      headSha: await this.originSha(`refs/heads/${branch}`),
+      labels: [],
+      state: 'open',
+      merged: false,
+      pullRef: `refs/pull/${number}/head`
+    };
+    await git(this.repo.origin, ['update-ref', pr.pullRef, pr.headSha], {});
+    this.pulls.set(number, pr);
+    return pr;
+  }
+
+  /** Re-reads the PR's head and base from origin (after a push, a rebase by the merge gate, a deletion). */
+  async refreshPullRequest(pr: PullRequest): Promise<PullRequest> {
+    if (await this.originHas(`refs/heads/${pr.head}`)) {
+      pr.headSha = await this.originSha(`refs/heads/${pr.head}`);
+      await git(this.repo.origin, ['update-ref', pr.pullRef, pr.headSha], {});
+    }
+    pr.baseSha = await this.originSha(`refs/heads/${pr.base}`);
+    return pr;
+  }
+
+  /** A pull_request event in the harness's dialect; every installed workflow it triggers runs, one after another. */
+  async pullRequestEvent(
+    pr: PullRequest,
+    action: PullRequestAction,
+    opts: { added?: Label; sender?: string; before?: string } = {}
+  ): Promise<RunResult[]> {
+    const payload = pullRequestEvent(this.repoInfo, pr, action, { dialect: this.dialect, ...opts });
+    // Gitea: refs/pull/N/head at the head commit; GitHub would test refs/pull/N/merge.
+    return this.emit({
+      info: { name: 'pull_request', payload },
+      ref: pr.pullRef,
+      sha: pr.headSha,
+      headRef: pr.head,
+      baseRef: pr.base,
+      actor: opts.sender ?? 'agent',
+      branch: pr.head
+    });
+  }
+
+  async opened(pr: PullRequest): Promise<RunResult[]> {
+    return this.pullRequestEvent(pr, 'opened');
+  }
+
+  /** The author pushed to the branch: the PR head moves and Gitea sends `synchronized`. */
+  async synchronized(pr: PullRequest): Promise<RunResult[]> {
+    const before = pr.headSha;
+    await this.refreshPullRequest(pr);
+    return this.pullRequestEvent(pr, 'synchronized', { before });
+  }
+
+  /** Puts a label on the PR (on the forge too) and sends the label event. */
+  async labeled(pr: PullRequest, name: string, sender = 'maintainer'): Promise<RunResult[]> {
+    const fake = this.forge.fake;
+    const label = fake.repoLabels.find((l) => l.name === name);
+    if (!label) throw new HarnessError(`the forge has no label '${name}'`);
+    fake.issueLabels.set(pr.number, [
+      ...new Set([...(fake.issueLabels.get(pr.number) ?? []), label.id])
+    ]);
+    pr.labels.push(label);
+    return this.pullRequestEvent(pr, 'label_updated', { added: label, sender });
+  }
+
+  /** Closes the PR without merging. */
+  async closed(pr: PullRequest): Promise<RunResult[]> {
+    pr.state = 'closed';
+    return this.pullRequestEvent(pr, 'closed', { sender: 'maintainer' });
+  }
+
+  /**
+   * Merges the PR the way Gitea's "fast-forward only" merge does (main
+   * moves to the head) and sends both events it causes: the push to main
+   * and pull_request closed with merged true, in `order`.
+   */
+  async merged(
+    pr: PullRequest,
+    order: 'push-first' | 'closed-first' = 'push-first'
+  ): Promise<{ push: RunResult[]; closed: RunResult[] }> {
+    await this.refreshPullRequest(pr);
+    const before = pr.baseSha;
+    const work = join(tempDir('qg-merge-'), 'w');
+    await git(this.repo.root, ['clone', '-q', '--branch', pr.base, this.repo.origin, work], {});
+    await git(work, ['merge', '-q', '--ff-only', `origin/${pr.head}`], {});
+    await git(work, ['push', '-q', 'origin', pr.base], {});
+    const after = await this.originSha(`refs/heads/${pr.base}`);
+    pr.state = 'closed';
+    pr.merged = true;
+    pr.mergeCommitSha = after;
+    const push = () => this.pushed(pr.base, before, after, 'maintainer');
+    const closed = () => this.pullRequestEvent(pr, 'closed', { sender: 'maintainer' });
+    if (order === 'push-first') {
+      const p = await push();
+      return { push: p, closed: await closed() };
+    }
+    const c = await closed();
+    return { closed: c, push: await push() };
+  }
+
+  /** A push of `branch` from `before` to `after` (already on origin). */
+  async pushed(
+    branch: string,
+    before: string,
+    after: string,
+    pusher = 'maintainer'
+  ): Promise<RunResult[]> {
+    const range = HEX40.test(before) ? `${before}..${after}` : after;
+    const log = (await git(this.repo.origin, ['log', '--format=%H %s', range], {})).trim();
+    const commits = log
+      ? log
+          .split('\n')
+          .map((l) => ({ id: l.slice(0, 40), message: l.slice(41) }))
+          .reverse()
+      : [];
+    const payload = pushEvent(
+      this.repoInfo,
+      { ref: `refs/heads/${branch}`, before, after, commits, pusher },
+      this.dialect
+    );
+    return this.emit({
+      info: { name: 'push', payload },
+      ref: `refs/heads/${branch}`,
+      sha: after,
+      headRef: '',
+      baseRef: '',
+      actor: pusher,
+      branch
+    });
+  }
+
+  /** Runs an installed workflow by hand (workflow_dispatch) on `ref` (a branch). */
+  async dispatch(
+    file: string,
+    inputs: Record<string, string>,
+    ref = 'main',
+    actor = 'maintainer'
+  ): Promise<RunResult> {
+    const path = file.includes('/') ? file : `.${this.dialect}/workflows/${file}`;
+    const def = this.installed.get(path);
+    if (!def) throw new HarnessError(`no installed workflow ${path}`);
+    if (!def.dispatchInputs) throw new HarnessError(`${path} has no workflow_dispatch`);
+    for (const k of Object.keys(inputs)) {
+      if (!(k in def.dispatchInputs))
+        throw new HarnessError(`${path}: dispatch input '${k}' is not declared`);
+    }
+    const full: Record<string, string> = {};
+    for (const [k, spec] of Object.entries(def.dispatchInputs)) {
+      const v = inputs[k] ?? spec.default ?? '';
+      if (spec.required && v === '')
+        throw new HarnessError(`${path}: dispatch input '${k}' is required`);
+      full[k] = v;
+    }
+    const sha = await this.originSha(`refs/heads/${ref}`);
+    const payload = workflowDispatchEvent(
+      this.repoInfo,
+      { workflow: path, ref: `refs/heads/${ref}`, inputs: full, sender: actor },
+      this.dialect
+    );
+    const runs = await this.emit({
+      info: { name: 'workflow_dispatch', payload, workflowFile: path },
+      ref: `refs/heads/${ref}`,
+      sha,
+      headRef: '',
+      baseRef: '',
+      actor,
+      branch: ref
+    });
+    return runs[0];
+  }
+
+  /** Every installed workflow the event triggers, run one after another (a capacity-1 runner). */
+  private async emit(event: EventContext): Promise<RunResult[]> {
+    const out: RunResult[] = [];
+    for (const def of this.installed.values()) {
+      if (triggers(def, event.info, this.dialect)) out.push(await this.runWorkflow(def, event));
+    }
+    return out;
+  }
+
+  // ---- runs and jobs -------------------------------------------------------------------
+
+  private async runWorkflow(def: WorkflowDef, event: EventContext): Promise<RunResult> {
+    const fakeRun = this.forge.fake.addRun({
+      branch: event.branch,
+      state: 'running',
+      event: event.info.name,
+      headSha: event.sha
+    });
+    const dir = join(this.root, `run-${fakeRun.id}-${basename(def.file, '.yml')}`);
+    mkdirSync(join(dir, 'artifacts'), { recursive: true });
+    writeFileSync(join(dir, 'event.json'), JSON.stringify(event.info.payload, null, 2));
+    const state: RunState = {
+      id: fakeRun.id,
+      runNumber: fakeRun.runNumber,
+      dir,
+      event,
+      def,
+      masks: new Set([this.jobToken, ...Object.values(this.secrets)].filter((s) => s !== '')),
+      jobCount: 0
+    };
+    const frame: CallFrame = {
+      prefix: '',
+      def,
+      inputs:
+        event.info.name === 'workflow_dispatch'
+          ? ((event.info.payload.inputs ?? {}) as Record<string, unknown>)
+          : {},
+      secrets: { ...this.secrets }
+    };
+    const concurrency = def.concurrency ? this.concurrencyGroup(def, state, frame) : undefined;
+    let jobs: JobResult[];
+    try {
+      jobs = await this.runJobs(state, frame);
+    } catch (err) {
+      // A HarnessError (or a broken step process) ends the run on the forge too, then the test.
+      fakeRun.state = 'failure';
+      throw err;
+    }
+    const result = new RunResult({
+      id: fakeRun.id,
+      runNumber: fakeRun.runNumber,
+      workflow: def.file,
+      event: event.info.name,
+      dir,
+      jobs,
+      concurrency,
+      masks: [...state.masks]
+    });
+    fakeRun.state = result.conclusion;
+    this.runs.push(result);
+    // Gitea moves a pull request's head (and refs/pull/N/head) when its branch is pushed,
+    // by the merge gate's catch-up too (a push that starts no run).
+    for (const pr of this.pulls.values())
+      if (pr.state === 'open') await this.refreshPullRequest(pr);
+    return result;
+  }
+
+  private concurrencyGroup(def: WorkflowDef, state: RunState, frame: CallFrame): string {
+    const scope: Scope = {
+      contexts: {
+        github: this.githubContext(state, '', ''),
+        inputs: frame.inputs,
+        vars: this.vars
+      },
+      where: `${def.file} concurrency`
+    };
+    const v = toJs(tokenValue(def.concurrency!, scope));
+    return typeof v === 'string' ? v : String((v as { group?: unknown }).group ?? '');
+  }
+
+  private githubContext(state: RunState, job: string, workspace: string): Record<string, unknown> {
+    const e = state.event;
+    const refType = e.ref.startsWith('refs/tags/') ? 'tag' : 'branch';
+    const refName = e.ref.replace(/^refs\/(heads|tags)\//, '').replace(/^refs\/pull\//, '');
+    return {
+      event: e.info.payload,
+      event_name: e.info.name,
+      event_path: join(state.dir, 'event.json'),
+      workflow: state.def.name,
+      run_id: String(state.id),
+      run_number: String(state.runNumber),
+      run_attempt: '1',
+      actor: e.actor,
+      triggering_actor: e.actor,
+      repository: this.repository,
+      repository_owner: this.forge.fake.owner,
+      ref: e.ref,
+      ref_name: refName,
+      ref_type: refType,
+      sha: e.sha,
+      head_ref: e.headRef,
+      base_ref: e.baseRef,
+      token: this.jobToken,
+      workspace,
+      job,
+      action: '',
+      server_url: this.forge.origin,
+      api_url: this.forge.apiUrl,
+      graphql_url: '',
+      retention_days: '90'
+    };
+  }
+
+  /** The jobs of one workflow (top level or called), in `needs` order. */
+  private async runJobs(state: RunState, frame: CallFrame): Promise<JobResult[]> {
+    const done = new Map<string, JobResult>();
+    const pending = [...frame.def.jobs];
+    while (pending.length > 0) {
+      const i = pending.findIndex((j) => j.needs.every((n) => done.has(n)));
+      if (i === -1)
+        throw new HarnessError(
+          `${frame.def.file}: jobs ${pending.map((j) => j.id).join(', ')} can never start`
+        );
+      const [job] = pending.splice(i, 1);
+      done.set(job.id, await this.runJob(state, frame, job, done));
+    }
+    return frame.def.jobs.map((j) => done.get(j.id)!);
+  }
+
+  private needsContext(job: JobDef, done: Map<string, JobResult>): Record<string, unknown> {
+    return Object.fromEntries(
+      job.needs.map((n) => [n, { result: done.get(n)!.result, outputs: done.get(n)!.outputs }])
+    );
+  }
+
+  private async runJob(
+    state: RunState,
+    frame: CallFrame,
+    job: JobDef,
+    done: Map<string, JobResult>
+  ): Promise<JobResult> {
+    const path = `${frame.prefix}${job.id}`;
+    const needs = this.needsContext(job, done);
+    const results = job.needs.map((n) => done.get(n)!.result);
+    const secrets = { ...frame.secrets, GITHUB_TOKEN: this.jobToken, GITEA_TOKEN: this.jobToken };
+    const permissions = job.permissions ?? frame.def.permissions ?? frame.inherited;
+    const base = {
+      github: this.githubContext(state, job.id, ''),
+      needs,
+      inputs: frame.inputs,
+      vars: this.vars
+    };
+    const runIf = evaluate(job.if.expression, job.if.allowed, {
+      contexts: base,
+      status: {
+        success: () => results.every((r) => r === 'success'),
+        failure: () => results.some((r) => r === 'failure'),
+        cancelled: () => false
+      },
+      where: `${job.where} if`
+    });
+    if (!isTruthy(runIf)) {
+      return { path, id: job.id, result: 'skipped', outputs: {}, steps: [], permissions };
+    }
+    if (job.uses) return this.runCall(state, frame, job, base, secrets, permissions);
+
+    const scope = (extra: Record<string, unknown>, where: string): Scope => ({
+      contexts: { ...base, secrets, strategy: {}, matrix: {}, ...extra },
+      where
+    });
+    const runsOn = tokenString(job.runsOn, scope({}, `${job.where} runs-on`));
+    if (!this.labels.includes(runsOn)) {
+      throw new HarnessError(
+        `${job.where}: runs-on '${runsOn}' matches no runner label (${this.labels.join(', ')})`
+      );
+    }
+    const n = ++state.jobCount;
+    const jobDir = join(state.dir, `job${n}-${path.replace('/', '-')}`);
+    const workspace = join(jobDir, 'workspace', this.forge.fake.owner, this.forge.fake.repo);
+    const home = join(jobDir, 'home');
+    const temp = join(jobDir, 'temp');
+    const toolCache =
+      this.toolCacheMode === 'shared' ? this.sharedToolCache : join(jobDir, 'toolcache');
+    for (const d of [workspace, home, temp, toolCache]) mkdirSync(d, { recursive: true });
+    const github = this.githubContext(state, job.id, workspace);
+    base.github = github;
+    const runner = {
+      os: 'Linux',
+      arch: 'X64',
+      name: 'harness',
+      temp,
+      tool_cache: toolCache,
+      environment: 'self-hosted'
+    };
+
+    let env: Record<string, string> = {};
+    env = { ...env, ...tokenStringMap(frame.def.env, scope({ env }, `${frame.def.file} env`)) };
+    env = { ...env, ...tokenStringMap(job.env, scope({ env }, `${job.where} env`)) };
+    const runnerEnv: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      LANG: 'C.UTF-8',
+      CI: 'true',
+      GITHUB_ACTIONS: 'true',
+      ...(this.dialect === 'gitea' ? { GITEA_ACTIONS: 'true' } : {}),
+      GITHUB_WORKFLOW: state.def.name,
+      GITHUB_RUN_ID: String(state.id),
+      GITHUB_RUN_NUMBER: String(state.runNumber),
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_ACTOR: state.event.actor,
+      GITHUB_TRIGGERING_ACTOR: state.event.actor,
+      GITHUB_REPOSITORY: this.repository,
+      GITHUB_REPOSITORY_OWNER: this.forge.fake.owner,
+      GITHUB_EVENT_NAME: state.event.info.name,
+      GITHUB_EVENT_PATH: join(state.dir, 'event.json'),
+      GITHUB_WORKSPACE: workspace,
+      GITHUB_SHA: state.event.sha,
+      GITHUB_REF: state.event.ref,
+      GITHUB_REF_NAME: String(github.ref_name),
+      GITHUB_REF_TYPE: String(github.ref_type),
+      GITHUB_HEAD_REF: state.event.headRef,
+      GITHUB_BASE_REF: state.event.baseRef,
+      GITHUB_SERVER_URL: this.forge.origin,
+      GITHUB_API_URL: this.forge.apiUrl,
+      GITHUB_GRAPHQL_URL: '',
+      GITHUB_JOB: job.id,
+      GITHUB_RETENTION_DAYS: '90',
+      ...(this.jobToken ? { GITHUB_TOKEN: this.jobToken } : {}),
+      RUNNER_OS: 'Linux',
+      RUNNER_ARCH: 'X64',
+      RUNNER_NAME: 'harness',
+      RUNNER_TEMP: temp,
+      RUNNER_TOOL_CACHE: toolCache,
+      // The machine's /etc/gitconfig is not the runner image's.
+      GIT_CONFIG_NOSYSTEM: '1',
+      ...this.machineEnv
+    };
+    const extraPath: string[] = [];
+    const steps: StepResult[] = [];
+    const stepsContext: Record<string, unknown> = {};
+    let status: 'success' | 'failure' = 'success';
+    const slot = { exclusive: this.running.size === 0 };
+    for (const other of this.running) other.exclusive = false;
+    this.running.add(slot);
+    const firstRequest = this.forge.requests.length;
+    const refsBefore = await this.originRefs();
+    try {
+      for (const step of job.steps) {
+        const name = step.name ?? step.uses ?? 'Run script';
+        const stepScope = (extra: Record<string, unknown>, where: string) =>
+          scope({ steps: stepsContext, job: { status }, runner, env, ...extra }, where);
+        const runStep = isTruthy(
+          evaluate(step.if.expression, step.if.allowed, {
+            ...stepScope({}, `${step.where} if`),
+            status: {
+              success: () => status === 'success',
+              failure: () => status === 'failure',
+              cancelled: () => false
+            }
+          })
+        );
+        if (!runStep) {
+          steps.push({
+            index: step.index,
+            id: step.id,
+            name,
+            uses: step.uses,
+            outcome: 'skipped',
+            exitCode: null,
+            outputs: {},
+            stdout: '',
+            stderr: '',
+            summary: '',
+            annotations: [],
+            durationMs: 0
+          });
+          if (step.id)
+            stepsContext[step.id] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
+          continue;
+        }
+        const stepEnv = { ...env, ...tokenStringMap(step.env, stepScope({}, `${step.where} env`)) };
+        const withValues = tokenStringMap(
+          step.with,
+          stepScope({ env: stepEnv }, `${step.where} with`)
+        );
+        const scratch = join(jobDir, `step${step.index + 1}`);
+        mkdirSync(scratch);
+        const files = stepFiles(scratch, step.index + 1);
+        const processEnv: Record<string, string> = {
+          ...runnerEnv,
+          ...stepEnv,
+          ...fileCommandEnv(files),
+          PATH: [...extraPath, runnerEnv.PATH].join(':')
+        };
+        const rt: StepRuntime = {
+          workspace,
+          env: processEnv,
+          scratch,
+          origin: this.repo.origin,
+          serverUrl: this.forge.origin,
+          repository: this.repository,
+          ref: state.event.ref,
+          sha: state.event.sha,
+          token: this.jobToken,
+          artifacts: join(state.dir, 'artifacts'),
+          forge: this.dialect,
+          where: step.where
+        };
+        const started = Date.now();
+        const executed = await this.executeStep(
+          step,
+          withValues,
+          stepScope({ env: stepEnv }, step.where),
+          rt
+        );
+        const fc = readFileCommands(files);
+        const wc = workflowCommands(executed.stdout, step.where);
+        for (const m of wc.masks) state.masks.add(m);
+        env = { ...env, ...fc.env };
+        extraPath.unshift(...fc.path.reverse());
+        const outputs = { ...fc.outputs, ...(executed.outputs ?? {}) };
+        const outcome = executed.code === 0 ? 'success' : 'failure';
+        if (outcome === 'failure') status = 'failure';
+        steps.push({
+          index: step.index,
+          id: step.id,
+          name,
+          uses: step.uses,
+          outcome,
+          exitCode: executed.code,
+          outputs,
+          inputs: executed.inputs,
+          stdout: executed.stdout,
+          stderr: executed.stderr,
+          summary: fc.summary,
+          annotations: wc.annotations,
+          durationMs: Date.now() - started
+        });
+        if (step.id) stepsContext[step.id] = { outputs, outcome, conclusion: outcome };
+      }
+    } finally {
+      this.running.delete(slot);
+    }
+    const outputs = tokenStringMap(
+      job.outputs,
+      scope({ steps: stepsContext, job: { status }, runner, env }, `${job.where} outputs`)
+    );
+    return {
+      path,
+      id: job.id,
+      result: status,
+      outputs,
+      steps,
+      permissions,
+      runsOn,
+      workspace,
+      toolCache,
+      forgeCalls: slot.exclusive ? this.forge.requests.slice(firstRequest) : undefined,
+      pushed: slot.exclusive ? changedRefs(refsBefore, await this.originRefs()) : undefined
+    };
+  }
+
+  private async executeStep(
+    step: StepDef,
+    withValues: Record<string, string>,
+    scope: Scope,
+    rt: StepRuntime
+  ): Promise<Executed> {
+    if (step.run !== undefined) {
+      if (Object.keys(withValues).length > 0)
+        throw new HarnessError(`${step.where}: with: on a run step`);
+      const script = tokenString(step.run, { ...scope, where: `${step.where} run` });
+      const wd = step.workingDirectory
+        ? tokenString(step.workingDirectory, { ...scope, where: `${step.where} working-directory` })
+        : '';
+      return runScript(script, wd, rt);
+    }
+    const uses = step.uses!;
+    if (step.workingDirectory || step.shell)
+      throw new HarnessError(`${step.where}: shell/working-directory on a uses step`);
+    if (uses === CHECKOUT) return checkout(withValues, rt);
+    if (UPLOADS.includes(uses)) return upload(uses, withValues, rt);
+    const dir = selfActionDir(uses);
+    if (dir) return nodeAction(selfAction(dir), withValues, scope, rt);
+    return unsupported(`action '${uses}'`, step.where);
+  }
+
+  /** A job that calls a reusable workflow: its jobs run as jobs of this run. */
+  private async runCall(
+    state: RunState,
+    frame: CallFrame,
+    job: JobDef,
+    base: Record<string, unknown>,
+    secrets: Record<string, string>,
+    permissions: unknown
+  ): Promise<JobResult> {
+    const def = await this.calledWorkflow(job.uses!);
+    const call = def.call!;
+    const scope: Scope = {
+      contexts: { ...base, secrets, strategy: {}, matrix: {} },
+      where: `${job.where} with`
+    };
+    const given = job.with ? (toJs(tokenValue(job.with, scope)) as Record<string, unknown>) : {};
+    const inputs: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(call.inputs)) {
+      let v = name in given ? given[name] : undefined;
+      if (v === undefined && spec.default) {
+        v = toJs(
+          tokenValue(spec.default, {
+            contexts: { github: base.github, inputs, vars: this.vars },
+            where: `${def.file} input ${name} default`
+          })
+        );
+      }
+      if (v === undefined) {
+        if (spec.required)
+          throw new HarnessError(`${job.where}: required input '${name}' of ${def.file} not given`);
+        v = spec.type === 'boolean' ? false : spec.type === 'number' ? 0 : '';
+      }
+      // An expression that evaluated to null (an unset variable) is the empty value of the type.
+      if (v === null) v = spec.type === 'boolean' ? false : spec.type === 'number' ? 0 : '';
+      if (spec.type === 'string' && typeof v !== 'string') v = String(v);
+      if (spec.type === 'boolean' && typeof v !== 'boolean') {
+        if (v !== 'true' && v !== 'false')
+          throw new HarnessError(`${job.where}: input '${name}' is not a boolean`);
+        v = v === 'true';
+      }
+      inputs[name] = v;
+    }
+    let passed: Record<string, string>;
+    if (job.secrets === 'inherit') passed = { ...frame.secrets };
+    else
+      passed = tokenStringMap(job.secrets, {
+        contexts: { ...base, secrets, strategy: {}, matrix: {} },
+        where: `${job.where} secrets`
+      });
+    for (const [name, spec] of Object.entries(call.secrets)) {
+      if (spec.required && !passed[name])
+        throw new HarnessError(`${job.where}: required secret '${name}' not passed`);
+    }
+    const inner: CallFrame = {
+      prefix: `${frame.prefix}${job.id}/`,
+      def,
+      inputs,
+      secrets: passed,
+      inherited: permissions
+    };
+    const called = await this.runJobs(state, inner);
+    const jobsContext = Object.fromEntries(
+      called.map((j) => [j.id, { result: j.result, outputs: j.outputs }])
+    );
+    const outputs: Record<string, string> = {};
+    for (const [name, token] of Object.entries(call.outputs)) {
+      outputs[name] = tokenString(token, {
+        contexts: {
+          github: base.github,
+          inputs,
+          vars: this.vars,
+          jobs: jobsContext,
+          secrets: passed
+        },
+        where: `${def.file} outputs.${name}`
+      });
+    }
+    return {
+      path: `${frame.prefix}${job.id}`,
+      id: job.id,
+      result: called.some((j) => j.result === 'failure') ? 'failure' : 'success',
+      outputs,
+      steps: [],
+      permissions,
+      called
+    };
+  }
+
+  /** ref -> sha of every ref on origin. */
+  async originRefs(): Promise<Map<string, string>> {
+    const text = await git(
+      this.repo.origin,
+      ['for-each-ref', '--format=%(objectname) %(refname)'],
+      {}
+    );
+    return new Map(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(41), l.slice(0, 40)] as [string, string])
+    );
+  }
+
+  /** The pull request with this number. */
+  pull(number: number): PullRequest {
+    const pr = this.pulls.get(number);
+    if (!pr) throw new HarnessError(`no pull request #${number}`);
+    return pr;
+  }
+}
