@@ -395,6 +395,19 @@ describe('the job token on Gitea (403 on the run list)', () => {
     expect(server.calls('getArtifacts')[0].query).toEqual({ name: [NAME] });
   });
 
+  test('Gitea 1.24 (no run list: 404) takes the same fallback and says so with the 404', async () => {
+    const f = server.fake;
+    const wanted = f.addRun({ branch: 'main' });
+    f.addArtifact(wanted.id, NAME, stateZip(24));
+    server.fail('getWorkflowRuns', { status: 404, times: 5, body: { message: 'Not Found' } });
+    const b = backend();
+    expect(await readBaseline(b)).toBe(24);
+    expect(b.origin).toMatchObject({ runId: wanted.id });
+    expect(b.notes.join('\n')).toMatch(
+      /this Gitea has no run list \(404 from GET \/repos\/acme\/service\/actions\/runs\); found the state through the repository's artefact list instead/
+    );
+  });
+
   test('refuses the fallback when the artefact list is truncated (oldest first, no paging in the contract)', async () => {
     const f = server.fake;
     for (let i = 0; i < 31; i++) f.addArtifact(f.addRun({ branch: 'main' }).id, NAME, stateZip(i));

@@ -11,6 +11,13 @@ const shared = fileURLToPath(
   new URL('../../../shared/contracts/gitea-api-v1.subset.json', import.meta.url)
 );
 
+const payloadsCopy = fileURLToPath(
+  new URL('../fixtures/contracts/gitea-event-payloads.md', import.meta.url)
+);
+const payloadsShared = fileURLToPath(
+  new URL('../../../shared/contracts/gitea-event-payloads.md', import.meta.url)
+);
+
 describe('Gitea contract copy', () => {
   it('parses and has the endpoints the forge client calls', () => {
     const spec = JSON.parse(readFileSync(copy, 'utf8'));
@@ -20,4 +27,10 @@ describe('Gitea contract copy', () => {
   (existsSync(shared) ? it : it.skip)('is identical to ../shared/contracts', () => {
     expect(readFileSync(copy, 'utf8')).toBe(readFileSync(shared, 'utf8'));
   });
+  (existsSync(payloadsShared) ? it : it.skip)(
+    'the event payloads copy is identical to ../shared/contracts',
+    () => {
+      expect(readFileSync(payloadsCopy, 'utf8')).toBe(readFileSync(payloadsShared, 'utf8'));
+    }
+  );
 });

@@ -506,7 +506,10 @@ describe('triggers and payloads', () => {
   };
 
   it('Gitea’s pull_request payload: its action names, no top-level label, the fields of the contract', () => {
-    const doc = readFileSync(join(ROOT, '../shared/contracts/gitea-event-payloads.md'), 'utf8');
+    const doc = readFileSync(
+      join(ROOT, 'tests/fixtures/contracts/gitea-event-payloads.md'),
+      'utf8'
+    );
     const fields = (heading: RegExp) => {
       const para = doc.slice(doc.search(heading)).split('\n\n')[0];
       return new Set([...para.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]));

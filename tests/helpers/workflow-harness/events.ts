@@ -1,5 +1,5 @@
 // Event payloads as jobs see them (`github.event`, GITHUB_EVENT_PATH), in
-// Gitea's real shapes (../shared/contracts/gitea-event-payloads.md, from
+// Gitea's real shapes (tests/fixtures/contracts/gitea-event-payloads.md, a copy of ../shared/contracts; from
 // Gitea's modules/structs: PullRequestPayload, PushPayload,
 // WorkflowDispatchPayload) and, as a second dialect, GitHub's. The
 // differences that matter to workflows: Gitea's pull_request `action` is

@@ -12,6 +12,7 @@
 // otherwise the 403 stands, because a partial list would hand back an old
 // baseline as if it were the newest.
 
+import { RunListUnavailable } from '../../../forge/src/actions-api.ts';
 import type { ActionsApi, Artifact, WorkflowRun } from '../../../forge/src/actions-api.ts';
 import { ForgeError } from '../../../forge/src/forge-error.ts';
 
@@ -95,8 +96,13 @@ async function* byArtifactList(
       { method: refused.method, path: refused.path, status: refused.status }
     );
   }
+  const answered = refused instanceof RunListUnavailable ? refused.answered : refused.status;
+  const why =
+    refused instanceof RunListUnavailable
+      ? 'this Gitea has no run list'
+      : 'the token may not list runs';
   opts.note(
-    `the token may not list runs (${refused.status} from ${refused.method} ${refused.path}); found the state through the repository's artefact list instead`
+    `${why} (${answered} from ${refused.method} ${refused.path}); found the state through the repository's artefact list instead`
   );
   const arts = list.items.filter((a) => a.name === opts.name).sort((a, b) => b.id - a.id);
   let examined = 0;
