@@ -367,8 +367,18 @@ describe('the sticky PR comment', () => {
   });
 
   test('two jobs that both find no comment end with one comment holding both rows', async () => {
-    // Both listings are answered only after both were asked: each job sees no comment.
-    server.delay('issueGetComments', 150, 2);
+    // Both listings are answered only after both were asked (a barrier, not a delay that a
+    // loaded machine can outlast): each job sees no comment.
+    const fake = server.fake.handlers();
+    let asked = 0;
+    let release: () => void = () => undefined;
+    const both = new Promise<void>((resolve) => (release = resolve));
+    const list: Handler = async (r) => {
+      if (++asked === 2) release();
+      if (asked <= 2) await both;
+      return fake.issueGetComments(r);
+    };
+    server.handle('issueGetComments', list);
     const results = await Promise.all([
       upsertGateRow(client, REPO, PR, row({ gate: 'security' }), {}, { settleMs: 20 }),
       upsertGateRow(client, REPO, PR, row({ gate: 'coverage' }), {}, { settleMs: 20 })
