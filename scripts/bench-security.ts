@@ -1,27 +1,227 @@
 // npm run bench (first part): prints figures, asserts nothing. Security gate:
 //   1. action cold start: process start to exit of dist/security-gate on a
-//      clean 1-commit range (target < 0.5 s on Node 24);
-//   2. the whole gate (the bundle, as a runner runs it) on a generated range
-//      of 2,000 commits adding 20 MB (target < 10 s), with scan throughput,
-//      beside secretlint's own CLI over the same content as a whole tree.
+//      clean 1-commit range, beside a bare `node -e ''` (target < 0.5 s on
+//      Node 24);
+//   2. throughput on the project's yardstick: a branch adding ~30 MB of
+//      vendored JavaScript/TypeScript (real files from node_modules) in one
+//      commit; the gate (the bundle, as a runner runs it) beside
+//      `git log -p --cc --text -U0 main..feature > /dev/null` on the same
+//      range, with MB/s for each and their ratio (target: gate within 3x);
+//   3. adversarial lines: 2 MB single-line texts made to make a backtracking
+//      regex engine work hard, each through one heavy rule alone (the
+//      named-value rules, generic-api-key, private-key, jwt,
+//      curl-auth-header, kubernetes-secret-yaml) and through the whole
+//      default ruleset; the worst cases per rule and overall (target: no
+//      2 MB line > 100 ms; each case runs in a worker, cut at 20 s);
+//   4. recall and false positives of the default ruleset on the generated
+//      samples, overall and per family (targets: recall >= 95 % overall and
+//      per family, false positives <= 2 %).
 //
-//   node scripts/bench-security.ts [--runs 10] [--commits 2000] [--mb 20]
+//   node scripts/bench-security.ts [--runs 10] [--runs-throughput 3] [--mb 30] [--case-timeout 20]
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildBenchRepo } from './bench-secrets.ts';
-import { git, median, numberArg, output, ROOT, runBundle } from './bench-support.ts';
+import { dirname, join, relative } from 'node:path';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { defaultRules } from '../packages/security/src/secrets/ruleset/config.ts';
+import { DEFAULT_RULES } from '../packages/security/src/secrets/ruleset/defaults.ts';
+import { Ruleset } from '../packages/security/src/secrets/ruleset/engine.ts';
+import type { GitleaksRule } from '../packages/security/src/secrets/ruleset/schema.ts';
+import { measure, pct } from '../tests/helpers/secret-samples/figures.ts';
+import { git, gitEnv, median, numberArg, output, ROOT, runBundle, secs } from './bench-support.ts';
 
-const root = ROOT;
 const arg = numberArg;
+const MB = 1024 * 1024;
+const mbps = (bytes: number, ms: number): string => (bytes / MB / (ms / 1000)).toFixed(1);
 
-const work = mkdtempSync(join(tmpdir(), 'qg-bench-'));
-try {
-  process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}\n\n`);
+// ---------------------------------------------------------------- 3. texts
 
-  // 1. Cold start on a clean 1-commit range.
+/** Length of each adversarial line. */
+const LINE = 2 * MB;
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const B64 = ALNUM + '+/';
+
+/** `unit` repeated to `n` characters. */
+const fill = (unit: string, n = LINE): string => unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
+
+/** `n` characters of `alphabet`, the same on every run. */
+function chars(alphabet: string, n = LINE): string {
+  let a = 0x2545f491;
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    a = (Math.imul(a, 1103515245) + 12345) >>> 0;
+    out[i] = alphabet[(a >>> 16) % alphabet.length];
+  }
+  return out.join('');
+}
+
+/** Every keyword of the default rules, each followed by ' = ', cycled to a line. */
+const allKeywords = (): string =>
+  fill([...new Set(DEFAULT_RULES.flatMap((r) => r.keywords ?? []))].map((k) => `${k} = `).join(''));
+
+/** The texts, by name; `kw` is the rule's first keyword (shown in the name where it is used). */
+const TEXTS: Record<string, (kw: string) => string> = {
+  "'key' x": () => fill('key'),
+  "'key=' x": () => fill('key='),
+  "'a' x": () => fill('a'),
+  "'api_key = ' + alnum": () => 'api_key = ' + chars(ALNUM),
+  'BEGIN PRIVATE KEY, no END': () => '-----BEGIN PRIVATE KEY-----' + chars(B64),
+  "'eyJ' + base64": () => 'eyJ' + chars(B64),
+  "'.-' x": () => fill('.-'),
+  'kw x': (kw) => fill(kw),
+  "'kw=' x": (kw) => fill(`${kw}=`),
+  "'kw ' x": (kw) => fill(`${kw} `),
+  "'kw = ' + alnum": (kw) => `${kw} = ` + chars(ALNUM),
+  "'a' x + kw": (kw) => fill('a') + kw,
+  "'.-' x + kw": (kw) => fill('.-') + kw,
+  'every keyword, \' = \' x': () => allKeywords(),
+  "'curl -H \"Authorization: Bearer ' x": () => fill('curl -H "Authorization: Bearer '),
+  "'curl ' + 'a -H ' x": () => 'curl ' + fill('a -H '),
+  "'kind: secret data: ' x": () => fill('kind: secret data: '),
+  "'data: kind: secret ' x": () => fill('data: kind: secret '),
+  "'eyJhbGciOiJIUzI1NiJ9.' x": () => fill('eyJhbGciOiJIUzI1NiJ9.'),
+  "'-----BEGIN RSA ' x": () => fill('-----BEGIN RSA ')
+};
+const COMMON = [
+  "'key' x",
+  "'key=' x",
+  "'a' x",
+  "'api_key = ' + alnum",
+  'BEGIN PRIVATE KEY, no END',
+  "'eyJ' + base64",
+  "'.-' x"
+];
+const WITH_KEYWORD = ['kw x', "'kw=' x", "'kw ' x", "'kw = ' + alnum", "'a' x + kw", "'.-' x + kw"];
+const EXTRA: Record<string, string[]> = {
+  'curl-auth-header': ["'curl -H \"Authorization: Bearer ' x", "'curl ' + 'a -H ' x"],
+  'kubernetes-secret-yaml': ["'kind: secret data: ' x", "'data: kind: secret ' x"],
+  jwt: ["'eyJhbGciOiJIUzI1NiJ9.' x"],
+  'private-key': ["'-----BEGIN RSA ' x"]
+};
+const WHOLE_TEXTS = [...COMMON, 'every keyword, \' = \' x'];
+
+/** A rule whose regex starts with the bounded lazy name prefix of namedValue(). */
+const NAMED_PREFIX = /^(?:\(\?[a-z]+\))?\[\\w\.-\]\{0,50\}\?/;
+const HEAVY = ['generic-api-key', 'private-key', 'jwt', 'curl-auth-header', 'kubernetes-secret-yaml'];
+
+interface Case {
+  /** Rule id, or '*' for the whole default ruleset. */
+  rule: string;
+  text: string;
+  kw: string;
+}
+interface CaseResult extends Case {
+  /** undefined: cut at the time limit. */
+  ms?: number;
+  hits?: number;
+  error?: string;
+}
+
+const label = (c: Case): string => c.text.replace(/\bkw\b/g, JSON.stringify(c.kw).slice(1, -1));
+
+/** Worker side: runs cases on request, one at a time, and answers with the detect() time. */
+function adversarialWorker(): void {
+  const rulesets = new Map<string, Ruleset>();
+  const texts = new Map<string, string>();
+  parentPort!.on('message', (c: Case) => {
+    try {
+      let rs = rulesets.get(c.rule);
+      if (!rs) {
+        const rule = DEFAULT_RULES.find((r) => r.id === c.rule);
+        rs = c.rule === '*' ? defaultRules().ruleset : new Ruleset([rule as GitleaksRule]);
+        rulesets.clear();
+        rulesets.set(c.rule, rs);
+      }
+      const key = `${c.text}\0${c.kw}`;
+      let text = texts.get(key);
+      if (text === undefined) {
+        if (texts.size > 24) texts.clear();
+        texts.set(key, (text = TEXTS[c.text](c.kw)));
+      }
+      const t = performance.now();
+      const hits = rs.detect(text).length;
+      parentPort!.postMessage({ ms: performance.now() - t, hits });
+    } catch (err) {
+      parentPort!.postMessage({ error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  parentPort!.postMessage('ready');
+}
+
+/** Runs the cases in a worker, one at a time; a case over `limitMs` (or an error) ends the worker, the next case gets a new one. */
+async function runCases(cases: Case[], limitMs: number): Promise<CaseResult[]> {
+  type Answer = { ms?: number; hits?: number; error?: string } | 'ready' | 'cut';
+  const out: CaseResult[] = [];
+  let worker: Worker | undefined;
+  let waiting: ((m: Answer) => void) | undefined;
+  const next = (w: Worker, m: Answer): void => {
+    if (w === worker) waiting?.(m);
+  };
+  const stop = async (): Promise<void> => {
+    const w = worker;
+    worker = undefined;
+    waiting = undefined;
+    await w?.terminate();
+  };
+  const ask = (c: Case | undefined): Promise<Answer> =>
+    new Promise<Answer>((resolve) => {
+      const timer = setTimeout(() => resolve('cut'), limitMs);
+      waiting = (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      if (c) worker!.postMessage(c);
+    });
+  for (const c of cases) {
+    if (!worker) {
+      const w = (worker = new Worker(new URL(import.meta.url)));
+      w.on('message', (m: Answer) => next(w, m));
+      w.on('error', (e: Error) => next(w, { error: e.message }));
+      w.on('exit', (code) => next(w, { error: `worker exited (${code})` }));
+      const ready = await ask(undefined);
+      if (ready !== 'ready') throw new Error(`adversarial worker did not start: ${JSON.stringify(ready)}`);
+    }
+    const answer = await ask(c);
+    if (process.env.BENCH_DEBUG) process.stderr.write(`${c.rule} [${c.text}|${c.kw}] ${JSON.stringify(answer)}\n`);
+    if (answer === 'cut' || answer === 'ready') {
+      await stop();
+      out.push({ ...c });
+    } else {
+      if (answer.error !== undefined) await stop();
+      out.push({ ...c, ...answer });
+    }
+  }
+  await stop();
+  return out;
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'qg-bench-'));
+  try {
+    process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}\n\n`);
+    if (!process.env.BENCH_SKIP) coldStart(work);
+    if (!process.env.BENCH_SKIP) throughput(work);
+    await adversarial();
+    recall();
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** 1. Cold start on a clean 1-commit range. */
+function coldStart(work: string): void {
   const repo = join(work, 'small');
   mkdirSync(repo);
   git(repo, 'init', '-q', '-b', 'main');
@@ -36,7 +236,7 @@ try {
   const bare: number[] = [];
   const cold: number[] = [];
   for (let i = 0; i < runs; i++) {
-    let t = performance.now();
+    const t = performance.now();
     spawnSync(process.execPath, ['-e', '']);
     bare.push(performance.now() - t);
     const r = runBundle('security-gate', repo, {
@@ -45,64 +245,194 @@ try {
     });
     if (r.status !== 0) throw new Error(`cold-start run failed: ${output(r.outputs, 'summary')}`);
     cold.push(r.ms);
-    t = 0;
   }
   process.stdout.write(
-    `security-gate cold start (1-commit range, ${runs} runs): median ${median(cold).toFixed(0)} ms, min ${Math.min(...cold).toFixed(0)} ms` +
-      ` (bare node start: median ${median(bare).toFixed(0)} ms; target < 500 ms)\n`
+    `1. security-gate cold start (1-commit range, ${runs} runs): median ${median(cold).toFixed(0)} ms, min ${Math.min(...cold).toFixed(0)} ms` +
+      ` (bare node start: median ${median(bare).toFixed(0)} ms; target < 500 ms)\n\n`
   );
-
-  // 2. The whole gate on 2,000 commits adding 20 MB.
-  const commits = arg('commits', 2000);
-  const mb = arg('mb', 20);
-  const big = join(work, 'big');
-  mkdirSync(big);
-  let t = performance.now();
-  const { head, plantedSecrets } = await buildBenchRepo(big, commits, mb * 1024 * 1024, 20);
-  const buildMs = performance.now() - t;
-  git(big, 'checkout', '-q', '-f', head);
-  const r = runBundle('security-gate', big, { 'base-ref': 'main', 'report-dir': join(work, 'r2') });
-  const scanned = Number(output(r.outputs, 'commits-scanned'));
-  const report = readFileSync(join(work, 'r2', '17-security-report.md'), 'utf8');
-  const bytes = Number(/^bytes_scanned: (\d+)$/m.exec(report)?.[1] ?? 0);
-  process.stdout.write(
-    `security-gate on ${scanned} commits adding ${(bytes / 1048576).toFixed(1)} MB: ${(r.ms / 1000).toFixed(2)} s wall` +
-      ` (${(bytes / 1048576 / (r.ms / 1000)).toFixed(1)} MB/s; verdict ${output(r.outputs, 'status')}, ${output(r.outputs, 'secrets-found')} of ${plantedSecrets.length} planted secrets found; repo built in ${(buildMs / 1000).toFixed(1)} s; target < 10 s)\n`
-  );
-
-  // Same content as a whole tree, through secretlint's own CLI and its recommended preset.
-  const tree = join(work, 'tree');
-  mkdirSync(tree);
-  execFileSync('sh', ['-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', 'sh', big, head, tree]);
-  writeFileSync(
-    join(tree, '.secretlintrc.json'),
-    JSON.stringify({ rules: [{ id: '@secretlint/secretlint-rule-preset-recommend' }] })
-  );
-  const cli = join(root, 'node_modules', 'secretlint', 'bin', 'secretlint.js');
-  t = performance.now();
-  const s = spawnSync(
-    process.execPath,
-    [
-      cli,
-      '**/*',
-      '--maskSecrets',
-      '--format',
-      'json',
-      '--secretlintrc',
-      join(tree, '.secretlintrc.json')
-    ],
-    {
-      cwd: tree,
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-      env: { ...process.env, NODE_PATH: join(root, 'node_modules') }
-    }
-  );
-  const cliMs = performance.now() - t;
-  process.stdout.write(
-    `secretlint CLI, same content as a whole tree: ${(cliMs / 1000).toFixed(2)} s (exit ${s.status}); gate / secretlint = ${(r.ms / cliMs).toFixed(2)}` +
-      ' (the gate also reads 2,000 commits of history, runs 57 extra rules and writes the report)\n'
-  );
-} finally {
-  rmSync(work, { recursive: true, force: true });
 }
+
+/** Real .js/.ts/.mjs/.cjs files of node_modules, in path order, until `bytes`. */
+function vendorFiles(bytes: number): { files: string[]; total: number } {
+  const files: string[] = [];
+  let total = 0;
+  const walk = (dir: string): boolean => {
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    );
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (walk(p)) return true;
+      } else if (e.isFile() && /\.(?:js|ts|mjs|cjs)$/.test(e.name)) {
+        files.push(p);
+        total += statSync(p).size;
+        if (total >= bytes) return true;
+      }
+    }
+    return false;
+  };
+  walk(join(ROOT, 'node_modules'));
+  return { files, total };
+}
+
+/** 2. The gate beside git printing the same range: one commit adding ~30 MB of vendored sources. */
+function throughput(work: string): void {
+  const runs = arg('runs-throughput', 3);
+  const mb = arg('mb', 30);
+  const repo = join(work, 'vendor');
+  mkdirSync(repo);
+  let t = performance.now();
+  git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, 'README.md'), '# vendor\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'base');
+  git(repo, 'checkout', '-q', '-b', 'feature');
+  const nm = join(ROOT, 'node_modules');
+  const { files, total } = vendorFiles(mb * MB);
+  for (const f of files) {
+    const to = join(repo, 'vendor', relative(nm, f));
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(f, to);
+  }
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'vendor');
+  const buildMs = performance.now() - t;
+
+  const gitMs: number[] = [];
+  const gateMs: number[] = [];
+  const evalMs: number[] = [];
+  let last: ReturnType<typeof runBundle> | undefined;
+  let report = '';
+  for (let i = 0; i < runs; i++) {
+    t = performance.now();
+    const g = spawnSync('git', ['log', '-p', '--cc', '--text', '-U0', 'main..feature'], {
+      cwd: repo,
+      env: { ...process.env, ...gitEnv },
+      stdio: ['ignore', 'ignore', 'pipe']
+    });
+    gitMs.push(performance.now() - t);
+    if (g.status !== 0) throw new Error(`git log failed: ${g.stderr.toString()}`);
+    const reportDir = join(work, `r2-${i}`);
+    last = runBundle('security-gate', repo, {
+      'base-ref': 'main',
+      'secrets-engine': 'embedded',
+      'report-dir': reportDir
+    });
+    gateMs.push(last.ms);
+    try {
+      report = readFileSync(join(reportDir, '17-security-report.md'), 'utf8');
+    } catch {
+      throw new Error(`security-gate wrote no report (exit ${last.status}): ${last.stdout.slice(-2000)}`);
+    }
+    // The report's Duration: the gate's evaluation (range, scan, dependency audit), without process start.
+    const d = /\|\s*([\d.]+) s\s*\|\s*$/m.exec(report);
+    if (d) evalMs.push(Number(d[1]) * 1000);
+  }
+  const bytesScanned = Number(/^bytes_scanned: (\d+)$/m.exec(report)?.[1] ?? 0);
+  const gitMed = median(gitMs);
+  const gateMed = median(gateMs);
+  const o = last!.outputs;
+  process.stdout.write(
+    `2. throughput: one commit adding ${(total / MB).toFixed(1)} MB (${files.length} .js/.ts/.mjs/.cjs files of node_modules under vendor/; repo built in ${secs(buildMs)} s), median of ${runs}:\n` +
+      `   git log -p --cc --text -U0 main..feature > /dev/null: ${secs(gitMed)} s, ${mbps(total, gitMed)} MB/s (yardstick)\n` +
+      `   security-gate bundle (embedded engine):              ${secs(gateMed)} s, ${mbps(total, gateMed)} MB/s` +
+      ` (verdict ${output(o, 'status') || '?'}, ${output(o, 'secrets-found') || '?'} findings, exit ${last!.status}, bytes_scanned ${bytesScanned})\n` +
+      (evalMs.length === runs
+        ? `   gate's evaluation alone (report's Duration: range, scan, audit; 0.1 s steps): ${secs(median(evalMs))} s, ${mbps(total, median(evalMs))} MB/s\n`
+        : '') +
+      `   gate / git log = ${(gateMed / gitMed).toFixed(2)}` +
+      (evalMs.length === runs ? ` (evaluation alone: ${(median(evalMs) / gitMed).toFixed(2)})` : '') +
+      ' (target: within 3x)\n\n'
+  );
+}
+
+/** 3. Adversarial single lines through the heaviest rules and the whole ruleset. */
+async function adversarial(): Promise<void> {
+  const limitMs = arg('case-timeout', 20) * 1000;
+  const rules = DEFAULT_RULES.filter(
+    (r) => HEAVY.includes(r.id) || NAMED_PREFIX.test(r.regex ?? '')
+  );
+  const cases: Case[] = [];
+  for (const r of rules) {
+    const kw = r.keywords?.[0] ?? '';
+    const names = [...COMMON, ...(kw ? WITH_KEYWORD : []), ...(EXTRA[r.id] ?? [])];
+    for (const text of names) cases.push({ rule: r.id, text, kw });
+  }
+  for (const text of WHOLE_TEXTS) cases.push({ rule: '*', text, kw: '' });
+  const t = performance.now();
+  const results = await runCases(cases, limitMs);
+  const wallMs = performance.now() - t;
+
+  const cut = `> ${limitMs / 1000} s`;
+  const shown = (r: CaseResult): string =>
+    r.error ? `error: ${r.error}` : r.ms === undefined ? cut : `${r.ms.toFixed(0)} ms`;
+  const cost = (r: CaseResult): number => (r.error ? -1 : (r.ms ?? Infinity));
+  const worstFirst = (xs: CaseResult[]): CaseResult[] => [...xs].sort((a, b) => cost(b) - cost(a));
+  const named = rules.filter((r) => NAMED_PREFIX.test(r.regex ?? '')).length;
+  process.stdout.write(
+    `3. adversarial single lines of ${LINE / MB} MB: ${rules.length} rules alone (${named} named-value rules with the [\\w.-]{0,50}? prefix, generic-api-key among them, and private-key, jwt, curl-auth-header, kubernetes-secret-yaml)` +
+      ` and the whole default ruleset (${DEFAULT_RULES.length} rules); ${cases.length} cases in ${secs(wallMs)} s, each in a worker cut at ${limitMs / 1000} s` +
+      ' (target: no line > 100 ms)\n' +
+      '   per rule, the 3 worst texts (kw: the rule\'s first keyword):\n'
+  );
+  const width = Math.max(...rules.map((r) => r.id.length));
+  for (const r of rules) {
+    const mine = worstFirst(results.filter((x) => x.rule === r.id));
+    process.stdout.write(
+      `     ${r.id.padEnd(width)}  ${mine
+        .slice(0, 3)
+        .map((x) => `${shown(x)} [${label(x)}]`)
+        .join(', ')}\n`
+    );
+  }
+  process.stdout.write('   whole default ruleset, per text:\n');
+  const whole = results.filter((x) => x.rule === '*');
+  const tw = Math.max(...whole.map((x) => label(x).length));
+  for (const x of whole) process.stdout.write(`     ${label(x).padEnd(tw)}  ${shown(x)}\n`);
+  const over = results.filter((x) => x.error === undefined && (x.ms === undefined || x.ms > 100));
+  const errors = results.filter((x) => x.error !== undefined);
+  process.stdout.write(
+    `   overall worst:\n${worstFirst(results)
+      .slice(0, 10)
+      .map((x) => `     ${shown(x).padStart(8)}  ${x.rule === '*' ? '(whole ruleset)' : x.rule} [${label(x)}]\n`)
+      .join('')}` +
+      `   ${over.length} of ${cases.length} cases over 100 ms (${results.filter((x) => x.ms === undefined && !x.error).length} cut at ${limitMs / 1000} s)` +
+      `${errors.length ? `, ${errors.length} errors` : ''}; target: none over 100 ms\n\n`
+  );
+}
+
+/** 4. Recall and false positives on the generated samples. */
+function recall(): void {
+  const t = performance.now();
+  const f = measure(defaultRules().ruleset);
+  const ms = performance.now() - t;
+  process.stdout.write(
+    `4. recall and false positives of the default ruleset on the generated samples (measured in ${secs(ms)} s):\n` +
+      `   recall ${pct(f.found, f.samples)} (${f.found} of ${f.samples}; target >= 95 % overall and per family),` +
+      ` false positives ${pct(f.falsePositives, f.negatives)} (${f.falsePositives} of ${f.negatives} negatives; target <= 2 %)\n`
+  );
+  const head = ['family', 'samples', 'found', 'recall', 'negatives', 'false positives'];
+  const rows = f.families.map((x) => [
+    x.family,
+    String(x.samples),
+    String(x.found),
+    pct(x.found, x.samples),
+    String(x.negatives),
+    `${x.falsePositives} (${pct(x.falsePositives, x.negatives)})`
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]): string =>
+    `   ${r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ')}\n`;
+  process.stdout.write(line(head));
+  for (const r of rows) process.stdout.write(line(r));
+  const low = f.families.filter((x) => x.samples > 0 && x.found / x.samples < 0.95);
+  const fpHigh = f.families.filter((x) => x.negatives > 0 && x.falsePositives / x.negatives > 0.02);
+  process.stdout.write(
+    `   families under 95 % recall: ${low.map((x) => x.family).join(', ') || 'none'};` +
+      ` over 2 % false positives: ${fpHigh.map((x) => x.family).join(', ') || 'none'}\n`
+  );
+}
+
+if (isMainThread) await main();
+else adversarialWorker();

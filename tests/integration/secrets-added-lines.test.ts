@@ -120,7 +120,7 @@ describe('streamAddedLines on real repositories', () => {
       ['hidden.txt', 'plain text behind an attribute']
     ]);
     expect(stats.binaryFiles).toBe(1);
-    expect(stats.binaries).toEqual([{ commit: head, file: 'img.png' }]);
+    expect(stats.binaries).toEqual([{ commit: head, file: 'img.png', scanned: 'text-runs' }]);
   });
 
   it('blames a merge only for lines new relative to every parent', async () => {

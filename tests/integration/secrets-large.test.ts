@@ -93,6 +93,9 @@ describe('embedded secrets scan at scale', () => {
     const result = await scanRangeEmbedded({ repoDir: dir, base, head });
     expect(result.commitsScanned).toBe(2000);
     expect(Number(git(dir, 'rev-list', '--count', `${base}..${head}`))).toBe(2000);
-    expect(new Set(result.findings.map((f) => f.commit)).size).toBe(25);
+    // The filler's `handler(token, 'timeout-4f0d2')` lines are what gitleaks' generic-api-key
+    // flags too (a value of entropy above 3.5 after "token,"): the planted tokens are the rest.
+    const specific = result.findings.filter((f) => f.ruleId !== 'generic-api-key');
+    expect(new Set(specific.map((f) => f.commit)).size).toBe(25);
   }, 120_000);
 });

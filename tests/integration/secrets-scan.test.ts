@@ -185,7 +185,7 @@ describe('scanRangeEmbedded: files and formats', () => {
     );
   });
 
-  it('notes binary files instead of dropping them silently, and scans lockfiles and minified files', async () => {
+  it('notes binary files, scans their printable text, and scans lockfiles and minified files', async () => {
     const repo = makeLocalRepo({ date: tickingDate });
     repo.write('README.md', 'x\n');
     const base = repo.commitAll('base');
@@ -206,10 +206,13 @@ describe('scanRangeEmbedded: files and formats', () => {
     const result = await scan(repo, base, head);
     expect(result.findings.map(where).sort()).toEqual([
       'gcp-api-key dist/app.min.js:1',
+      'github-pat logo.png:1',
       'npm-access-token package-lock.json:3',
       'npmrc-auth-token .npmrc:1'
     ]);
-    expect(result.notes).toEqual([`binary file not scanned: "logo.png" in ${head.slice(0, 12)}`]);
+    expect(result.notes).toEqual([
+      `binary file: only its printable text was scanned: "logo.png" in ${head.slice(0, 12)}`
+    ]);
   });
 
   it('cannot be silenced from the branch by .gitattributes or secretlint comments', async () => {
@@ -348,10 +351,10 @@ describe('scanRangeEmbedded: the allowlist', () => {
   });
 
   it('notes rule entries that name no rule of this engine', async () => {
-    const tip = withAllowlist('rule:generic-api-key\n');
+    const tip = withAllowlist('rule:no-such-rule\n');
     const result = await scan(repo, fork, head, { allowlistRef: tip });
     expect(result.notes).toEqual([
-      'allowlist entry rule:generic-api-key names no rule of the embedded engine; it has no effect'
+      'allowlist entry rule:no-such-rule names no rule of the embedded engine; it has no effect'
     ]);
   });
 

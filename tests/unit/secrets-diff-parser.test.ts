@@ -183,8 +183,8 @@ describe('AddedLinesParser', () => {
     expect(lines.map((l) => l.file)).toEqual(['ok.txt']);
     expect(parser.stats.binaryFiles).toBe(2);
     expect(parser.stats.binaries).toEqual([
-      { commit: A, file: 'img.png' },
-      { commit: A, file: 'raw.bin' }
+      { commit: A, file: 'img.png', scanned: 'none' },
+      { commit: A, file: 'raw.bin', scanned: 'text-runs' }
     ]);
   });
 

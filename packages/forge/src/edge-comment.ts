@@ -35,6 +35,8 @@ export interface GateRowInput {
   link?: string;
   /** Blocking findings, already redacted by the caller. */
   blocking?: string[];
+  /** How many blocking findings there are in all, when `blocking` lists only the first. */
+  blockingTotal?: number;
   /** The commit the gate ran on. */
   headSha: string;
 }
@@ -97,7 +99,12 @@ export function withRow(state: EdgeState, input: GateRowInput, at: string, rev: 
   };
   if (input.link && safeLink(input.link)) row.link = input.link;
   if (all.length > 0) row.blocking = all.slice(0, MAX_BLOCKING_PER_GATE);
-  if (all.length > MAX_BLOCKING_PER_GATE) row.blockingMore = all.length - MAX_BLOCKING_PER_GATE;
+  const total = Math.max(
+    all.length,
+    Number.isSafeInteger(input.blockingTotal) ? (input.blockingTotal as number) : 0
+  );
+  if (all.length > 0 && total > (row.blocking?.length ?? 0))
+    row.blockingMore = total - (row.blocking?.length ?? 0);
   return {
     ...state,
     headSha: input.headSha,

@@ -25,12 +25,51 @@ export interface AddedLine {
    * commit, so a pattern spanning several lines (a private key) may join them.
    */
   block: number;
+  /**
+   * Absent for file content. 'message': a line of the commit message (file is
+   * '', line is the line within the message); only with the `messages` option.
+   * 'binary-text': a printable run out of a binary file (several may share a line).
+   */
+  source?: 'message' | 'binary-text';
 }
 
+/** A binary file the range adds content to (git's rule: a NUL in the first 8000 bytes). */
 export interface SkippedBinary {
   commit: string;
   file: string;
+  /**
+   * 'text-runs': its printable text runs were scanned; 'none': git showed no
+   * content for it, so nothing of it could be scanned.
+   */
+  scanned: 'text-runs' | 'none';
+  /** Printable text beyond the per-file ('file') or per-range ('total') cap was not scanned. */
+  capped?: 'file' | 'total';
 }
+
+/** A path whose new side a commit of the range writes (deletions are not reported). */
+export interface ChangedPath {
+  commit: string;
+  authorDate: string;
+  file: string;
+  /** The path did not exist before this commit (new file; a rename is a new file here). */
+  added: boolean;
+}
+
+export interface AddedLinesParserOptions {
+  /** Also emit each commit's message lines (needs `messages` in addedLinesArgs). */
+  messages?: boolean;
+  /** Called once per changed path per commit. */
+  onPath?: (p: ChangedPath) => void;
+  /** Printable text taken out of one binary file at most (characters). */
+  binaryTextPerFile?: number;
+  /** Printable text taken out of all binary files of the range at most. */
+  binaryTextTotal?: number;
+}
+
+export const BINARY_TEXT_PER_FILE = 1 << 20;
+export const BINARY_TEXT_TOTAL = 32 << 20;
+/** A binary file's printable run must be at least this long to be scanned. */
+export const MIN_TEXT_RUN = 8;
 
 export interface AddedLinesStats {
   /** Commits in the range, each counted once whether or not it changes anything. */
@@ -42,6 +81,10 @@ export interface AddedLinesStats {
   binaryFiles: number;
   /** The first MAX_LISTED_BINARIES of those, for notes. */
   binaries: SkippedBinary[];
+  /** Binary files whose printable text was cut at a cap (all of them, listed or not). */
+  binaryTextCapped: number;
+  /** Files recognised as UTF-16 text and decoded (not counted as binary). */
+  utf16Files: number;
 }
 
 export const MAX_LISTED_BINARIES = 1000;
@@ -50,6 +93,158 @@ export const MAX_LISTED_BINARIES = 1000;
 const MARKER = '\x01QG-COMMIT ';
 /** git's own binary sniffing looks at the first 8000 bytes of a blob. */
 const SNIFF_CHARS = 8000;
+
+type ContentMode = 'text' | 'utf16le' | 'utf16be' | 'binary' | 'opaque';
+
+interface PendingLine {
+  line: number;
+  text: string;
+  bytes: Uint8Array;
+}
+
+const isPrintable = (b: number): boolean => (b >= 0x20 && b <= 0x7e) || b === 9;
+
+/**
+ * The printable runs of a binary line, in order: runs of at least `min`
+ * printable ASCII bytes, and runs of at least `min` printable characters
+ * stored as UTF-16 (a printable byte next to a NUL, either byte order), as
+ * `strings` and `strings -el` would find them. Stops after `maxChars`.
+ */
+export function printableRuns(
+  b: Uint8Array,
+  min = MIN_TEXT_RUN,
+  maxChars = Infinity
+): { runs: string[]; cut: boolean } {
+  const found: { at: number; end: number; text: string }[] = [];
+  const n = b.length;
+  for (let i = 0; i < n;) {
+    if (!isPrintable(b[i])) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && isPrintable(b[j])) j++;
+    if (j - i >= min)
+      found.push({
+        at: i,
+        end: j,
+        text: Buffer.from(b.buffer, b.byteOffset + i, j - i).toString('latin1')
+      });
+    i = j;
+  }
+  // Two-byte runs, at both alignments: a printable byte then a NUL
+  // (little-endian), a NUL then a printable byte (big-endian).
+  for (const le of [true, false]) {
+    for (let p = 0; p < 2; p++) {
+      let start = -1;
+      const codes: number[] = [];
+      const flush = (end: number): void => {
+        if (codes.length >= min)
+          found.push({ at: start, end, text: String.fromCharCode(...codes) });
+        codes.length = 0;
+        start = -1;
+      };
+      for (let i = p; i < n; i += 2) {
+        const ok = le
+          ? isPrintable(b[i]) && (i + 1 === n || b[i + 1] === 0)
+          : b[i] === 0 && i + 1 < n && isPrintable(b[i + 1]);
+        if (ok) {
+          if (start < 0) start = i;
+          codes.push(le ? b[i] : b[i + 1]);
+          if (codes.length >= 65536) flush(i + 2);
+        } else if (start >= 0) flush(i);
+      }
+      if (start >= 0) flush(n);
+    }
+  }
+  // Longest first among runs that start together; a run inside another is dropped
+  // (little- and big-endian passes see most of the same text one byte apart).
+  found.sort((x, y) => x.at - y.at || y.end - x.end);
+  const runs: string[] = [];
+  let used = 0;
+  let reach = -1;
+  for (const f of found) {
+    if (f.end <= reach) continue;
+    if (f.at < reach && runs.length > 0) {
+      // Overlapping: the same text seen at two alignments keeps the longer reading.
+      const last = runs[runs.length - 1];
+      if (last.includes(f.text)) continue;
+      if (f.text.includes(last)) {
+        runs.pop();
+        used -= last.length;
+      }
+    }
+    reach = f.end;
+    if (used + f.text.length > maxChars) {
+      if (maxChars - used >= min) runs.push(f.text.slice(0, maxChars - used));
+      return { runs, cut: true };
+    }
+    runs.push(f.text);
+    used += f.text.length;
+  }
+  return { runs, cut: false };
+}
+
+/**
+ * One line of a UTF-16 file as git splits it (at every 0x0A byte) realigned
+ * to whole code units: in little-endian text the NUL that completes the
+ * previous line's newline starts the line; in big-endian text the NUL that
+ * starts the newline ends it.
+ */
+export function alignUtf16(bytes: Uint8Array, le: boolean): Uint8Array {
+  let b = bytes;
+  if (b.length % 2 === 1) {
+    if (le && b[0] === 0) b = b.subarray(1);
+    else if (!le && b[b.length - 1] === 0) b = b.subarray(0, b.length - 1);
+  }
+  return b.length % 2 === 1 ? b.subarray(0, b.length - 1) : b;
+}
+
+const UTF16 = {
+  le: new TextDecoder('utf-16le'),
+  be: new TextDecoder('utf-16be')
+};
+
+export function decodeUtf16Line(bytes: Uint8Array, le: boolean): string {
+  return (le ? UTF16.le : UTF16.be).decode(alignUtf16(bytes, le));
+}
+
+/**
+ * What the first added lines of a file that holds a NUL are: UTF-16 text (a
+ * byte order mark on line 1, or mostly ASCII characters interleaved with
+ * NULs in one byte order) or binary.
+ */
+export function sniffNulContent(
+  lines: readonly { line: number; bytes: Uint8Array }[]
+): 'utf16le' | 'utf16be' | 'binary' {
+  const first = lines[0];
+  if (first && first.line === 1 && first.bytes.length >= 2) {
+    const [a, b, c, d] = first.bytes;
+    // FF FE 00 00 is UTF-32's mark: binary as far as we are concerned.
+    if (a === 0xff && b === 0xfe && !(c === 0 && d === 0)) return 'utf16le';
+    if (a === 0xfe && b === 0xff) return 'utf16be';
+  }
+  const score = (le: boolean): number => {
+    let units = 0;
+    let ascii = 0;
+    for (const l of lines) {
+      const u = alignUtf16(l.bytes, le);
+      for (let i = 0; i + 1 < u.length; i += 2) {
+        const lo = le ? u[i] : u[i + 1];
+        const hi = le ? u[i + 1] : u[i];
+        units++;
+        if (hi === 0 && (isPrintable(lo) || lo === 13)) ascii++;
+      }
+    }
+    return units >= 4 ? ascii / units : 0;
+  };
+  const le = score(true);
+  const be = score(false);
+  // A tie (a line of ASCII between NULs reads the same either way): little-endian.
+  if (le >= 0.75 && le >= be) return 'utf16le';
+  if (be >= 0.75) return 'utf16be';
+  return 'binary';
+}
 
 /**
  * Incremental parser for `git log -p -U0 --cc --format=<MARKER>%H %aI`.
@@ -61,10 +256,23 @@ export class AddedLinesParser {
     linesAdded: 0,
     bytesAdded: 0,
     binaryFiles: 0,
-    binaries: []
+    binaries: [],
+    binaryTextCapped: 0,
+    utf16Files: 0
   };
   private readonly emit: (line: AddedLine) => void;
+  private readonly opts: AddedLinesParserOptions;
   private commit = '';
+  /** Between a commit marker and its first diff: the message lines (indented by one space). */
+  private inMessage = false;
+  private messageLine = 0;
+  /** The file's new side did not exist before (new file mode, or --- /dev/null). */
+  private added = false;
+  private mode: ContentMode = 'text';
+  private sawNul = false;
+  private binaryEntry: SkippedBinary | undefined;
+  private fileText = 0;
+  private totalBinaryText = 0;
   private authorDate = '';
   private file: string | undefined;
   private inFile = false;
@@ -80,23 +288,44 @@ export class AddedLinesParser {
   // Binary sniffing: a file's first added lines wait here until we know.
   private sniffing = false;
   private sniffed = 0;
-  private pending: AddedLine[] = [];
-  private binary = false;
+  private pending: PendingLine[] = [];
 
-  constructor(emit: (line: AddedLine) => void) {
+  constructor(emit: (line: AddedLine) => void, opts: AddedLinesParserOptions = {}) {
     this.emit = emit;
+    this.opts = opts;
   }
 
-  feed(line: string): void {
+  /**
+   * Whether the next line's raw bytes matter (a binary or UTF-16 file's
+   * content, or content still being sniffed); a caller that has them then
+   * passes them to feed().
+   */
+  get wantsRaw(): boolean {
+    return this.inHunk && (this.sniffing || this.mode !== 'text');
+  }
+
+  /**
+   * One line of git's output without its newline. `raw`: the same line's
+   * bytes as git wrote them (only looked at when wantsRaw said so; without
+   * it the text is re-encoded, which loses bytes that were not UTF-8).
+   */
+  feed(line: string, raw?: Uint8Array): void {
     if (this.inHunk) {
       const c = line.charCodeAt(0);
       // '+', '-', ' ': a body line; '\': "No newline at end of file".
       if (c === 43 || c === 45 || c === 32) {
-        this.body(line);
+        this.body(line, raw);
         return;
       }
       if (c === 92) return;
       this.inHunk = false;
+    }
+    if (this.inMessage) {
+      if (line.charCodeAt(0) === 32) {
+        this.message(line.slice(1));
+        return;
+      }
+      this.inMessage = false;
     }
     if (line.startsWith(MARKER)) {
       this.endFile();
@@ -106,6 +335,8 @@ export class AddedLinesParser {
       this.commit = sha;
       this.authorDate = date ?? '';
       this.stats.commits++;
+      this.inMessage = this.opts.messages === true;
+      this.messageLine = 0;
       return;
     }
     if (line.startsWith('diff --git ')) {
@@ -118,7 +349,11 @@ export class AddedLinesParser {
       return;
     }
     if (!this.inFile) return;
-    if (line.startsWith('+++ ')) {
+    if (line.startsWith('--- ')) {
+      if (line === '--- /dev/null') this.added = true;
+    } else if (line.startsWith('new file mode')) {
+      this.added = true;
+    } else if (line.startsWith('+++ ')) {
       const name = line.slice(4);
       if (name === '/dev/null') this.deleted = true;
       else
@@ -145,10 +380,30 @@ export class AddedLinesParser {
     this.inFile = true;
     this.file = path;
     this.deleted = false;
+    this.added = false;
     this.parents = parents;
     this.sniffing = true;
     this.sniffed = 0;
-    this.binary = false;
+    this.sawNul = false;
+    this.mode = 'text';
+    this.binaryEntry = undefined;
+    this.fileText = 0;
+  }
+
+  private message(text: string): void {
+    const lineNo = ++this.messageLine;
+    // Consecutive message lines share a block (a key pasted into a message spans lines).
+    if (lineNo === 1) this.block++;
+    this.lastEmitted = undefined;
+    this.deliver({
+      commit: this.commit,
+      authorDate: this.authorDate,
+      file: '',
+      line: lineNo,
+      text,
+      block: this.block,
+      source: 'message'
+    });
   }
 
   private hunkHeader(line: string): void {
@@ -163,7 +418,7 @@ export class AddedLinesParser {
     this.inHunk = true;
   }
 
-  private body(line: string): void {
+  private body(line: string, raw: Uint8Array | undefined): void {
     if (this.deleted) return;
     if (this.file === undefined) {
       // Never drop content because a header was not understood.
@@ -180,48 +435,101 @@ export class AddedLinesParser {
     // A line some parent loses is not in the result and takes no line number.
     if (removed) return;
     const lineNo = this.nextLine++;
-    if (!addedToAll || this.binary) return;
+    if (!addedToAll || this.mode === 'opaque') return;
+    if (this.sniffing) {
+      const bytes = (raw ?? Buffer.from(line, 'utf8')).subarray(n);
+      this.pending.push({ line: lineNo, text: line.slice(n), bytes });
+      if (!this.sawNul && bytes.includes(0)) this.sawNul = true;
+      this.sniffed += bytes.length + 1;
+      if (this.sniffed >= SNIFF_CHARS) this.endSniff();
+      return;
+    }
+    if (this.mode === 'text') this.emitLine(lineNo, line.slice(n));
+    else this.emitDecoded(lineNo, (raw ?? Buffer.from(line, 'utf8')).subarray(n));
+  }
+
+  private emitLine(lineNo: number, text: string, source?: 'binary-text'): void {
     const file = this.file as string;
     const last = this.lastEmitted;
-    if (!last || last.line + 1 !== lineNo || last.file !== file) this.block++;
+    // Several runs of one binary line share its number (and its block).
+    if (!last || (last.line + 1 !== lineNo && last.line !== lineNo) || last.file !== file)
+      this.block++;
     this.lastEmitted = { file, line: lineNo };
     const rec: AddedLine = {
       commit: this.commit,
       authorDate: this.authorDate,
       file,
       line: lineNo,
-      text: line.slice(n),
+      text,
       block: this.block
     };
-    if (!this.sniffing) {
-      this.deliver(rec);
-      return;
-    }
-    this.pending.push(rec);
-    if (rec.text.includes('\0')) {
-      this.markBinary();
-      return;
-    }
-    this.sniffed += rec.text.length + 1;
-    if (this.sniffed >= SNIFF_CHARS) this.flushPending();
+    if (source) rec.source = source;
+    this.deliver(rec);
   }
 
-  private markBinary(): void {
-    if (this.binary) return;
-    this.binary = true;
-    this.sniffing = false;
-    this.pending = [];
-    this.stats.binaryFiles++;
-    if (this.stats.binaries.length < MAX_LISTED_BINARIES) {
-      this.stats.binaries.push({ commit: this.commit, file: this.file ?? '(unknown)' });
+  /** A line of a UTF-16 or binary file, from its bytes. */
+  private emitDecoded(lineNo: number, bytes: Uint8Array): void {
+    if (this.mode === 'utf16le' || this.mode === 'utf16be') {
+      this.emitLine(lineNo, decodeUtf16Line(bytes, this.mode === 'utf16le'));
+      return;
     }
+    const perFile = this.opts.binaryTextPerFile ?? BINARY_TEXT_PER_FILE;
+    const total = this.opts.binaryTextTotal ?? BINARY_TEXT_TOTAL;
+    if (this.binaryEntry?.capped) return;
+    const fileRoom = perFile - this.fileText;
+    const totalRoom = total - this.totalBinaryText;
+    const binding = fileRoom <= totalRoom ? 'file' : 'total';
+    const room = Math.min(fileRoom, totalRoom);
+    if (room <= 0) {
+      this.capBinary(binding);
+      return;
+    }
+    const { runs, cut } = printableRuns(bytes, MIN_TEXT_RUN, room);
+    for (const r of runs) {
+      this.fileText += r.length;
+      this.totalBinaryText += r.length;
+      this.emitLine(lineNo, r, 'binary-text');
+    }
+    if (cut) this.capBinary(binding);
   }
 
-  private flushPending(): void {
+  private capBinary(why: 'file' | 'total'): void {
+    const entry = this.binaryEntry;
+    if (!entry || entry.capped) return;
+    entry.capped = why;
+    this.stats.binaryTextCapped++;
+  }
+
+  /** The sniffed lines decide the file's mode; they are then handed on accordingly. */
+  private endSniff(): void {
     this.sniffing = false;
     const waiting = this.pending;
     this.pending = [];
-    for (const rec of waiting) this.deliver(rec);
+    if (!this.sawNul) {
+      this.mode = 'text';
+      for (const p of waiting) this.emitLine(p.line, p.text);
+      return;
+    }
+    this.mode = sniffNulContent(waiting);
+    if (this.mode === 'binary') this.noteBinary('text-runs');
+    else this.stats.utf16Files++;
+    for (const p of waiting) this.emitDecoded(p.line, p.bytes);
+  }
+
+  private noteBinary(scanned: SkippedBinary['scanned']): void {
+    this.stats.binaryFiles++;
+    // The entry is kept (listed or not) so a later cap can be recorded on it.
+    const entry: SkippedBinary = { commit: this.commit, file: this.file ?? '(unknown)', scanned };
+    this.binaryEntry = entry;
+    if (this.stats.binaries.length < MAX_LISTED_BINARIES) this.stats.binaries.push(entry);
+  }
+
+  private markBinary(): void {
+    if (this.mode === 'opaque' || this.mode === 'binary') return;
+    this.mode = 'opaque';
+    this.sniffing = false;
+    this.pending = [];
+    this.noteBinary('none');
   }
 
   private deliver(rec: AddedLine): void {
@@ -231,8 +539,17 @@ export class AddedLinesParser {
   }
 
   private endFile(): void {
-    if (this.pending.length > 0) this.flushPending();
+    if (this.sniffing && this.pending.length > 0) this.endSniff();
+    if (this.inFile && this.file !== undefined && !this.deleted && this.opts.onPath) {
+      this.opts.onPath({
+        commit: this.commit,
+        authorDate: this.authorDate,
+        file: this.file,
+        added: this.added
+      });
+    }
     this.sniffing = false;
+    this.pending = [];
     this.inHunk = false;
     this.inFile = false;
     this.file = undefined;
@@ -338,6 +655,12 @@ export interface AddedLinesOptions {
   /** ...or this many characters of text. */
   batchChars?: number;
   env?: NodeJS.ProcessEnv;
+  /** Also stream each commit's full message (AddedLine.source 'message'). */
+  messages?: boolean;
+  /** Called for every path a commit of the range writes. */
+  onPath?: (p: ChangedPath) => void;
+  binaryTextPerFile?: number;
+  binaryTextTotal?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -351,7 +674,11 @@ const PINNED_CONFIG = [
   'diff.interHunkContext=0'
 ];
 
-export function addedLinesArgs(base: string, head: string): string[] {
+export function addedLinesArgs(
+  base: string,
+  head: string,
+  opts: { messages?: boolean } = {}
+): string[] {
   return [
     ...PINNED_CONFIG.flatMap((c) => ['-c', c]),
     'log',
@@ -371,7 +698,9 @@ export function addedLinesArgs(base: string, head: string): string[] {
     '--src-prefix=a/',
     '--dst-prefix=b/',
     '--submodule=short',
-    `--format=${MARKER.replace('\x01', '%x01')}%H %aI`,
+    // With messages: each message line indented by one space (%w with width 0
+    // only indents), so no line of it can pass for a marker or a diff header.
+    `--format=${MARKER.replace('\x01', '%x01')}%H %aI${opts.messages ? '%n%w(0,1,1)%B' : ''}`,
     '--end-of-options',
     `${base}..${head}`
   ];
@@ -418,7 +747,7 @@ export async function* streamAddedLines(
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const batchLines = opts.batchLines ?? 4096;
   const batchChars = opts.batchChars ?? 1 << 20;
-  const args = addedLinesArgs(opts.base, opts.head);
+  const args = addedLinesArgs(opts.base, opts.head, { messages: opts.messages });
   const env: NodeJS.ProcessEnv = {
     ...(opts.env ?? process.env),
     GIT_TERMINAL_PROMPT: '0',
@@ -466,40 +795,60 @@ export async function* streamAddedLines(
   let batch: AddedLine[] = [];
   let batchSize = 0;
   const ready: AddedLine[][] = [];
-  const parser = new AddedLinesParser((rec) => {
-    batch.push(rec);
-    batchSize += rec.text.length;
-    if (batch.length >= batchLines || batchSize >= batchChars) {
-      ready.push(batch);
-      batch = [];
-      batchSize = 0;
+  const parser = new AddedLinesParser(
+    (rec) => {
+      batch.push(rec);
+      batchSize += rec.text.length;
+      if (batch.length >= batchLines || batchSize >= batchChars) {
+        ready.push(batch);
+        batch = [];
+        batchSize = 0;
+      }
+    },
+    {
+      messages: opts.messages,
+      onPath: opts.onPath,
+      binaryTextPerFile: opts.binaryTextPerFile,
+      binaryTextTotal: opts.binaryTextTotal
     }
-  });
+  );
 
+  // The text is decoded per chunk; the bytes are kept alongside, line for
+  // line (a 0x0A byte is always a '\n' of the text and the other way round),
+  // for the lines the parser wants raw: binary and UTF-16 content.
   const decoder = new StringDecoder('utf8');
   let carry = '';
-  const feedText = (text: string): void => {
+  let rawCarry: Buffer[] = [];
+  const rawLine = (chunk: Buffer, from: number, to: number): Buffer => {
+    if (rawCarry.length === 0) return chunk.subarray(from, to);
+    const b = Buffer.concat([...rawCarry, chunk.subarray(from, to)]);
+    return b;
+  };
+  const feedChunk = (chunk: Buffer): void => {
+    const text = decoder.write(chunk);
     let start = 0;
+    let rawStart = 0;
     let nl = text.indexOf('\n');
-    if (nl >= 0 && carry !== '') {
-      parser.feed(carry + text.slice(0, nl));
-      carry = '';
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
-    }
     while (nl >= 0) {
-      parser.feed(text.slice(start, nl));
+      const rawNl = chunk.indexOf(10, rawStart);
+      const line = carry === '' ? text.slice(start, nl) : carry + text.slice(start, nl);
+      const raw = parser.wantsRaw ? rawLine(chunk, rawStart, rawNl) : undefined;
+      carry = '';
+      rawCarry = [];
+      parser.feed(line, raw);
       start = nl + 1;
+      rawStart = rawNl + 1;
       nl = text.indexOf('\n', start);
     }
     carry += text.slice(start);
+    if (rawStart < chunk.length) rawCarry.push(chunk.subarray(rawStart));
   };
 
   let finished = false;
   try {
     try {
       for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-        feedText(decoder.write(chunk));
+        feedChunk(chunk);
         while (ready.length > 0) yield ready.shift() as AddedLine[];
       }
     } catch (err) {
@@ -515,8 +864,8 @@ export async function* streamAddedLines(
       const line = firstErrorLine(stderr) ?? `exit code ${result.code}`;
       throw new GitError(`git log failed: ${line}`, args);
     }
-    feedText(decoder.end());
-    if (carry !== '') parser.feed(carry);
+    carry += decoder.end();
+    if (carry !== '') parser.feed(carry, parser.wantsRaw ? Buffer.concat(rawCarry) : undefined);
     parser.end();
     if (batch.length > 0) ready.push(batch);
     while (ready.length > 0) yield ready.shift() as AddedLine[];

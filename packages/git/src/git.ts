@@ -12,6 +12,8 @@
 // config git reads now would rewrite them, carry the credential in their
 // environment only, and mask it in every error.
 
+import { readFile } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { runCommand, type RunResult } from '../../proc/src/run.ts';
 import { matchesAny } from '../../core/src/glob.ts';
 import type { GitCredential, RemoteDirection } from './credentials.ts';
@@ -224,6 +226,66 @@ export class Git {
 
   async isShallow(): Promise<boolean> {
     return (await this.run(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
+  }
+
+  /**
+   * The shallow boundary: commits a shallow fetch took without their parents
+   * (the repository's shallow file). Empty in a complete repository.
+   */
+  async shallowCommits(): Promise<Set<string>> {
+    const path = (await this.run(['rev-parse', '--git-path', 'shallow'])).trim();
+    let text: string;
+    try {
+      text = await readFile(resolvePath(this.cwd, path), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+      throw this.error(`cannot read the shallow file ${path}: ${(err as Error).message}`, []);
+    }
+    return new Set(
+      text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(isSha)
+    );
+  }
+
+  /**
+   * Whether base..head is all there. `shallow`: commits of the range on the
+   * shallow boundary (git sees them as roots: whatever lies below them is
+   * missing). `missingParents`: parents of range commits absent from the
+   * object store. A range is complete when both are empty; `commits` counts
+   * the commits of the range that are present. Throws GitError when git
+   * cannot walk the range (an object it needs is missing).
+   */
+  async rangeCompleteness(
+    base: string,
+    head: string
+  ): Promise<{ commits: number; shallow: string[]; missingParents: string[] }> {
+    const boundary = await this.shallowCommits();
+    const out = await this.run(['rev-list', '--parents', '--end-of-options', `${base}..${head}`]);
+    const inRange = new Set<string>();
+    const parents = new Set<string>();
+    for (const line of out.split('\n')) {
+      const [commit, ...ps] = line.trim().split(' ').filter(Boolean);
+      if (commit === undefined) continue;
+      inRange.add(commit);
+      for (const p of ps) parents.add(p);
+    }
+    const shallow = [...inRange].filter((c) => boundary.has(c));
+    const outside = [...parents].filter((p) => !inRange.has(p));
+    let missingParents: string[] = [];
+    if (outside.length > 0) {
+      const checked = await this.run(
+        ['cat-file', '--batch-check=%(objectname) %(objecttype)'],
+        `${outside.join('\n')}\n`
+      );
+      missingParents = checked
+        .split('\n')
+        .map((l) => l.trim().split(' '))
+        .filter(([sha, type]) => sha !== undefined && sha !== '' && type !== 'commit')
+        .map(([sha]) => sha);
+    }
+    return { commits: inRange.size, shallow, missingParents };
   }
 
   async mergeBase(a: string, b: string): Promise<string | undefined> {

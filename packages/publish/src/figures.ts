@@ -42,12 +42,33 @@ export function keyFigure(gate: GateName, fm: Frontmatter): string {
   }
 }
 
+/** A gate's closing "… and 12 more" line of a cut `blocking:` list. */
+const MORE_LINE = /^… and (\d+) more$/;
+
 /** The lines that block a FAIL, already redacted by the gate; the summary when the gate lists none. */
 export function blockingLines(result: GateResult): string[] {
   if (result.verdict !== 'FAIL') return [];
   const listed = result.frontmatter.blocking;
-  if (Array.isArray(listed) && listed.length > 0) return listed.slice(0, 20);
+  if (Array.isArray(listed) && listed.length > 0)
+    return listed.filter((l) => !(typeof l === 'string' && MORE_LINE.test(l))).slice(0, 20);
   return [result.summary];
+}
+
+/**
+ * How many findings block in all: the gate's `blocking_total`, else what its
+ * list says (its items plus the count of a closing "… and N more" line).
+ */
+export function blockingTotal(result: GateResult): number {
+  if (result.verdict !== 'FAIL') return 0;
+  const fm = result.frontmatter;
+  const listed = Array.isArray(fm.blocking) ? fm.blocking : [];
+  let total = listed.length;
+  const last = listed[listed.length - 1];
+  const m = typeof last === 'string' ? MORE_LINE.exec(last) : null;
+  if (m) total += Number(m[1]) - 1;
+  if (typeof fm.blocking_total === 'number' && Number.isSafeInteger(fm.blocking_total))
+    total = Math.max(total, fm.blocking_total);
+  return Math.max(total, blockingLines(result).length);
 }
 
 /** The sha a gate's verdict is about: the merge gate's new head, else the tested head. */

@@ -18,7 +18,7 @@ import type { StateBackend } from '../../store/src/backend.ts';
 import { isCancelled } from '../../store/src/branch-state.ts';
 import { recordDefer, recordGateVerdict, resetBranch } from '../../store/src/retries.ts';
 import { openStateBackend } from '../../store/src/state-inputs.ts';
-import { blockingLines, gatedSha, keyFigure } from './figures.ts';
+import { blockingLines, blockingTotal, gatedSha, keyFigure } from './figures.ts';
 import { NEEDS_HUMAN_LABEL, type PublishConfig } from './config.ts';
 import { gatedBranch, workspaceHead } from './where.ts';
 
@@ -195,6 +195,7 @@ export class Publisher {
             summary: result.summary,
             link: this.link,
             blocking: blockingLines(result),
+            blockingTotal: blockingTotal(result),
             headSha: sha ?? ''
           },
           humanNote ? { needsHuman: humanNote } : {},

@@ -14,7 +14,7 @@ import { Git } from '../../git/src/git.ts';
 import { gateCredential } from '../../git/src/credentials.ts';
 import { buildSecurityConfig, SECURITY_INPUTS, type SecurityConfig } from './config.ts';
 import { resolveBranchRange, type BranchRange } from './range.ts';
-import type { SecretScanResult } from './findings.ts';
+import { describePlace, type SecretScanResult } from './findings.ts';
 import { scanRangeEmbedded } from './secrets/scan.ts';
 import { locateGitleaks } from './gitleaks/locate.ts';
 import { installGitleaks } from './gitleaks/install.ts';
@@ -83,7 +83,9 @@ async function scanSecrets(
       allowlistPath: config.allowlistPath,
       allowlistRef: range.baseTip,
       timeoutMs: config.scanTimeoutMs,
-      logger: ctx.logger
+      logger: ctx.logger,
+      // The branch's names are scanned too (and masked wherever they are shown).
+      refNames: [config.headRef, ctx.event.headRef ?? ''].filter((r) => r !== '' && r !== 'HEAD')
     });
   }
   // Scanner config and ignores come from the target branch, never from the branch under test.
@@ -198,7 +200,13 @@ export async function evaluateSecurity(
     depVerdictFail = mode === 'fail-closed';
   }
 
-  const secrets = scan.findings.length;
+  const secrets = scan.findings.filter((f) => !f.example).length;
+  const examples = scan.findings.length - secrets;
+  if (examples > 0) {
+    const msg = `${examples} documentation example value${examples === 1 ? '' : 's'} found (a credential URL on an RFC 2606 / 6761 name, a provider's published example key): listed in the report, not blocking`;
+    warnings.push(msg);
+    ctx.logger.warning(msg);
+  }
   const introduced = deps.result?.introduced.length ?? 0;
   const blocking = deps.result?.blocking.length ?? 0;
   const scanned = `scanned ${scan.commitsScanned} commit${scan.commitsScanned === 1 ? '' : 's'} (${scan.bytesScanned} bytes) with ${scan.engine}`;
@@ -222,7 +230,8 @@ export async function evaluateSecurity(
   }
   if (reasons.length === 0)
     reasons.push('no secrets, no new vulnerabilities at or above ' + config.failOnSeverity);
-  const summary = `${reasons.join('; ')}; ${scanned}`;
+  const redact = scan.redact ?? ((t: string) => t);
+  const summary = redact(`${reasons.join('; ')}; ${scanned}`);
 
   const body = renderSecurityBody({
     verdict,
@@ -234,6 +243,7 @@ export async function evaluateSecurity(
     warnings,
     durationMs: Date.now() - started
   });
+  const blockingList = blockingLines(scan, deps.result);
   return {
     verdict,
     summary,
@@ -250,23 +260,44 @@ export async function evaluateSecurity(
       vulnerabilities_new: introduced,
       vulnerabilities_blocking: blocking,
       fail_on_severity: config.failOnSeverity,
-      blocking: blockingLines(scan, deps.result)
+      blocking: blockingList.lines.map(redact),
+      blocking_total: blockingList.total
     },
     body,
-    warnings
+    warnings: warnings.map(redact)
   };
 }
 
-/** What blocks, one redacted line each (rule, place, fingerprint; never the secret), for the PR comment. */
-function blockingLines(scan: SecretScanResult, deps: AuditResult | undefined): string[] {
-  const secrets = scan.findings.map(
-    (f) =>
-      `secret ${f.ruleId} in ${f.file}:${f.line} (commit ${f.commit.slice(0, 12)}, fingerprint ${f.fingerprint})`
-  );
+/** The frontmatter's `blocking:` list holds at most this many lines (the last one then says how many more). */
+export const MAX_BLOCKING_LINES = 50;
+
+/**
+ * What blocks, one redacted line each (rule, place, fingerprint; never the
+ * secret), for the PR comment; cut to MAX_BLOCKING_LINES, the last line then
+ * saying how many more there are.
+ */
+export function blockingLines(
+  scan: SecretScanResult,
+  deps: AuditResult | undefined
+): { lines: string[]; total: number } {
+  const secrets = scan.findings
+    .filter((f) => !f.example)
+    .map(
+      (f) =>
+        `secret ${f.ruleId} in ${describePlace(f)} (commit ${f.commit.slice(0, 12)}, fingerprint ${f.fingerprint})`
+    );
   const vulns = (deps?.blocking ?? []).map(
     (v) => `${v.severity} ${v.id} in ${v.ecosystem}:${v.name}@${v.version} (${v.lockfile})`
   );
-  return [...secrets, ...vulns].slice(0, 50);
+  const all = [...secrets, ...vulns];
+  if (all.length <= MAX_BLOCKING_LINES) return { lines: all, total: all.length };
+  const kept = all.slice(0, MAX_BLOCKING_LINES - 1);
+  return { lines: [...kept, moreLine(all.length - kept.length)], total: all.length };
+}
+
+/** The last line of a cut `blocking:` list. */
+export function moreLine(n: number): string {
+  return `… and ${n} more`;
 }
 
 export const securityGate: GateDefinition<SecurityConfig> = {

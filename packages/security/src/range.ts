@@ -1,8 +1,10 @@
 // Which commits the branch adds: merge-base(target, HEAD)..HEAD, resolved
 // before any rebase so a branch is never blamed for what main contains. A
-// shallow checkout is deepened step by step until the merge-base appears.
+// shallow checkout is deepened step by step until the merge-base appears and
+// every commit of the range is present with its parents; a range that stays
+// cut off is a secrets ToolError (fail-closed), never a smaller scan.
 
-import { ConfigurationError, ToolError } from '../../core/src/errors.ts';
+import { ConfigurationError, ToolError, describeError } from '../../core/src/errors.ts';
 import type { Logger } from '../../core/src/logger.ts';
 import type { Git } from '../../git/src/git.ts';
 import { SECURITY_INPUTS } from './config.ts';
@@ -18,6 +20,44 @@ export interface BranchRange {
 }
 
 const DEEPEN_STEPS = [50, 200, 1000];
+
+interface RangeState {
+  /** merge-base of the target tip and head, when one is present. */
+  base?: string;
+  /** Commits of base..head cut off from their parents (shallow boundary or missing object). */
+  cut: number;
+  /** Why completeness could not be checked (git could not walk the range). */
+  unchecked?: string;
+}
+
+/**
+ * The one line a cut range fails with: how many commits of it lack their
+ * parents, and the fix. Shared by every engine: none may scan such a range.
+ */
+export function incompleteRangeMessage(
+  base: string,
+  head: string,
+  state: { cut: number; unchecked?: string },
+  fetchProblem?: string
+): string {
+  const range = `${base.slice(0, 12)}..${head.slice(0, 12)}`;
+  const one = state.cut === 1;
+  const what =
+    state.unchecked !== undefined
+      ? `cannot check that every commit of ${range} is present (${brief(state.unchecked)})`
+      : `${state.cut} commit${one ? '' : 's'} of ${range} ${one ? 'is' : 'are'} cut off from ${one ? 'its' : 'their'} parents (shallow or incomplete checkout): the branch cannot be scanned whole`;
+  const why = fetchProblem ? ` (fetch failed: ${briefFetch(fetchProblem)})` : '';
+  return `${what}; check out with fetch-depth: 0${why}`;
+}
+
+/** Keeps a quoted git error short enough for the one-line summary (the log has it whole). */
+function brief(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function briefFetch(problem: string): string {
+  return brief(problem.replace(/^git fetch failed: /, ''));
+}
 
 export async function resolveBranchRange(
   git: Git,
@@ -55,28 +95,70 @@ export async function resolveBranchRange(
     );
   }
 
-  let base = await git.mergeBase(baseTip, head);
-  if (!base && (await git.isShallow()) && hasRemote) {
-    for (const step of DEEPEN_STEPS) {
-      log.info(
-        `shallow checkout: deepening by ${step} commits to find the merge-base with ${opts.baseRef}`
+  // The range is complete only when every commit of merge-base..HEAD is
+  // present with its parents: a merge near the tip lets the merge-base be
+  // found through main's side while the branch's own early commits are still
+  // below the shallow boundary, and a scan of that cut range would pass them.
+  const inspect = async (): Promise<RangeState> => {
+    const base = await git.mergeBase(baseTip, head);
+    if (!base) return { cut: 0 };
+    try {
+      const c = await git.rangeCompleteness(base, head);
+      return { base, cut: c.shallow.length + c.missingParents.length };
+    } catch (err) {
+      return { base, cut: 0, unchecked: describeError(err) };
+    }
+  };
+  const complete = (s: RangeState): boolean =>
+    s.base !== undefined && s.cut === 0 && s.unchecked === undefined;
+
+  let state = await inspect();
+  const shallow = await git.isShallow();
+  let fetchProblem: string | undefined;
+  if (!complete(state) && shallow) {
+    if (!hasRemote) {
+      fetchProblem = `there is no remote '${opts.remote}' to fetch more history from`;
+    } else {
+      try {
+        let stillShallow = true;
+        for (const step of DEEPEN_STEPS) {
+          log.info(
+            state.base
+              ? `shallow checkout: deepening by ${step} commits to reach every commit the branch adds over ${opts.baseRef}`
+              : `shallow checkout: deepening by ${step} commits to find the merge-base with ${opts.baseRef}`
+          );
+          await git.deepen(opts.remote, step);
+          state = await inspect();
+          stillShallow = await git.isShallow();
+          if (complete(state) || !stillShallow) break;
+        }
+        if (!complete(state) && stillShallow) {
+          log.info('shallow checkout: fetching the full history');
+          await git.unshallow(opts.remote);
+          state = await inspect();
+        }
+      } catch (err) {
+        fetchProblem = describeError(err);
+        log.warning(`shallow checkout: could not fetch more history: ${fetchProblem}`);
+        state = await inspect();
+      }
+    }
+    if (complete(state))
+      notes.push(
+        'the checkout was shallow; history was fetched to find the merge-base and every commit the branch adds'
       );
-      await git.deepen(opts.remote, step);
-      base = await git.mergeBase(baseTip, head);
-      if (base || !(await git.isShallow())) break;
-    }
-    if (!base && (await git.isShallow())) {
-      log.info('shallow checkout: fetching the full history');
-      await git.unshallow(opts.remote);
-      base = await git.mergeBase(baseTip, head);
-    }
-    if (base) notes.push('the checkout was shallow; history was fetched to find the merge-base');
   }
+  const base = state.base;
   if (!base) {
     throw new ToolError(
       'secrets',
-      `HEAD ${head.slice(0, 12)} shares no history with ${opts.baseRef}; cannot tell which commits the branch adds`
+      shallow
+        ? `HEAD ${head.slice(0, 12)} shares no history with ${opts.baseRef} in this shallow checkout, so the commits the branch adds are unknown; check out with fetch-depth: 0${fetchProblem ? ` (fetch failed: ${briefFetch(fetchProblem)})` : ''}`
+        : `HEAD ${head.slice(0, 12)} shares no history with ${opts.baseRef}; cannot tell which commits the branch adds`
     );
+  }
+  if (!complete(state)) {
+    throw new ToolError('secrets', incompleteRangeMessage(base, head, state, fetchProblem));
   }
   const commits = await git.countCommits(`${base}..${head}`);
   return { base, baseTip, head, commits, notes };

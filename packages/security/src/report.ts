@@ -4,7 +4,7 @@
 import { markdownTable } from '../../core/src/markdown.ts';
 import type { Verdict } from '../../core/src/verdict.ts';
 import type { SecurityConfig } from './config.ts';
-import type { SecretScanResult } from './findings.ts';
+import type { SecretFinding, SecretScanResult } from './findings.ts';
 import type { BranchRange } from './range.ts';
 import type { DepAuditOutcome } from './gate.ts';
 
@@ -52,9 +52,9 @@ export function renderSecurityBody(x: SecurityBodyInput): string {
       markdownTable(
         ['Rule', 'File', 'Line', 'Commit', 'Author date', 'Fingerprint'],
         x.scan.findings.map((f) => [
-          f.ruleId,
-          f.file,
-          f.line,
+          f.example ? `${f.ruleId} (documentation example, not blocking)` : f.ruleId,
+          findingFile(f),
+          findingLine(f),
           f.commit.slice(0, 12),
           f.authorDate,
           f.fingerprint
@@ -117,5 +117,20 @@ export function renderSecurityBody(x: SecurityBodyInput): string {
   const notes = [...x.scan.notes, ...(x.deps.result?.notes ?? [])];
   if (x.warnings.length > 0) out.push('### Warnings', '', ...x.warnings.map((w) => `- ${w}`), '');
   if (notes.length > 0) out.push('### Notes', '', ...notes.map((n) => `- ${n}`), '');
-  return out.join('\n');
+  // Last line of defence: whatever the scan found inside a name (a path, the
+  // branch name) is masked wherever it still appears in the report.
+  const body = out.join('\n');
+  return x.scan.redact ? x.scan.redact(body) : body;
+}
+
+/** The File column: the (masked) path; 'commit message' for a finding in one. */
+export function findingFile(f: SecretFinding): string {
+  return f.source === 'commit-message' ? 'commit message' : f.file;
+}
+
+/** The Line column: the line, or what kind of name the secret is in. */
+export function findingLine(f: SecretFinding): string | number {
+  if (f.source === 'path') return 'file name';
+  if (f.source === 'branch-name') return 'branch name';
+  return f.line;
 }

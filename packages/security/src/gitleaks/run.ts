@@ -13,6 +13,9 @@
 // directory is a private temp dir, the env vars are removed and inline allow
 // comments are ignored unless the caller opts in.
 //
+// A range cut off by a shallow boundary is refused before gitleaks runs: its
+// root-like boundary commit and the commits below it would go unnoticed.
+//
 // gitleaks' "N commits scanned." counts only commits with a text hunk in a
 // surviving file (see scannable-commits.ts). It is checked against git's own count of those; once
 // it agrees, the result reports every commit of the range as covered, so a
@@ -29,7 +32,7 @@ import type { SecretScanResult } from '../findings.ts';
 import { firstErrorLine, parseBytesScanned, parseCommitsScanned } from './log-parse.ts';
 import { probeGitleaks, type GitleaksBinary } from './probe.ts';
 import { parseGitleaksReport } from './report.ts';
-import { rangeCommits } from './scannable-commits.ts';
+import { assertCompleteRange, rangeCommits } from './scannable-commits.ts';
 import { formatVersion, type GitleaksCommand } from './version.ts';
 
 /** gitleaks exits 1 on errors by default and also, by default, on leaks; this tells them apart. */
@@ -192,6 +195,8 @@ export async function runGitleaks(opts: RunGitleaksOptions): Promise<SecretScanR
     opts.ignorePath === undefined
       ? undefined
       : existingFile(opts.ignorePath, 'gitleaks ignore file');
+  // A range cut off by a shallow boundary would be scanned, and counted, as if whole.
+  await assertCompleteRange(opts.repoDir, opts.base, opts.head, env, opts.timeoutMs);
   const source = await gitDirOf(opts.repoDir);
   const work = mkdtempSync(join(opts.tmpDir ?? tmpdir(), 'qg-gitleaks-'));
   try {

@@ -4,9 +4,13 @@
 // plain `git log -p`), empty commits, pure file deletions and binary-only or
 // rename/mode-only commits are not counted. The same selection is made here
 // with --numstat, so "N commits scanned." can be checked rather than trusted.
+// Both counts are only meaningful over a complete range: assertCompleteRange
+// refuses one cut off by a shallow boundary (its counts would agree with a
+// scan that never saw the commits below the cut).
 
 import { ToolError, describeError } from '../../../core/src/errors.ts';
 import { Git } from '../../../git/src/git.ts';
+import { incompleteRangeMessage } from '../range.ts';
 
 export interface RangeCommits {
   /** Every commit in base..head (`git rev-list --count`). */
@@ -28,6 +32,32 @@ export function countCommitsWithContent(log: string): number {
     if (hasHunk) count++;
   }
   return count;
+}
+
+/**
+ * Throws a secrets ToolError unless every commit of base..head is present
+ * with its parents (none on the shallow boundary, none with a parent missing
+ * from the object store): gitleaks would read a cut range as a whole one.
+ */
+export async function assertCompleteRange(
+  repoDir: string,
+  base: string,
+  head: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number
+): Promise<void> {
+  const git = new Git(repoDir, { env, timeoutMs });
+  let cut: number;
+  try {
+    const c = await git.rangeCompleteness(base, head);
+    cut = c.shallow.length + c.missingParents.length;
+  } catch (err) {
+    throw new ToolError(
+      'secrets',
+      incompleteRangeMessage(base, head, { cut: 0, unchecked: describeError(err) })
+    );
+  }
+  if (cut > 0) throw new ToolError('secrets', incompleteRangeMessage(base, head, { cut }));
 }
 
 export async function rangeCommits(

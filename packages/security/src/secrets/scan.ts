@@ -1,7 +1,10 @@
 // scanRangeEmbedded(): the embedded secrets engine end to end. Streams the
-// lines base..head adds out of git, batches them into virtual sources, runs
-// secretlint's preset and the supplementary rules over each, maps hits back
-// to (commit, file, line), applies the base-side allowlist and deduplicates.
+// lines base..head adds (and the commits' messages, and the printable text
+// of binary files) out of git, batches them into virtual sources, runs the
+// ruleset (./ruleset: gitleaks' rule ids and configuration schema; the
+// target branch's .gitleaks.toml and .gitleaksignore when it has them) over
+// each, maps hits back to (commit, file, line), scans every written path and
+// the branch's names too, applies the base-side allowlist and deduplicates.
 // Neither the secret nor any part of it leaves this module: hits are offsets,
 // and the matched text is only ever tested against allowlist regexes.
 
@@ -9,12 +12,19 @@ import type { Logger } from '../../../core/src/logger.ts';
 import {
   streamAddedLines,
   type AddedLine,
-  type AddedLinesStats
+  type AddedLinesStats,
+  type ChangedPath,
+  BINARY_TEXT_PER_FILE,
+  BINARY_TEXT_TOTAL
 } from '../../../git/src/added-lines.ts';
 import { Git, GitError, isSha } from '../../../git/src/git.ts';
 import {
+  COMMIT_MESSAGE_FILE,
   fingerprintOf,
   locationKey,
+  makeRedactor,
+  maskSpans,
+  withRedactor,
   type SecretFinding,
   type SecretScanResult
 } from '../findings.ts';
@@ -26,9 +36,10 @@ import {
   normaliseRepoPath,
   type Allowlist
 } from './allowlist.ts';
-import { EMBEDDED_RULE_IDS } from './rule-ids.ts';
-import { fileKindOf, runSecretlint, type SecretlintFileKind } from './secretlint-rules.ts';
-import { runSupplementaryRules, type RuleHit } from './supplementary-rules.ts';
+import { defaultRules, loadRules, type LoadedRules } from './ruleset/config.ts';
+import { detectDecoded } from './ruleset/decoded-detect.ts';
+import type { DetectContext, SecretHit } from './ruleset/engine.ts';
+import { GITLEAKS_RULES_RELEASE } from './ruleset/release.ts';
 import {
   DEFAULT_LIMITS,
   VirtualSourceBuilder,
@@ -53,17 +64,67 @@ export interface EmbeddedScanOptions {
   signal?: AbortSignal;
   /** Tuning for benchmarks and tests. */
   limits?: ChunkLimits;
+  /**
+   * Names of the branch under test (the head ref, the PR's branch): scanned
+   * like the paths; a secret in one is a finding and is masked in every output.
+   */
+  refNames?: readonly string[];
+  /** Caps on the printable text taken out of binary files (tests). */
+  binaryTextPerFile?: number;
+  binaryTextTotal?: number;
 }
 
 /** Beyond this many, binary files are summed up in one note. */
 const MAX_BINARY_NOTES = 50;
 
-/** Runs every rule over one virtual source. */
+export type RuleHit = SecretHit;
+
+/** Runs every rule of `rules` (default: the embedded default ruleset) over one text. */
 export async function detectInText(
   text: string,
-  kind: SecretlintFileKind = 'other'
+  rules: LoadedRules = defaultRules(),
+  ctx: DetectContext = {}
 ): Promise<RuleHit[]> {
-  return [...runSupplementaryRules(text), ...(await runSecretlint(text, kind))];
+  return detectDecoded(rules.ruleset, text, ctx);
+}
+
+/** The path and commit of a virtual source's text at an offset (none for a commit message line). */
+function sourceContext(src: VirtualSource): DetectContext {
+  const rec = (o: number): AddedLine => src.records[recordIndexAt(src, o)];
+  return {
+    pathAt: (o) => {
+      const r = rec(o);
+      return r.source === 'message' ? undefined : r.file;
+    },
+    commitAt: (o) => rec(o).commit
+  };
+}
+
+/**
+ * The rules in force: the target branch's .gitleaks.toml read as gitleaks
+ * reads it (absent: the default ruleset), and its .gitleaksignore entries
+ * (gitleaks fingerprints commit:file:rule:line) added to the allowlist's
+ * locations. Never from the branch under test.
+ */
+async function rulesAt(
+  repoDir: string,
+  ref: string,
+  deadline: number
+): Promise<{ rules: LoadedRules; ignores: string[]; notes: string[] }> {
+  const git = new Git(repoDir, { timeoutMs: Math.max(1, deadline - Date.now()) });
+  const config = await git.showFile(ref, '.gitleaks.toml');
+  const rules = loadRules(config, '.gitleaks.toml');
+  const notes = [...rules.notes];
+  if (config !== undefined)
+    notes.push(
+      `rules: .gitleaks.toml of ${ref.slice(0, 12)} (${rules.ids.size} rules in force; the default ids follow gitleaks ${GITLEAKS_RULES_RELEASE})`
+    );
+  const ignoreText = await git.showFile(ref, '.gitleaksignore');
+  const ignores = (ignoreText ?? '')
+    .split(/\r?\n/)
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter((l) => l !== '');
+  return { rules, ignores, notes };
 }
 
 export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<SecretScanResult> {
@@ -80,19 +141,28 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
   const allowlistPath = normaliseRepoPath(opts.allowlistPath ?? DEFAULT_ALLOWLIST_PATH);
   const notes: string[] = [];
 
-  const { allowlist, found } = await loadAllowlist({
+  const fromFile = await loadAllowlist({
     repoDir: opts.repoDir,
     ref: allowlistRef,
     path: allowlistPath,
     timeoutMs
   });
+  let allowlist = fromFile.allowlist;
   log?.debug(
-    found
+    fromFile.found
       ? `secrets allowlist ${allowlistPath} read from ${allowlistRef.slice(0, 12)}`
       : `no secrets allowlist at ${allowlistPath} in ${allowlistRef.slice(0, 12)}`
   );
+  const loaded = await rulesAt(opts.repoDir, allowlistRef, deadline);
+  const rules = loaded.rules;
+  notes.push(...loaded.notes);
+  if (loaded.ignores.length > 0) {
+    const locations = new Set(allowlist.locations);
+    for (const l of loaded.ignores) locations.add(l);
+    allowlist = { ...allowlist, locations };
+  }
   for (const id of allowlist.rules) {
-    if (!EMBEDDED_RULE_IDS.has(id))
+    if (!rules.ids.has(id))
       notes.push(
         `allowlist entry rule:${id} names no rule of the embedded engine; it has no effect`
       );
@@ -104,28 +174,39 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
   }
 
   const findings = new Map<string, SecretFinding>();
-  const builders = new Map<SecretlintFileKind, VirtualSourceBuilder>();
   const limits = opts.limits ?? DEFAULT_LIMITS;
-  const scanChunk = async (kind: SecretlintFileKind, src: VirtualSource): Promise<void> => {
+  const builder = new VirtualSourceBuilder(limits);
+  const scanChunk = async (src: VirtualSource): Promise<void> => {
     if (Date.now() > deadline) throw new Error(`secrets scan timed out after ${timeoutMs} ms`);
-    collect(src, await detectInText(src.text, kind), allowlist, findings);
+    collect(src, await detectInText(src.text, rules, sourceContext(src)), allowlist, findings);
   };
 
   // Lines of one file arrive together: remember the last path's verdict.
   let lastFile: string | undefined;
   let lastSkipped = false;
-  let lastKind: SecretlintFileKind = 'other';
   let skippedBytes = 0;
   const controller = new AbortController();
   const onAbort = (): void => controller.abort();
   if (opts.signal?.aborted) controller.abort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // Every path a commit writes: each is scanned as text once the lines are done.
+  const paths = new Map<string, ChangedPath | null>();
+  // Every path a commit writes, added or changed: path-only rules (a .p12 file) look at each.
+  const changed = new Map<string, ChangedPath>();
   const lines = streamAddedLines({
     repoDir: opts.repoDir,
     base: opts.base,
     head: opts.head,
     timeoutMs: Math.max(1, deadline - Date.now()),
-    signal: controller.signal
+    signal: controller.signal,
+    messages: true,
+    binaryTextPerFile: opts.binaryTextPerFile,
+    binaryTextTotal: opts.binaryTextTotal,
+    onPath: (p) => {
+      changed.set(p.file, p);
+      // git log lists newest first: the last commit seen adding a path is the one that introduced it.
+      if (p.added || !paths.has(p.file)) paths.set(p.file, p.added ? p : null);
+    }
   });
   let stats: AddedLinesStats;
   try {
@@ -136,42 +217,85 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
         break;
       }
       for (const rec of next.value) {
-        if (rec.file !== lastFile) {
+        // A commit message line: no path to allowlist, scanned as plain text.
+        const message = rec.source === 'message';
+        if (!message && rec.file !== lastFile) {
           lastFile = rec.file;
           lastSkipped = isPathAllowlisted(allowlist, rec.file);
-          lastKind = fileKindOf(rec.file);
         }
-        if (lastSkipped) {
+        if (!message && lastSkipped) {
           skippedBytes += Buffer.byteLength(rec.text, 'utf8') + 1;
           continue;
         }
-        let builder = builders.get(lastKind);
-        if (!builder) {
-          builder = new VirtualSourceBuilder(limits);
-          builders.set(lastKind, builder);
-        }
         const ready = builder.add(rec);
-        if (ready) await scanChunk(lastKind, ready);
+        if (ready) await scanChunk(ready);
       }
     }
-    for (const [kind, builder] of builders) {
-      const rest = builder.finish();
-      if (rest) await scanChunk(kind, rest);
-    }
+    const rest = builder.finish();
+    if (rest) await scanChunk(rest);
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await lines.return(undefined as never).catch(() => undefined);
   }
 
-  notes.push(...binaryNotes(stats, allowlist));
-  const result: SecretScanResult = {
-    engine: 'embedded',
-    commitsScanned: stats.commits,
-    // Lines in allowlisted paths are added but not examined.
-    bytesScanned: stats.bytesAdded - skippedBytes,
-    findings: [...findings.values()].sort(compareFindings),
-    notes
-  };
+  // Names: every path the range writes, and the branch's own names.
+  const names = await scanNames(
+    paths,
+    opts.refNames ?? [],
+    async (text) => {
+      if (Date.now() > deadline) throw new Error(`secrets scan timed out after ${timeoutMs} ms`);
+      return detectInText(text, rules);
+    },
+    limits
+  );
+  const headDate =
+    names.refHits.length > 0
+      ? (
+          await new Git(opts.repoDir, { timeoutMs: Math.max(1, deadline - Date.now()) }).run([
+            'log',
+            '-1',
+            '--format=%aI',
+            opts.head,
+            '--'
+          ])
+        ).trim()
+      : '';
+  const all = maskFindings([...findings.values()], names.masked, allowlist);
+  for (const f of nameFindings(names, allowlist, opts.head, headDate)) {
+    if (!all.some((g) => g.fingerprint === f.fingerprint && g.source === f.source)) all.push(f);
+  }
+  // Path-only rules: the file itself is the finding (its name is not a secret: shown as it is).
+  for (const [file, p] of changed) {
+    if (isPathAllowlisted(allowlist, file)) continue;
+    for (const ruleId of rules.ruleset.matchPath(file, p.commit)) {
+      const loc = { commit: p.commit, file: names.masked.get(file) ?? file, ruleId, line: 0 };
+      if (isAllowed(allowlist, loc, '')) continue;
+      all.push({
+        engine: 'embedded',
+        ...loc,
+        authorDate: p.authorDate,
+        fingerprint: fingerprintOf(loc),
+        source: 'path'
+      });
+    }
+  }
+  notes.push(
+    ...binaryNotes(stats, allowlist, (p) => names.masked.get(p) ?? p, {
+      perFile: opts.binaryTextPerFile ?? BINARY_TEXT_PER_FILE,
+      total: opts.binaryTextTotal ?? BINARY_TEXT_TOTAL
+    })
+  );
+  const result: SecretScanResult = withRedactor(
+    {
+      engine: 'embedded',
+      commitsScanned: stats.commits,
+      // Lines in allowlisted paths are added but not examined.
+      bytesScanned: stats.bytesAdded - skippedBytes,
+      findings: all.sort(compareFindings),
+      notes
+    },
+    makeRedactor(names.secrets)
+  );
   log?.debug(
     `embedded secrets scan: ${stats.commits} commits, ${stats.linesAdded} added lines (${stats.bytesAdded} bytes), ${result.findings.length} findings in ${Date.now() - started} ms`
   );
@@ -187,17 +311,159 @@ function collect(
 ): void {
   for (const hit of hits) {
     const rec: AddedLine = src.records[recordIndexAt(src, hit.start)];
-    const loc = { commit: rec.commit, file: rec.file, ruleId: hit.ruleId, line: rec.line };
-    const key = locationKey(loc);
+    // A commit message line is reported as line n of the commit's message.
+    const message = rec.source === 'message';
+    const file = message ? COMMIT_MESSAGE_FILE : rec.file;
+    const loc = { commit: rec.commit, file, ruleId: hit.ruleId, line: rec.line };
+    const key = (message ? 'message:' : '') + locationKey(loc);
     if (out.has(key)) continue;
     if (isAllowed(allowlist, loc, src.text.slice(hit.start, hit.end))) continue;
     out.set(key, {
       engine: 'embedded',
       ...loc,
       authorDate: rec.authorDate,
-      fingerprint: fingerprintOf(loc)
+      fingerprint: fingerprintOf(loc),
+      ...(message ? { source: 'commit-message' as const } : {}),
+      ...(hit.example ? { example: true as const } : {})
     });
   }
+}
+
+interface NameHit {
+  ruleId: string;
+  /** The matched text: tested against the allowlist and given to the redactor, never stored. */
+  secret: string;
+}
+
+interface ScannedNames {
+  /** Raw name -> the name with its secrets masked (only names that hold one). */
+  masked: Map<string, string>;
+  /** Paths added by the range that hold a secret, with the hits. */
+  pathHits: { path: ChangedPath; hits: NameHit[] }[];
+  refHits: { ref: string; hits: NameHit[] }[];
+  /** Every matched text, for the last-line redactor. */
+  secrets: string[];
+}
+
+/**
+ * Scans names as text: the paths the range writes and the branch names.
+ * Batched like added lines, one name per line ('\n' and '\r' in a name read
+ * as spaces), so the rules run a few times however many files there are.
+ */
+async function scanNames(
+  paths: Map<string, ChangedPath | null>,
+  refs: readonly string[],
+  detect: (text: string) => Promise<RuleHit[]>,
+  limits: ChunkLimits
+): Promise<ScannedNames> {
+  const names: { name: string; path?: ChangedPath | null; ref?: boolean }[] = [];
+  for (const [name, path] of paths) names.push({ name, path });
+  for (const ref of new Set(refs)) if (ref !== '') names.push({ name: ref, ref: true });
+  const spans = new Map<number, [number, number][]>();
+  const hitsOf = new Map<number, NameHit[]>();
+  const secrets: string[] = [];
+  const run = async (src: VirtualSource): Promise<void> => {
+    for (const hit of await detect(src.text)) {
+      const i = recordIndexAt(src, hit.start);
+      const rec = src.records[i];
+      const at = src.starts[i];
+      const start = Math.max(0, hit.start - at);
+      const end = Math.min(rec.text.length, hit.end - at);
+      if (end <= start) continue;
+      const idx = rec.line;
+      const secret = names[idx].name.slice(start, end);
+      secrets.push(secret);
+      (spans.get(idx) ?? spans.set(idx, []).get(idx)!).push([start, end]);
+      (hitsOf.get(idx) ?? hitsOf.set(idx, []).get(idx)!).push({ ruleId: hit.ruleId, secret });
+    }
+  };
+  const builder = new VirtualSourceBuilder(limits);
+  for (let i = 0; i < names.length; i++) {
+    const ready = builder.add({
+      commit: '',
+      authorDate: '',
+      file: '',
+      // The index of the name, so a hit finds its way back.
+      line: i,
+      text: names[i].name.replace(/[\r\n]/g, ' '),
+      block: i
+    });
+    if (ready) await run(ready);
+  }
+  const rest = builder.finish();
+  if (rest) await run(rest);
+  const out: ScannedNames = { masked: new Map(), pathHits: [], refHits: [], secrets };
+  for (const [idx, s] of spans) {
+    const n = names[idx];
+    out.masked.set(n.name, maskSpans(n.name, s));
+    const hits = hitsOf.get(idx) ?? [];
+    if (n.ref) out.refHits.push({ ref: n.name, hits });
+    else if (n.path) out.pathHits.push({ path: n.path, hits });
+  }
+  return out;
+}
+
+/** Content findings in files whose names hold a secret: the name masked, the fingerprint re-derived from it. */
+function maskFindings(
+  findings: SecretFinding[],
+  masked: Map<string, string>,
+  allowlist: Allowlist
+): SecretFinding[] {
+  const out: SecretFinding[] = [];
+  const seen = new Set<string>();
+  for (const f of findings) {
+    const m = f.source === undefined ? masked.get(f.file) : undefined;
+    if (m === undefined) {
+      out.push(f);
+      continue;
+    }
+    const loc = { commit: f.commit, file: m, ruleId: f.ruleId, line: f.line };
+    const key = locationKey(loc);
+    // The report only ever shows the masked name, so that is what an allowlist entry names.
+    if (seen.has(key) || allowlist.locations.has(key)) continue;
+    const fingerprint = fingerprintOf(loc);
+    if (allowlist.fingerprints.has(fingerprint)) continue;
+    seen.add(key);
+    out.push({ ...f, file: m, fingerprint });
+  }
+  return out;
+}
+
+/** One finding per rule for each added path and branch name that holds a secret. */
+function nameFindings(
+  names: ScannedNames,
+  allowlist: Allowlist,
+  head: string,
+  headDate: string
+): SecretFinding[] {
+  const out = new Map<string, SecretFinding>();
+  const add = (
+    at: { commit: string; authorDate: string; raw: string },
+    source: 'path' | 'branch-name',
+    hits: NameHit[]
+  ): void => {
+    const file = names.masked.get(at.raw) ?? at.raw;
+    for (const h of hits) {
+      const loc = { commit: at.commit, file, ruleId: h.ruleId, line: 0 };
+      const key = `${source}:${locationKey(loc)}`;
+      if (out.has(key) || isAllowed(allowlist, loc, h.secret)) continue;
+      out.set(key, {
+        engine: 'embedded',
+        ...loc,
+        authorDate: at.authorDate,
+        fingerprint: fingerprintOf(loc),
+        source
+      });
+    }
+  };
+  for (const { path, hits } of names.pathHits) {
+    // path: entries keep a file from being scanned, its name included.
+    if (isPathAllowlisted(allowlist, path.file)) continue;
+    add({ commit: path.commit, authorDate: path.authorDate, raw: path.file }, 'path', hits);
+  }
+  for (const { ref, hits } of names.refHits)
+    add({ commit: head, authorDate: headDate, raw: ref }, 'branch-name', hits);
+  return [...out.values()];
 }
 
 function compareFindings(a: SecretFinding, b: SecretFinding): number {
@@ -208,14 +474,30 @@ function compareFindings(a: SecretFinding, b: SecretFinding): number {
       : a.line - b.line || a.ruleId.localeCompare(b.ruleId) || a.commit.localeCompare(b.commit);
 }
 
-function binaryNotes(stats: AddedLinesStats, allowlist: Allowlist): string[] {
+function binaryNotes(
+  stats: AddedLinesStats,
+  allowlist: Allowlist,
+  mask: (path: string) => string,
+  caps: { perFile: number; total: number }
+): string[] {
   const listed = stats.binaries.filter((b) => !isPathAllowlisted(allowlist, b.file));
   const allowlisted = stats.binaries.length - listed.length;
-  const notes = listed
-    .slice(0, MAX_BINARY_NOTES)
-    .map((b) => `binary file not scanned: ${JSON.stringify(b.file)} in ${b.commit.slice(0, 12)}`);
+  const size = (n: number): string =>
+    n >= 1 << 20 && n % (1 << 20) === 0 ? `${n / (1 << 20)} MiB` : `${n} characters`;
+  const notes = listed.slice(0, MAX_BINARY_NOTES).map((b) => {
+    const where = `${JSON.stringify(mask(b.file))} in ${b.commit.slice(0, 12)}`;
+    if (b.scanned === 'none') return `binary file not scanned: ${where}`;
+    if (b.capped === 'file')
+      return `binary file: only the first ${size(caps.perFile)} of its printable text was scanned: ${where}`;
+    if (b.capped === 'total')
+      return `binary file: its printable text was not all scanned (the ${size(caps.total)} limit for binary files' text was reached): ${where}`;
+    return `binary file: only its printable text was scanned: ${where}`;
+  });
   const more = stats.binaryFiles - allowlisted - notes.length;
-  if (more > 0) notes.push(`${more} more binary file${more === 1 ? '' : 's'} not scanned`);
+  if (more > 0)
+    notes.push(
+      `${more} more binary file${more === 1 ? '' : 's'} (printable text scanned${stats.binaryTextCapped > 0 ? `; ${stats.binaryTextCapped} cut at a size limit` : ''})`
+    );
   return notes;
 }
 

@@ -55,6 +55,15 @@ function single(
   return { name, ruleId, lines: [line], reportLine: 0, secret };
 }
 
+/** A token whose format alone is not distinctive: gitleaks' rule wants the provider's name next to it. */
+function named(name: string, ruleId: string, secret: string, variable: string): TokenSample {
+  return single(name, ruleId, secret, `${variable}="${secret}"`);
+}
+
+function mailgun(name: string, ruleId: string, secret: string): TokenSample {
+  return named(name, ruleId, secret, 'MAILGUN_API_KEY');
+}
+
 function multi(name: string, ruleId: string, lines: string[]): TokenSample {
   return { name, ruleId, lines, reportLine: 0, secret: lines.join('\n') };
 }
@@ -175,11 +184,12 @@ export function tokenSamples(): TokenSample[] {
     ]),
     single('SendGrid API key', 'sendgrid-api-token', `SG.${randomString(22)}.${randomString(43)}`),
     single('Twilio API key', 'twilio-api-key', `SK${randomString(32, HEX)}`),
-    single('Mailgun private key', 'mailgun-private-api-token', `key-${randomString(32, HEX)}`),
-    single(
+    mailgun('Mailgun private key', 'mailgun-private-api-token', `key-${randomString(32, HEX)}`),
+    named(
       'Mailchimp API key',
       'mailchimp-api-key',
-      `${randomString(32, HEX)}-us${1 + randomInt(20)}`
+      `${randomString(32, HEX)}-us${10 + randomInt(12)}`,
+      'MAILCHIMP_API_KEY'
     ),
     single('Shopify access token', 'shopify-access-token', `shpat_${randomString(32, HEX)}`),
     single('Shopify shared secret', 'shopify-shared-secret', `shpss_${randomString(32, HEX)}`),
@@ -219,10 +229,11 @@ export function tokenSamples(): TokenSample[] {
       `sk-ant-admin01-${randomString(93, B64URL)}AA`
     ),
     single('JWT', 'jwt', jwt),
-    single(
+    named(
       'Telegram bot token',
       'telegram-bot-api-token',
-      `${randomString(10, DIGITS).replace(/^0/, '7')}:AA${randomString(33, B64URL)}`
+      `${randomString(10, DIGITS).replace(/^0/, '7')}:AA${randomString(33, B64URL)}`,
+      'TELEGRAM_BOT_TOKEN'
     ),
     single('Discord bot token', 'discord-bot-token', discordBot),
     single(
@@ -285,16 +296,17 @@ export function tokenSamples(): TokenSample[] {
       `xoxe-1-${randomString(146)}`
     ),
     single('Stripe prod key', 'stripe-access-token', `sk_prod_${randomString(24)}`),
-    single('Mailgun public key', 'mailgun-pub-key', `pubkey-${randomString(32, HEX)}`),
+    mailgun('Mailgun public key', 'mailgun-pub-key', `pubkey-${randomString(32, HEX)}`),
     single(
       'DigitalOcean refresh token',
       'digitalocean-refresh-token',
       `dor_v1_${randomString(64, HEX)}`
     ),
-    single(
+    named(
       'New Relic user key',
       'new-relic-user-api-key',
-      `NRAK-${randomString(27, UPPER + DIGITS)}`
+      `NRAK-${randomString(27, UPPER + DIGITS)}`,
+      'NEW_RELIC_API_KEY'
     ),
     single('Pulumi token', 'pulumi-api-token', `pul-${randomString(40, HEX)}`),
     single('Square access token', 'square-access-token', `sq0atp-${randomString(22, B64URL)}`),
@@ -307,7 +319,11 @@ export function tokenSamples(): TokenSample[] {
     single(
       'Sentry org token',
       'sentry-org-token',
-      `sntrys_${b64url(`{"iat":${randomInt(1e9)},"url":"https://sentry.io","org":"${randomString(8, LOWER)}"}`)}_${randomString(43, B64URL)}`
+      `sntrys_${Buffer.from(
+        `{"iat":${1e9 + randomInt(1e9)},"url":"https://sentry.io","region_url":"https://us.sentry.io","org":"${randomString(8, LOWER)}"}`
+      )
+        .toString('base64')
+        .replace(/=+$/, '')}_${randomString(43, B64URL.replace(/[-_]/g, '') + '+/')}`
     ),
     single(
       'Atlassian API token',

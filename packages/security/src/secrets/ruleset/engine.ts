@@ -1,0 +1,499 @@
+// The embedded engine: gitleaks' detection semantics over a text, with rules
+// in gitleaks' configuration schema (schema.ts).
+//
+// Per rule, as gitleaks does it: keywords prefilter the text (lower-cased,
+// any one present); a path-only rule matches the file path; a rule with a
+// path matches only in files whose path it matches; each regex match gives
+// the secret (secretGroup, else the first non-empty group, else the match);
+// a secret whose Shannon entropy is not above the rule's entropy is dropped;
+// then the global allowlists (those targeting the rule) and the rule's own
+// allowlists decide (OR: commit, path, regex on the target or a stopword in
+// the secret; AND: every criterion set). `gitleaks:allow` comments are NOT
+// honoured: a branch cannot allowlist its own leak.
+//
+// Speed: one pass of all keywords over the lower-cased text finds, per
+// line, which keywords occur; a single-line rule then runs only over the
+// lines holding one of its keywords (with two lines before and after them,
+// so a name on the line above, a value on the next line of a YAML key and a
+// token's end still match), a
+// multi-line rule over the whole text where its keyword occurs at all.
+
+import type { GitleaksAllowlist, GitleaksRule } from './schema.ts';
+import { RegexSyntaxError, translateRe2 } from './translate.ts';
+
+export interface SecretHit {
+  ruleId: string;
+  /** [start, end) of the secret in the text. */
+  start: number;
+  end: number;
+  /** [start, end) of the whole match. */
+  matchStart: number;
+  matchEnd: number;
+  /** A documentation example (a nonBlocking allowlist matched it): reported, never blocking. */
+  example?: true;
+}
+
+export interface DetectContext {
+  /** The file path of the text at an offset (virtual sources hold many files). */
+  pathAt?: (offset: number) => string | undefined;
+  /** The commit of the text at an offset. */
+  commitAt?: (offset: number) => string | undefined;
+}
+
+interface CompiledAllowlist {
+  and: boolean;
+  commits?: Set<string>;
+  paths?: RegExp[];
+  target: 'secret' | 'match' | 'line';
+  regexes?: RegExp[];
+  stopwords?: string[];
+  targetRules?: Set<string>;
+  nonBlocking: boolean;
+}
+
+export interface CompiledRule {
+  id: string;
+  rule: GitleaksRule;
+  re?: RegExp;
+  path?: RegExp;
+  secretGroup: number;
+  entropy: number;
+  keywords: string[];
+  multiLine: boolean;
+  allowlists: CompiledAllowlist[];
+}
+
+export class RuleError extends Error {
+  readonly ruleId: string;
+  readonly field: string;
+  constructor(ruleId: string, field: string, message: string) {
+    super(`rule '${ruleId}' ${field}: ${message}`);
+    this.ruleId = ruleId;
+    this.field = field;
+  }
+}
+
+/** Compiles an RE2 pattern to a JS RegExp; `extra` flags are added. */
+export function compileRe2(pattern: string, extra = '', validate = true): RegExp {
+  const t = translateRe2(pattern, validate);
+  return new RegExp(t.source, [...new Set(t.flags + extra)].join(''));
+}
+
+/** Any of the patterns; each compiled alone, so their flags stay their own. */
+function anyOf(
+  patterns: string[] | undefined,
+  where: string,
+  id: string,
+  validate: boolean
+): RegExp[] | undefined {
+  if (!patterns || patterns.length === 0) return undefined;
+  try {
+    return patterns.map((p) => compileRe2(p, '', validate));
+  } catch (err) {
+    throw new RuleError(id, where, err instanceof Error ? err.message : String(err));
+  }
+}
+
+const testAny = (res: RegExp[], s: string): boolean => res.some((re) => re.test(s));
+
+function compileAllowlist(
+  a: GitleaksAllowlist,
+  id: string,
+  i: number,
+  validate: boolean
+): CompiledAllowlist {
+  const where = `allowlist ${i + 1}`;
+  const target = a.regexTarget ?? 'secret';
+  if (!['secret', 'match', 'line'].includes(target))
+    throw new RuleError(
+      id,
+      `${where} regexTarget`,
+      `expected secret, match or line, got '${target}'`
+    );
+  const c: CompiledAllowlist = {
+    and: (a.condition ?? 'OR').toUpperCase() === 'AND',
+    nonBlocking: a.nonBlocking === true,
+    target,
+    paths: anyOf(a.paths, `${where} paths`, id, validate),
+    regexes: anyOf(a.regexes, `${where} regexes`, id, validate)
+  };
+  if (a.commits?.length) c.commits = new Set(a.commits.map((s) => s.trim().toLowerCase()));
+  if (a.stopwords?.length) c.stopwords = [...new Set(a.stopwords.map((s) => s.toLowerCase()))];
+  if (a.targetRules?.length) c.targetRules = new Set(a.targetRules);
+  if (!c.commits && !c.paths && !c.regexes && !c.stopwords)
+    throw new RuleError(
+      id,
+      where,
+      'must contain at least one of commits, paths, regexes, stopwords'
+    );
+  return c;
+}
+
+const MULTILINE_HINT =
+  /\(\?[a-z]*s[a-z]*[:)]|\[\\s\\S\]|\[\\S\\s\]|\\n|\\s[*+]|\\s\{\d*,\d{2,}\}|\[\^[^\]]*\][*+]/;
+
+export function compileRule(rule: GitleaksRule, validate = true): CompiledRule {
+  const id = rule.id;
+  if (!id || !/^[A-Za-z0-9][\w.-]*$/.test(id))
+    throw new RuleError(
+      String(id),
+      'id',
+      'expected a rule id of letters, digits, dot, dash or underscore'
+    );
+  if (!rule.regex && !rule.path)
+    throw new RuleError(id, 'regex', 'a rule needs a regex, a path, or both');
+  const c: CompiledRule = {
+    id,
+    rule,
+    secretGroup: rule.secretGroup ?? 0,
+    entropy: rule.entropy ?? 0,
+    keywords: [...new Set((rule.keywords ?? []).map((k) => k.toLowerCase()).filter(Boolean))],
+    multiLine: false,
+    allowlists: (rule.allowlists ?? []).map((a, i) => compileAllowlist(a, id, i, validate))
+  };
+  try {
+    if (rule.regex) {
+      c.re = compileRe2(rule.regex, 'gd', validate);
+      c.multiLine = MULTILINE_HINT.test(rule.regex);
+    }
+  } catch (err) {
+    throw new RuleError(id, 'regex', err instanceof Error ? err.message : String(err));
+  }
+  try {
+    if (rule.path) c.path = compileRe2(rule.path, '', validate);
+  } catch (err) {
+    throw new RuleError(id, 'path', err instanceof Error ? err.message : String(err));
+  }
+  if (c.re && c.secretGroup > 0) {
+    const groups =
+      new RegExp(`${c.re.source}|`, c.re.flags.replace(/[gd]/g, '')).exec('')!.length - 1;
+    if (c.secretGroup > groups)
+      throw new RuleError(
+        id,
+        'secretGroup',
+        `${c.secretGroup} is more than the regex's ${groups} groups`
+      );
+  }
+  return c;
+}
+
+export class Ruleset {
+  readonly rules: CompiledRule[];
+  readonly global: CompiledAllowlist[];
+  private readonly keywordRe: RegExp | undefined;
+  private readonly byKeyword = new Map<string, CompiledRule[]>();
+  private readonly always: CompiledRule[] = [];
+
+  /** `trusted`: rules this project ships (validated by its tests), compiled without the re2js check. */
+  constructor(
+    rules: readonly GitleaksRule[],
+    globalAllowlists: readonly GitleaksAllowlist[] = [],
+    trusted: ReadonlySet<GitleaksRule> = new Set()
+  ) {
+    const trustedLists = new Set<GitleaksAllowlist>(DEFAULT_TRUSTED_LISTS);
+    this.rules = rules.map((r) => compileRule(r, !trusted.has(r)));
+    this.global = globalAllowlists.map((a, i) =>
+      compileAllowlist(a, '(global)', i, !trustedLists.has(a))
+    );
+    for (const r of this.rules) {
+      if (!r.re) continue;
+      if (r.keywords.length === 0) this.always.push(r);
+      for (const k of r.keywords) {
+        const list = this.byKeyword.get(k) ?? [];
+        list.push(r);
+        this.byKeyword.set(k, list);
+      }
+    }
+    const kws = [...this.byKeyword.keys()].sort((a, b) => b.length - a.length);
+    this.keywordRe = kws.length
+      ? new RegExp(kws.map((k) => k.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'g')
+      : undefined;
+  }
+
+  get pathOnly(): CompiledRule[] {
+    return this.rules.filter((r) => !r.re && r.path);
+  }
+
+  /** Path-only rules matching `path` (the file itself is the finding). */
+  matchPath(path: string, commit?: string): string[] {
+    const out: string[] = [];
+    for (const r of this.rules) {
+      if (r.re || !r.path || !r.path.test(path)) continue;
+      if (this.pathOrCommitAllowed(r, path, commit)) continue;
+      out.push(r.id);
+    }
+    return out;
+  }
+
+  private pathOrCommitAllowed(r: CompiledRule, path?: string, commit?: string): boolean {
+    for (const a of [
+      ...this.global.filter((g) => !g.targetRules || g.targetRules.has(r.id)),
+      ...r.allowlists
+    ]) {
+      if (a.and) continue;
+      if (a.commits && commit && a.commits.has(commit.toLowerCase())) return true;
+      if (a.paths && path && testAny(a.paths, path)) return true;
+    }
+    return false;
+  }
+
+  detect(text: string, ctx: DetectContext = {}): SecretHit[] {
+    const lower = text.toLowerCase();
+    const sameLength = lower.length === text.length;
+    // Which keywords occur, and on which lines (by line start offset).
+    const lineStarts = new Map<string, number[]>();
+    if (this.keywordRe) {
+      const re = this.keywordRe;
+      re.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(lower)) !== null) {
+        const k = m[0];
+        let list = lineStarts.get(k);
+        if (!list) lineStarts.set(k, (list = []));
+        const at = sameLength ? m.index : -1;
+        const ls = at < 0 ? 0 : lower.lastIndexOf('\n', at) + 1;
+        if (list[list.length - 1] !== ls) list.push(ls);
+        re.lastIndex = m.index + 1;
+      }
+    }
+    const active = new Map<CompiledRule, Set<number> | 'all'>();
+    for (const r of this.always) active.set(r, 'all');
+    for (const [k, starts] of lineStarts) {
+      for (const r of this.byKeyword.get(k) ?? []) {
+        if (r.multiLine || !sameLength) {
+          active.set(r, 'all');
+          continue;
+        }
+        const cur = active.get(r);
+        if (cur === 'all') continue;
+        const set = cur ?? new Set<number>();
+        for (const s of starts) set.add(s);
+        active.set(r, set);
+      }
+    }
+    const hits: SecretHit[] = [];
+    for (const [r, where] of active) {
+      if (where === 'all') this.run(r, text, 0, text.length, ctx, hits);
+      else for (const [s, e] of windows(text, where)) this.run(r, text, s, e, ctx, hits);
+    }
+    return dropGenericDuplicates(hits, text);
+  }
+
+  /** Runs `r` over [from, to), piece by piece between NUL characters: no match spans one (unrelated texts are kept apart by a NUL line). */
+  private run(
+    r: CompiledRule,
+    text: string,
+    from: number,
+    to: number,
+    ctx: DetectContext,
+    hits: SecretHit[]
+  ): void {
+    let at = from;
+    for (;;) {
+      const nul = text.indexOf('\0', at);
+      if (nul < 0 || nul >= to) break;
+      if (nul > at) this.runPiece(r, text, at, nul, ctx, hits);
+      at = nul + 1;
+    }
+    if (to > at) this.runPiece(r, text, at, to, ctx, hits);
+  }
+
+  private runPiece(
+    r: CompiledRule,
+    text: string,
+    from: number,
+    to: number,
+    ctx: DetectContext,
+    hits: SecretHit[]
+  ): void {
+    const re = r.re!;
+    const sub = from === 0 && to === text.length ? text : text.slice(from, to);
+    re.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(sub)) !== null) {
+      if (m[0].length === 0) {
+        re.lastIndex++;
+        continue;
+      }
+      // gitleaks trims newlines off the match (a regex ending in \n must not take the next line).
+      let mStart = m.index;
+      let mEnd = m.index + m[0].length;
+      while (mEnd > mStart && sub[mEnd - 1] === '\n') mEnd--;
+      while (mStart < mEnd && sub[mStart] === '\n') mStart++;
+      let sStart = mStart;
+      let sEnd = mEnd;
+      const ind = m.indices!;
+      if (m.length >= 2) {
+        if (r.secretGroup > 0) {
+          const g = ind[r.secretGroup];
+          if (!g) continue;
+          [sStart, sEnd] = g;
+        } else {
+          for (let gi = 1; gi < m.length; gi++) {
+            const g = ind[gi];
+            if (g && g[1] > g[0]) {
+              [sStart, sEnd] = g;
+              break;
+            }
+          }
+        }
+      }
+      const secret = sub.slice(sStart, sEnd);
+      if (r.entropy > 0 && shannonEntropy(secret) <= r.entropy) continue;
+      const abs = (n: number): number => n + from;
+      const path = ctx.pathAt?.(abs(mStart));
+      if (r.path && (path === undefined || !r.path.test(path))) continue;
+      const commit = ctx.commitAt?.(abs(mStart));
+      const verdict = this.allowed(r, {
+        secret,
+        match: sub.slice(mStart, mEnd),
+        line: lineOf(text, abs(mStart), abs(mEnd)),
+        path,
+        commit
+      });
+      if (verdict === 'allowed') continue;
+      hits.push({
+        ruleId: r.id,
+        start: abs(sStart),
+        end: abs(sEnd),
+        matchStart: abs(mStart),
+        matchEnd: abs(mEnd),
+        ...(verdict === 'example' ? { example: true as const } : {})
+      });
+    }
+  }
+
+  /** 'allowed': dropped; 'example': kept as a non-blocking documentation example; undefined: a finding. */
+  private allowed(
+    r: CompiledRule,
+    f: { secret: string; match: string; line: string; path?: string; commit?: string }
+  ): 'allowed' | 'example' | undefined {
+    let example = false;
+    for (const a of [
+      ...this.global.filter((g) => !g.targetRules || g.targetRules.has(r.id)),
+      ...r.allowlists
+    ]) {
+      if (!allowedBy(a, f)) continue;
+      if (!a.nonBlocking) return 'allowed';
+      example = true;
+    }
+    return example ? 'example' : undefined;
+  }
+}
+
+/**
+ * As gitleaks does: a finding of a generic rule (an id containing
+ * "generic") is dropped when a specific rule found, on the same line, a
+ * secret that contains it.
+ */
+function dropGenericDuplicates(hits: SecretHit[], text: string): SecretHit[] {
+  const generic = (h: SecretHit): boolean => h.ruleId.toLowerCase().includes('generic');
+  if (!hits.some(generic)) return hits;
+  const lineOfHit = (h: SecretHit): number => text.lastIndexOf('\n', h.matchStart - 1);
+  return hits.filter((h) => {
+    if (!generic(h)) return true;
+    const secret = text.slice(h.start, h.end);
+    const line = lineOfHit(h);
+    return !hits.some(
+      (o) =>
+        o !== h &&
+        !generic(o) &&
+        o.ruleId !== h.ruleId &&
+        lineOfHit(o) === line &&
+        text.slice(o.start, o.end).includes(secret)
+    );
+  });
+}
+
+function allowedBy(
+  a: CompiledAllowlist,
+  f: { secret: string; match: string; line: string; path?: string; commit?: string }
+): boolean {
+  const target = a.target === 'match' ? f.match : a.target === 'line' ? f.line : f.secret;
+  const regex = a.regexes ? target !== '' && testAny(a.regexes, target) : undefined;
+  const stop = a.stopwords ? hasStopword(f.secret, a.stopwords) : undefined;
+  const commit = a.commits
+    ? f.commit !== undefined && a.commits.has(f.commit.toLowerCase())
+    : undefined;
+  const path = a.paths ? f.path !== undefined && testAny(a.paths, f.path) : undefined;
+  const checks = [commit, path, regex, stop].filter((x) => x !== undefined);
+  return a.and ? checks.every(Boolean) : checks.some(Boolean);
+}
+
+function hasStopword(secret: string, words: string[]): boolean {
+  const s = secret.toLowerCase();
+  for (const w of words) if (s.includes(w)) return true;
+  return false;
+}
+
+function lineOf(text: string, start: number, end: number): string {
+  const s = text.lastIndexOf('\n', start - 1) + 1;
+  let e = text.indexOf('\n', end);
+  if (e < 0) e = text.length;
+  return text.slice(s, e);
+}
+
+/** Merged [start, end) windows: each keyword line with the two lines before it and the two after. */
+function windows(text: string, lineStarts: Set<number>): [number, number][] {
+  const starts = [...lineStarts].sort((a, b) => a - b);
+  const out: [number, number][] = [];
+  for (const s of starts) {
+    let b = s;
+    for (let n = 0; n < 2 && b > 0; n++) b = text.lastIndexOf('\n', b - 2) + 1;
+    let e = s - 1;
+    for (let n = 0; n < 3; n++) {
+      e = text.indexOf('\n', e + 1);
+      if (e < 0) break;
+    }
+    const end = e < 0 ? text.length : e + 1;
+    const last = out[out.length - 1];
+    if (last && b <= last[1]) last[1] = Math.max(last[1], end);
+    else out.push([b, end]);
+  }
+  return out;
+}
+
+/** Shannon entropy in bits per character, as gitleaks computes it. */
+export function shannonEntropy(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let n = 0;
+  for (const v of counts.values()) n += v;
+  let h = 0;
+  for (const v of counts.values()) {
+    const p = v / n;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/** Global allowlists this project ships, compiled without the re2js check. */
+const DEFAULT_TRUSTED_LISTS = new Set<GitleaksAllowlist>();
+export function trustAllowlists(lists: readonly GitleaksAllowlist[]): void {
+  for (const a of lists) DEFAULT_TRUSTED_LISTS.add(a);
+}
+
+const cache = new WeakMap<readonly GitleaksRule[], Ruleset>();
+
+/** Convenience for tests: detection with `rules` alone, the secret text included. */
+export function findSecrets(
+  rules: readonly GitleaksRule[],
+  text: string,
+  path?: string
+): { ruleId: string; secret: string; start: number; end: number }[] {
+  let rs = cache.get(rules);
+  if (!rs) cache.set(rules, (rs = new Ruleset(rules)));
+  const hits = rs.detect(text, path === undefined ? {} : { pathAt: () => path });
+  const out = hits.map((h) => ({
+    ruleId: h.ruleId,
+    secret: text.slice(h.start, h.end),
+    start: h.start,
+    end: h.end
+  }));
+  if (path !== undefined)
+    for (const id of rs.matchPath(path)) out.push({ ruleId: id, secret: '', start: 0, end: 0 });
+  return out;
+}
+
+export { RegexSyntaxError };
