@@ -4,16 +4,12 @@
 // each format (masked tokens, template references, "your key here").
 // npm run bench prints the same figures per family.
 import { defaultRules } from '../../packages/security/src/secrets/ruleset/config.ts';
-import { measure, pct } from '../helpers/secret-samples/figures.ts';
+import { measure } from '../helpers/secret-samples/figures.ts';
 
 const figures = measure(defaultRules().ruleset);
 
 it('finds >= 95 % of the samples overall', () => {
   expect(figures.samples).toBeGreaterThan(5000);
-  expect({
-    recall: pct(figures.found, figures.samples),
-    misses: figures.families.flatMap((f) => f.misses)
-  }).toEqual(expect.objectContaining({}));
   expect(figures.found / figures.samples).toBeGreaterThanOrEqual(0.95);
 });
 
