@@ -246,18 +246,25 @@ export class Ruleset {
       const re = this.keywordRe;
       re.lastIndex = 0;
       let m: RegExpExecArray | null;
+      // Matches come in order: the start of the current line moves forward only (linear in the text).
+      let lineStart = 0;
+      let nextNl = lower.indexOf('\n');
       while ((m = re.exec(lower)) !== null) {
         const k = m[0];
         let list = lineStarts.get(k);
         if (!list) lineStarts.set(k, (list = []));
-        const at = sameLength ? m.index : -1;
-        const ls = at < 0 ? 0 : lower.lastIndexOf('\n', at) + 1;
+        while (nextNl >= 0 && nextNl < m.index) {
+          lineStart = nextNl + 1;
+          nextNl = lower.indexOf('\n', lineStart);
+        }
+        const ls = sameLength ? lineStart : 0;
         if (list[list.length - 1] !== ls) list.push(ls);
         re.lastIndex = m.index + 1;
       }
     }
     const active = new Map<CompiledRule, Set<number> | 'all'>();
     for (const r of this.always) active.set(r, 'all');
+
     for (const [k, starts] of lineStarts) {
       for (const r of this.byKeyword.get(k) ?? []) {
         if (r.multiLine || !sameLength) {
@@ -272,9 +279,13 @@ export class Ruleset {
       }
     }
     const hits: SecretHit[] = [];
+    if (active.size === 0) return hits;
+    // Where the NULs are, once: no match may span one.
+    const nuls: number[] = [];
+    for (let i = text.indexOf('\0'); i >= 0; i = text.indexOf('\0', i + 1)) nuls.push(i);
     for (const [r, where] of active) {
-      if (where === 'all') this.run(r, text, 0, text.length, ctx, hits);
-      else for (const [s, e] of windows(text, where)) this.run(r, text, s, e, ctx, hits);
+      if (where === 'all') this.run(r, text, 0, text.length, ctx, hits, nuls);
+      else for (const [s, e] of windows(text, where)) this.run(r, text, s, e, ctx, hits, nuls);
     }
     return dropGenericDuplicates(hits, text);
   }
@@ -286,14 +297,21 @@ export class Ruleset {
     from: number,
     to: number,
     ctx: DetectContext,
-    hits: SecretHit[]
+    hits: SecretHit[],
+    nuls: readonly number[]
   ): void {
     let at = from;
-    for (;;) {
-      const nul = text.indexOf('\0', at);
-      if (nul < 0 || nul >= to) break;
-      if (nul > at) this.runPiece(r, text, at, nul, ctx, hits);
-      at = nul + 1;
+    // The first NUL at or after `from` (binary search), then those before `to`.
+    let lo = 0;
+    let hi = nuls.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (nuls[mid] < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < nuls.length && nuls[i] < to; i++) {
+      if (nuls[i] > at) this.runPiece(r, text, at, nuls[i], ctx, hits);
+      at = nuls[i] + 1;
     }
     if (to > at) this.runPiece(r, text, at, to, ctx, hits);
   }
