@@ -61,6 +61,8 @@ export interface CompiledRule {
   keywords: string[];
   multiLine: boolean;
   allowlists: CompiledAllowlist[];
+  /** The regex was compiled without its leading `[\w.-]{0,50}?`: a match extends back over that many identifier characters. */
+  backOver?: number;
 }
 
 export class RuleError extends Error {
@@ -153,7 +155,18 @@ export function compileRule(rule: GitleaksRule, validate = true): CompiledRule {
   };
   try {
     if (rule.regex) {
-      c.re = compileRe2(rule.regex, 'gd', validate);
+      // A named value's regex opens with up to 50 identifier characters before the name
+      // (`[\w.-]{0,50}?`): tried lazily at every position, that prefix is most of the
+      // engine's time. The match is found without it, then extended back over the
+      // identifier characters before it (at most 50): the same match, leftmost-first.
+      const named = rule.regex.startsWith(NAMED_PREFIX)
+        ? rule.regex.slice(NAMED_PREFIX.length)
+        : undefined;
+      c.re = compileRe2(named !== undefined ? `(?i)${named}` : rule.regex, 'gd', validate);
+      if (named !== undefined) {
+        if (validate) compileRe2(rule.regex, '', true);
+        c.backOver = 50;
+      }
       c.multiLine = MULTILINE_HINT.test(rule.regex);
     }
   } catch (err) {
@@ -328,6 +341,7 @@ export class Ruleset {
     const sub = from === 0 && to === text.length ? text : text.slice(from, to);
     re.lastIndex = 0;
     let m: RegExpExecArray | null;
+    let prevEnd = 0;
     while ((m = re.exec(sub)) !== null) {
       if (m[0].length === 0) {
         re.lastIndex++;
@@ -335,6 +349,12 @@ export class Ruleset {
       }
       // gitleaks trims newlines off the match (a regex ending in \n must not take the next line).
       let mStart = m.index;
+      if (r.backOver) {
+        // Not back into the previous match: the search went on from its end.
+        const floor = Math.max(prevEnd, mStart - r.backOver);
+        while (mStart > floor && isIdentChar(sub.charCodeAt(mStart - 1))) mStart--;
+      }
+      prevEnd = m.index + m[0].length;
       let mEnd = m.index + m[0].length;
       while (mEnd > mStart && sub[mEnd - 1] === '\n') mEnd--;
       while (mStart < mEnd && sub[mStart] === '\n') mStart++;
@@ -449,6 +469,21 @@ function lineOf(text: string, start: number, end: number): string {
   let e = text.indexOf('\n', end);
   if (e < 0) e = text.length;
   return text.slice(s, e);
+}
+
+/** How namedValue() regexes open (schema.ts). */
+const NAMED_PREFIX = String.raw`(?i)[\w.-]{0,50}?`;
+
+/** [\w.-]: the characters of the optional identifier before a name. */
+function isIdentChar(c: number): boolean {
+  return (
+    (c >= 48 && c <= 57) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    c === 95 ||
+    c === 46 ||
+    c === 45
+  );
 }
 
 /** Merged [start, end) windows: each keyword line with the two lines before it and the two after. */
