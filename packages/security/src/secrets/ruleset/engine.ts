@@ -447,7 +447,8 @@ function allowedBy(
   a: CompiledAllowlist,
   f: { secret: string; match: string; line: string; path?: string; commit?: string }
 ): boolean {
-  const target = a.target === 'match' ? f.match : a.target === 'line' ? f.line : f.secret;
+  const whole = a.target === 'match' ? f.match : a.target === 'line' ? f.line : f.secret;
+  const target = whole.length > MAX_ALLOW_TARGET ? whole.slice(0, MAX_ALLOW_TARGET) : whole;
   const regex = a.regexes ? target !== '' && testAny(a.regexes, target) : undefined;
   const stop = a.stopwords ? hasStopword(f.secret, a.stopwords) : undefined;
   const commit = a.commits
@@ -464,12 +465,25 @@ function hasStopword(secret: string, words: string[]): boolean {
   return false;
 }
 
+/**
+ * The line of a match, for allowlists with regexTarget line: at most
+ * LINE_CONTEXT characters on each side of the match (a minified line can be
+ * megabytes long; an allowlist regex over all of it for every match would be
+ * quadratic). A cut line can only allow less, never more.
+ */
 function lineOf(text: string, start: number, end: number): string {
-  const s = text.lastIndexOf('\n', start - 1) + 1;
-  let e = text.indexOf('\n', end);
-  if (e < 0) e = text.length;
+  const floor = Math.max(0, start - LINE_CONTEXT);
+  const ceil = Math.min(text.length, end + LINE_CONTEXT);
+  let s = start;
+  while (s > floor && text.charCodeAt(s - 1) !== 10) s--;
+  let e = end;
+  while (e < ceil && text.charCodeAt(e) !== 10) e++;
   return text.slice(s, e);
 }
+
+const LINE_CONTEXT = 2048;
+/** Allowlist regexes see at most this much of a target: backtracking on a megabyte would take minutes; a cut target only allows less. */
+const MAX_ALLOW_TARGET = 8192;
 
 /** How namedValue() regexes open (schema.ts). */
 const NAMED_PREFIX = String.raw`(?i)[\w.-]{0,50}?`;
