@@ -53,7 +53,8 @@ export const RULES_C: GitleaksRule[] = [
     id: 'openai-api-key',
     description: 'OpenAI API key',
     regex: uniqueToken(
-      String.raw`sk-(?:proj|svcacct|admin)-(?:[\w-]{74}|[\w-]{58})T3BlbkFJ(?:[\w-]{74}|[\w-]{58})\b|sk-[a-zA-Z0-9]{20}T3BlbkFJ[a-zA-Z0-9]{20}`
+      // No \b after the project key's tail (gitleaks has one): a key ending in '-' is still a key.
+      String.raw`sk-(?:proj|svcacct|admin)-(?:[\w-]{74}|[\w-]{58})T3BlbkFJ(?:[\w-]{74}|[\w-]{58})|sk-[a-zA-Z0-9]{20}T3BlbkFJ[a-zA-Z0-9]{20}`
     ),
     entropy: 3,
     keywords: ['t3blbkfj']
