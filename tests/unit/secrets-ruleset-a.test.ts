@@ -17,6 +17,7 @@ import {
   type WrappingName
 } from '../helpers/secret-samples/kit.ts';
 import { SAMPLES_A } from '../helpers/secret-samples/samples-a.ts';
+import { ruleProblems } from '../helpers/secret-samples/rule-problems.ts';
 
 const GITLEAKS_IDS =
   `1password-secret-key 1password-service-account-token adafruit-api-key adobe-client-id
@@ -150,27 +151,7 @@ describe('group A rules: ids and syntax', () => {
   });
 
   test('every regex, path and allowlist regex is valid RE2; keywords are lower-case', () => {
-    const problems: string[] = [];
-    for (const r of RULES_A) {
-      const patterns: [string, string][] = [];
-      if (r.regex) patterns.push(['regex', r.regex]);
-      if (r.path) patterns.push(['path', r.path]);
-      r.allowlists?.forEach((a, i) => {
-        for (const x of a.regexes ?? []) patterns.push([`allowlist ${i + 1} regex`, x]);
-        for (const x of a.paths ?? []) patterns.push([`allowlist ${i + 1} path`, x]);
-      });
-      for (const [where, p] of patterns) {
-        try {
-          RE2JS.compile(p);
-        } catch (err) {
-          problems.push(`${r.id} ${where}: ${String(err)}`);
-        }
-      }
-      if (!r.regex && !r.path) problems.push(`${r.id}: neither regex nor path`);
-      for (const k of r.keywords ?? [])
-        if (k !== k.toLowerCase()) problems.push(`${r.id}: keyword '${k}' not lower-case`);
-      if (!r.description) problems.push(`${r.id}: no description`);
-    }
+    const problems = RULES_A.flatMap(ruleProblems);
     expect(problems).toEqual([]);
   });
 

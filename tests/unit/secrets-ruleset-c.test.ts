@@ -3,7 +3,7 @@
 // (with exactly that secret), finds each raw text, and leaves its negatives
 // alone. Detection goes through the embedded engine's findSecrets.
 
-import { RE2JS } from 're2js';
+import { ruleProblems } from '../helpers/secret-samples/rule-problems.ts';
 import { findSecrets } from '../../packages/security/src/secrets/ruleset/engine.ts';
 import { RULES_C } from '../../packages/security/src/secrets/ruleset/rules-c.ts';
 import type { GitleaksRule } from '../../packages/security/src/secrets/ruleset/schema.ts';
@@ -71,19 +71,7 @@ describe.each(RULES_C.map((r) => [r.id, r] as const))('%s', (id, rule) => {
   const samples = SAMPLES_C.find((s) => s.id === id)!;
 
   test('compiles as RE2 (regex, path, allowlist regexes)', () => {
-    const problems: string[] = [];
-    const tryCompile = (what: string, p: string | undefined): void => {
-      if (p === undefined) return;
-      try {
-        RE2JS.compile(p);
-      } catch (err) {
-        problems.push(`${id} ${what}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    };
-    tryCompile('regex', rule.regex);
-    tryCompile('path', rule.path);
-    for (const a of rule.allowlists ?? [])
-      for (const p of [...(a.regexes ?? []), ...(a.paths ?? [])]) tryCompile('allowlist', p);
+    const problems = ruleProblems(rule);
     expect(problems).toEqual([]);
     expect(rule.regex ?? rule.path).toBeTruthy();
   });

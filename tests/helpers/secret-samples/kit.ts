@@ -102,3 +102,6 @@ export const WRAPPING_PATHS: Record<WrappingName, string> = {
   url: 'docs/notes.txt',
   header: 'requests/call.http'
 };
+
+/** Every wrapping (for rules whose samples are all whole texts or paths). */
+export const ALL_WRAPPINGS = Object.keys(WRAPPING_PATHS) as WrappingName[];

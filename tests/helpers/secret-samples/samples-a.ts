@@ -4,7 +4,15 @@
 // i.e. texts the rule itself must not report (wrong length or alphabet,
 // low entropy, placeholders, a missing keyword).
 
-import { CHARS, random, rng, type Rng, type RuleSamples, type WrappingName } from './kit.ts';
+import {
+  ALL_WRAPPINGS,
+  CHARS,
+  random,
+  rng,
+  type Rng,
+  type RuleSamples,
+  type WrappingName
+} from './kit.ts';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const BECH32 = 'QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L';
@@ -29,17 +37,6 @@ function password(r: Rng, n: number): string {
 }
 
 const URL_ONLY: WrappingName[] = ['url'];
-const ALL_WRAPPINGS: WrappingName[] = [
-  'env',
-  'env-quoted',
-  'yaml',
-  'json',
-  'code',
-  'python',
-  'go',
-  'url',
-  'header'
-];
 
 // Negatives are fixed texts: generated once from their own seed.
 const n = rng('samples-a/negatives');

@@ -3,19 +3,15 @@
 // texts the rule must leave alone. Every value here is made up.
 
 import { PUBLIC_GOOGLE_KEYS } from '../../../packages/security/src/secrets/ruleset/rules-b.ts';
-import { CHARS, random, type Rng, type RuleSamples, type WrappingName } from './kit.ts';
+import {
+  ALL_WRAPPINGS,
+  CHARS,
+  random,
+  type Rng,
+  type RuleSamples,
+  type WrappingName
+} from './kit.ts';
 
-const ALL: WrappingName[] = [
-  'env',
-  'env-quoted',
-  'yaml',
-  'json',
-  'code',
-  'python',
-  'go',
-  'url',
-  'header'
-];
 /** Rules whose token must end at a quote, space or end of line: a URL's '&' ends nothing. */
 const NO_URL: WrappingName[] = ['url'];
 
@@ -59,7 +55,7 @@ export const SAMPLES_B: RuleSamples[] = [
     ident: 'freemius_secret_key',
     path: 'wp-content/plugins/shop/freemius-config.php',
     tokens: (r) => times(3, () => `sk_${random(r, FREEMIUS_BODY, 29)}`),
-    skipWrappings: ALL,
+    skipWrappings: ALL_WRAPPINGS,
     raw: (r) => [
       `$fs_config = array(\n    "id" => "1234",\n    "secret_key" => "sk_${random(r, FREEMIUS_BODY, 29)}",\n);`,
       `$fs = fs_dynamic_init(array('secret_key' => 'sk_${random(r, FREEMIUS_BODY, 29)}'));`,
@@ -669,7 +665,7 @@ export const SAMPLES_B: RuleSamples[] = [
     ident: 'kubernetes_secret',
     path: 'deploy/k8s/db-secret.yaml',
     tokens: (r) => times(3, () => b64(random(r, CHARS.alnum, 18))),
-    skipWrappings: ALL,
+    skipWrappings: ALL_WRAPPINGS,
     raw: (r) => [
       `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db-credentials\ntype: Opaque\ndata:\n  password: ${b64(random(r, CHARS.alnum, 20))}\n  username: ${b64('appuser')}\n`,
       `apiVersion: v1\ndata:\n  # base64 of the password\n  password: ${b64(random(r, CHARS.alnum, 16))}\nkind: Secret\nmetadata:\n  name: db-credentials\n`,
@@ -1065,7 +1061,7 @@ export const SAMPLES_B: RuleSamples[] = [
     ident: 'service_account',
     path: 'secrets/deployer-sa.json',
     tokens: (r) => times(3, () => random(r, CHARS.hex, 40)),
-    skipWrappings: ALL,
+    skipWrappings: ALL_WRAPPINGS,
     raw: (r) => [
       `{\n  "type": "service_account",\n  "project_id": "demo-${random(r, CHARS.lower, 6)}",\n  "private_key_id": "${random(r, CHARS.hex, 40)}",\n  "private_key": "${jsonPem(r)}",\n  "client_email": "deployer@demo.iam.gserviceaccount.com"\n}`,
       `{"private_key": "${jsonPem(r)}", "private_key_id": "${random(r, CHARS.hex, 40)}", "type": "service_account"}`
@@ -1080,7 +1076,7 @@ export const SAMPLES_B: RuleSamples[] = [
     family: 'github',
     ident: 'repository_url',
     tokens: (r) => times(3, () => random(r, CHARS.hex, 40)),
-    skipWrappings: ALL,
+    skipWrappings: ALL_WRAPPINGS,
     raw: (r) => [
       `"private-lib": "git+https://${random(r, CHARS.hex, 40)}:x-oauth-basic@github.com/acme/private-lib.git",`,
       `git clone https://ghp_${random(r, CHARS.alnum, 36)}:x-oauth-basic@github.com/acme/tools.git`
@@ -1106,7 +1102,7 @@ export const SAMPLES_B: RuleSamples[] = [
     family: 'mongodb',
     ident: 'mongo_url',
     tokens: (r) => times(3, () => random(r, CHARS.alnum, 16)),
-    skipWrappings: ALL,
+    skipWrappings: ALL_WRAPPINGS,
     raw: (r) => [
       `MONGO_URL=mongodb+srv://app_user:${random(r, CHARS.alnum, 16)}@cluster0.abcde.mongodb.net/shop?retryWrites=true`,
       `uri: "mongodb://admin:${random(r, CHARS.alnum, 20)}@10.0.3.17:27017/admin"`
@@ -1124,7 +1120,7 @@ export const SAMPLES_B: RuleSamples[] = [
     family: 'mysql',
     ident: 'database_url',
     tokens: (r) => times(3, () => random(r, CHARS.alnum, 16)),
-    skipWrappings: ALL,
+    skipWrappings: ALL_WRAPPINGS,
     raw: (r) => [
       `DATABASE_URL=mysql://shop:${random(r, CHARS.alnum, 18)}@db.internal:3306/shop`,
       `spring.datasource.url=jdbc:mysql://report:${random(r, CHARS.alnum, 14)}@10.1.2.3:3306/reports?useSSL=true`
@@ -1142,7 +1138,7 @@ export const SAMPLES_B: RuleSamples[] = [
     ident: 'npmrc',
     path: 'packages/web/.npmrc',
     tokens: (r) => times(3, () => `npm_${random(r, CHARS.alnum, 36)}`),
-    skipWrappings: ALL,
+    skipWrappings: ALL_WRAPPINGS,
     raw: (r) => [
       `//registry.npmjs.org/:_authToken=npm_${random(r, CHARS.alnum, 36)}`,
       `//npm.pkg.example.net/:_authToken=${random(r, CHARS.hex, 8)}-${random(r, CHARS.hex, 4)}-${random(r, CHARS.hex, 4)}-${random(r, CHARS.hex, 4)}-${random(r, CHARS.hex, 12)}`

@@ -3,20 +3,16 @@
 // wrapped, and lines the rule must leave alone (placeholders, documentation
 // values, low entropy, a value one character short or long).
 
-import { CHARS, random, rng, type Rng, type RuleSamples, type WrappingName } from './kit.ts';
+import {
+  ALL_WRAPPINGS,
+  CHARS,
+  random,
+  rng,
+  type Rng,
+  type RuleSamples,
+  type WrappingName
+} from './kit.ts';
 
-/** Every wrapping: for rules whose samples are all raw texts or paths. */
-const ALL_WRAPPINGS: WrappingName[] = [
-  'env',
-  'env-quoted',
-  'yaml',
-  'json',
-  'code',
-  'python',
-  'go',
-  'url',
-  'header'
-];
 /** A URL query goes on with '&', which is not one of gitleaks' token ends. */
 const NO_URL: WrappingName[] = ['url'];
 
