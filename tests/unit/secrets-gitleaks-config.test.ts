@@ -122,6 +122,19 @@ describe('.gitleaks.toml', () => {
     }
   });
 
+  it('never echoes a pattern, which may spell out a value', () => {
+    let err: unknown;
+    try {
+      loadRules(`[[rules]]\nid = "x"\nregex = '''${GHP}('''`);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toMatch(
+      /not a valid RE2 regex \(error parsing regexp: missing closing \)\)/
+    );
+    expect((err as Error).message).not.toContain(GHP.slice(4, 12));
+  });
+
   it('parses both spellings of a rule allowlist into the schema', () => {
     const cfg = parseGitleaksToml(
       `[[rules]]\nid = "a"\nregex = "x"\n[rules.allowlist]\nstopwords = ["s"]\n[[rules.allowlists]]\nregexTarget = "match"\nregexes = ["y"]\n`,

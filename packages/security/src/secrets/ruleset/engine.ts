@@ -19,7 +19,7 @@
 // multi-line rule over the whole text where its keyword occurs at all.
 
 import type { GitleaksAllowlist, GitleaksRule } from './schema.ts';
-import { RegexSyntaxError, translateRe2 } from './translate.ts';
+import { translateRe2 } from './translate.ts';
 
 export interface SecretHit {
   ruleId: string;
@@ -197,16 +197,15 @@ export class Ruleset {
   private readonly byKeyword = new Map<string, CompiledRule[]>();
   private readonly always: CompiledRule[] = [];
 
-  /** `trusted`: rules this project ships (validated by its tests), compiled without the re2js check. */
+  /** `trusted`: rules and global allowlists this project ships (validated by its tests), compiled without the re2js check. */
   constructor(
     rules: readonly GitleaksRule[],
     globalAllowlists: readonly GitleaksAllowlist[] = [],
-    trusted: ReadonlySet<GitleaksRule> = new Set()
+    trusted: ReadonlySet<GitleaksRule | GitleaksAllowlist> = new Set()
   ) {
-    const trustedLists = new Set<GitleaksAllowlist>(DEFAULT_TRUSTED_LISTS);
     this.rules = rules.map((r) => compileRule(r, !trusted.has(r)));
     this.global = globalAllowlists.map((a, i) =>
-      compileAllowlist(a, '(global)', i, !trustedLists.has(a))
+      compileAllowlist(a, '(global)', i, !trusted.has(a))
     );
     for (const r of this.rules) {
       if (!r.re) continue;
@@ -221,10 +220,6 @@ export class Ruleset {
     this.keywordRe = kws.length
       ? new RegExp(kws.map((k) => k.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'g')
       : undefined;
-  }
-
-  get pathOnly(): CompiledRule[] {
-    return this.rules.filter((r) => !r.re && r.path);
   }
 
   /** Path-only rules matching `path` (the file itself is the finding). */
@@ -535,12 +530,6 @@ export function shannonEntropy(s: string): number {
   return h;
 }
 
-/** Global allowlists this project ships, compiled without the re2js check. */
-const DEFAULT_TRUSTED_LISTS = new Set<GitleaksAllowlist>();
-export function trustAllowlists(lists: readonly GitleaksAllowlist[]): void {
-  for (const a of lists) DEFAULT_TRUSTED_LISTS.add(a);
-}
-
 const cache = new WeakMap<readonly GitleaksRule[], Ruleset>();
 
 /** Convenience for tests: detection with `rules` alone, the secret text included. */
@@ -562,5 +551,3 @@ export function findSecrets(
     for (const id of rs.matchPath(path)) out.push({ ruleId: id, secret: '', start: 0, end: 0 });
   return out;
 }
-
-export { RegexSyntaxError };

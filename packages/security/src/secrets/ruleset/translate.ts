@@ -66,7 +66,11 @@ export function translateRe2(re2: string, validate = true): Translated {
     try {
       RE2JS.compile(re2);
     } catch (err) {
-      throw new RegexSyntaxError(`not a valid RE2 regex (${oneLine(err)})`);
+      // re2js quotes the offending part of the pattern (all of it for a missing ')'): a
+      // pattern may spell out a real value, so only the kind of error is kept.
+      throw new RegexSyntaxError(
+        `not a valid RE2 regex (${oneLine(err).replace(/:\s*`[\s\S]*$/, '')})`
+      );
     }
   }
   const t = new Translator(re2);
@@ -170,7 +174,7 @@ class Translator {
       this.i += 3;
       open += this.name();
     } else if (rest.startsWith('(?')) {
-      throw new RegexSyntaxError(`unsupported group ${rest.slice(0, 4)}`);
+      throw new RegexSyntaxError('unsupported group syntax (?...)');
     } else {
       open = '(';
       this.i++;
