@@ -5,14 +5,13 @@
 // list either way; GitHub's 404 stays a 404; a repository the token cannot
 // see still fails, on the artefact list, with its own 404.
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { RecordingLogger } from '../../packages/core/src/logger.ts';
 import { ActionsApi, RunListUnavailable } from '../../packages/forge/src/actions-api.ts';
 import { ForgeClient } from '../../packages/forge/src/client.ts';
 import { ForgeError } from '../../packages/forge/src/forge-error.ts';
 import { ArtifactBackend } from '../../packages/store/src/backends/artifact.ts';
-import { openStateDatabase } from '../../packages/store/src/open-database.ts';
 import { makeZip } from '../helpers/contract-zip.ts';
+import { stateDbWithBaseline } from '../helpers/state-fixture.ts';
 import { GiteaContractServer, TEST_TOKEN } from '../helpers/gitea-contract-server.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
@@ -36,14 +35,7 @@ const client = (apiUrl = server.apiUrl) =>
   new ForgeClient({ apiUrl, token: TEST_TOKEN, backoffMs: 1, logger });
 
 function stateZip(percent: number): Buffer {
-  const path = join(tempDir('qg-runlist-db-'), 'state.sqlite');
-  const db = openStateDatabase(path, { journal: 'delete', writable: true });
-  db.prepare(
-    `INSERT INTO coverage_baseline (repo, branch, percent, sha, updated_at, updated_by, reason)
-     VALUES ('acme/service', 'main', ?, ?, '2025-01-01T00:00:00Z', 'test', 'fixture')`
-  ).run(percent, 'f'.repeat(40));
-  db.close();
-  return makeZip([{ name: 'state.sqlite', data: readFileSync(path) }]);
+  return makeZip([{ name: 'state.sqlite', data: stateDbWithBaseline(percent) }]);
 }
 
 const noRunList = { status: 404, times: 5, body: { message: 'Not Found' } };

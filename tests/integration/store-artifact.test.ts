@@ -14,8 +14,8 @@ import {
   type ArtifactBackendOptions
 } from '../../packages/store/src/backends/artifact.ts';
 import { STATE_ERROR_KIND, StoreError } from '../../packages/store/src/errors.ts';
-import { openStateDatabase } from '../../packages/store/src/open-database.ts';
 import { makeZip, type ZipFixtureEntry } from '../helpers/contract-zip.ts';
+import { stateDbWithBaseline } from '../helpers/state-fixture.ts';
 import { GiteaContractServer, TEST_TOKEN } from '../helpers/gitea-contract-server.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
@@ -37,17 +37,7 @@ afterEach(async () => {
 
 afterAll(cleanupTempDirs);
 
-/** A quality-gates state database holding one coverage baseline, as bytes. */
-function stateDb(percent: number): Buffer {
-  const path = join(tempDir('qg-db-'), 'state.sqlite');
-  const db = openStateDatabase(path, { journal: 'delete', writable: true });
-  db.prepare(
-    `INSERT INTO coverage_baseline (repo, branch, percent, sha, updated_at, updated_by, reason)
-     VALUES ('acme/service', 'main', ?, ?, '2025-01-01T00:00:00Z', 'test', 'fixture')`
-  ).run(percent, 'f'.repeat(40));
-  db.close();
-  return readFileSync(path);
-}
+const stateDb = stateDbWithBaseline;
 
 function stateZip(value: number, extra: ZipFixtureEntry[] = []): Buffer {
   return makeZip([{ name: 'state.sqlite', data: stateDb(value) }, ...extra]);
