@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   forEachAddedLines,
+  MAX_RUN_CHARS,
   streamAddedLines,
   type AddedLine,
   type AddedLinesStats
@@ -121,6 +122,66 @@ describe('streamAddedLines on real repositories', () => {
     ]);
     expect(stats.binaryFiles).toBe(1);
     expect(stats.binaries).toEqual([{ commit: head, file: 'img.png', scanned: 'text-runs' }]);
+  });
+
+  it('with `runs`, gives the same lines as one record per line, in runs of at most MAX_RUN_CHARS', async () => {
+    const repo = makeLocalRepo({ date: tickingDate });
+    const big = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'x'.repeat(i % 90)} é 文 😀`);
+    repo.write('edit.txt', 'a\nb\nc\nd\ne\n');
+    repo.write('conflict.txt', 'a\nb\nc\n');
+    const base = repo.commitAll('base');
+    repo.commitAll('several kinds', {
+      'big.txt': big.join('\n') + '\n',
+      'crlf.txt': 'one\r\ntwo\r\nthree\r\n',
+      'no-newline.txt': 'first\nlast without newline',
+      'edit.txt': 'a\nB1\nB2\nc\nd\nE\n',
+      'plus.txt': '+starts with plus\n++ two\n+\n',
+      'bin.dat': Buffer.from([
+        1, 2, 0, 3, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 10, 0
+      ]),
+      'utf16.txt': Buffer.from('\ufeffutf-16 text line\nsecond line\n', 'utf16le')
+    });
+    repo.git('checkout', '-q', '-b', 'side', base);
+    repo.commitAll('side', { 'conflict.txt': 'a\nside\nc\n' });
+    repo.git('checkout', '-q', 'main');
+    repo.commitAll('main', { 'conflict.txt': 'a\nmain\nc\n' });
+    try {
+      repo.git('merge', '-q', 'side');
+    } catch {
+      // resolved by hand below
+    }
+    repo.write('conflict.txt', 'a\nmain\nside\nevil\nc\n');
+    const head = repo.commitAll('merge');
+    const read = async (runs: boolean): Promise<{ lines: AddedLine[]; stats: AddedLinesStats }> => {
+      const lines: AddedLine[] = [];
+      const stats = await forEachAddedLines({ repoDir: repo.work, base, head, runs }, (b) => {
+        lines.push(...b);
+      });
+      return { lines, stats };
+    };
+    const one = await read(false);
+    const runs = await read(true);
+    expect(one.lines.some((l) => l.lines !== undefined)).toBe(false);
+    const multi = runs.lines.filter((l) => (l.lines ?? 1) > 1);
+    expect(multi.length).toBeGreaterThan(10);
+    for (const r of multi) expect(r.text.length).toBeLessThan(MAX_RUN_CHARS + 200);
+    // Each run, cut back into lines, is exactly the lines read one by one.
+    const expanded = runs.lines.flatMap((r) =>
+      r.text.split('\n', r.lines ?? 1).length === (r.lines ?? 1)
+        ? r.text.split('\n').map((text, i) => ({ ...r, line: r.line + i, text, lines: undefined }))
+        : [r]
+    );
+    const key = (l: AddedLine): unknown[] => [l.commit, l.file, l.line, l.text, l.source ?? ''];
+    expect(expanded.map(key)).toEqual(one.lines.map(key));
+    // Blocks: lines of one run share the block lines read one by one share.
+    const blocksOne = new Map(one.lines.map((l) => [`${l.commit}:${l.file}:${l.line}`, l.block]));
+    for (const r of runs.lines) {
+      const first = blocksOne.get(`${r.commit}:${r.file}:${r.line}`);
+      const last = blocksOne.get(`${r.commit}:${r.file}:${r.line + (r.lines ?? 1) - 1}`);
+      expect(last).toBe(first);
+    }
+    expect(runs.stats).toEqual(one.stats);
+    expect(one.lines.find((l) => l.text === 'evil')?.line).toBe(4);
   });
 
   it('blames a merge only for lines new relative to every parent', async () => {

@@ -200,6 +200,7 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
     timeoutMs: Math.max(1, deadline - Date.now()),
     signal: controller.signal,
     messages: true,
+    runs: true,
     binaryTextPerFile: opts.binaryTextPerFile,
     binaryTextTotal: opts.binaryTextTotal,
     onPath: (p) => {
@@ -310,11 +311,12 @@ function collect(
   out: Map<string, SecretFinding>
 ): void {
   for (const hit of hits) {
-    const rec: AddedLine = src.records[recordIndexAt(src, hit.start)];
+    const idx = recordIndexAt(src, hit.start);
+    const rec: AddedLine = src.records[idx];
     // A commit message line is reported as line n of the commit's message.
     const message = rec.source === 'message';
     const file = message ? COMMIT_MESSAGE_FILE : rec.file;
-    const loc = { commit: rec.commit, file, ruleId: hit.ruleId, line: rec.line };
+    const loc = { commit: rec.commit, file, ruleId: hit.ruleId, line: lineAt(src, idx, hit.start) };
     const key = (message ? 'message:' : '') + locationKey(loc);
     if (out.has(key)) continue;
     if (isAllowed(allowlist, loc, src.text.slice(hit.start, hit.end))) continue;
@@ -327,6 +329,21 @@ function collect(
       ...(hit.example ? { example: true as const } : {})
     });
   }
+}
+
+/** The line number at `offset`, inside record `idx` (a record may hold several lines). */
+function lineAt(src: VirtualSource, idx: number, offset: number): number {
+  const rec = src.records[idx];
+  if (!rec.lines) return rec.line;
+  const end = Math.min(offset, src.starts[idx] + rec.text.length);
+  let line = rec.line;
+  for (
+    let i = src.text.indexOf('\n', src.starts[idx]);
+    i >= 0 && i < end;
+    i = src.text.indexOf('\n', i + 1)
+  )
+    line++;
+  return line;
 }
 
 interface NameHit {

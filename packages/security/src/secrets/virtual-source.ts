@@ -31,7 +31,8 @@ export const DEFAULT_LIMITS: ChunkLimits = { targetChars: 1 << 20, overlapChars:
 
 export class VirtualSourceBuilder {
   private readonly limits: ChunkLimits;
-  private parts: string[] = [];
+  /** The chunk's text so far: appended to (V8 ropes), flattened once by the first regex; an array join of a million lines measured 3x slower. */
+  private text = '';
   private starts: number[] = [];
   private records: AddedLine[] = [];
   private size = 0;
@@ -65,8 +66,9 @@ export class VirtualSourceBuilder {
     this.blockChars += rec.text.length + 1;
     this.starts.push(this.size);
     this.records.push(rec);
-    this.append(rec.text);
-    this.append('\n');
+    this.text += rec.text;
+    this.text += '\n';
+    this.size += rec.text.length + 1;
     this.lastBlock = rec.block;
     return ready;
   }
@@ -77,17 +79,17 @@ export class VirtualSourceBuilder {
   }
 
   private append(s: string): void {
-    this.parts.push(s);
+    this.text += s;
     this.size += s.length;
   }
 
   private take(): VirtualSource {
     const chunk: VirtualSource = {
-      text: this.parts.join(''),
+      text: this.text,
       starts: this.starts,
       records: this.records
     };
-    this.parts = [];
+    this.text = '';
     this.starts = [];
     this.records = [];
     this.size = 0;

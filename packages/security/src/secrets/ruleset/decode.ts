@@ -29,6 +29,8 @@ export interface DecodedSegment {
 export interface DecodeLayer {
   text: string;
   segments: DecodedSegment[];
+  /** A run was left undecoded because a limit was reached. */
+  cut?: true;
 }
 
 export interface DecodeLimits {
@@ -121,10 +123,6 @@ function unitsToString(units: Uint16Array, length: number): string {
   return parts.join('');
 }
 
-function isB64Char(c: number): boolean {
-  return c < 128 && B64_VALUE[c] >= 0;
-}
-
 function hexValue(c: number): number {
   return c < 128 ? HEX_VALUE[c] : -1;
 }
@@ -159,12 +157,16 @@ class LayerBuilder {
   private outLength = 0;
   private cursor = 0;
   private decoded = 0;
+  private cut = false;
   private readonly input: string;
   private readonly limits: DecodeLimits;
+  /** Only the segments are wanted: the layer's text is not built (it is ''). */
+  private readonly segmentsOnly: boolean;
 
-  constructor(input: string, limits: DecodeLimits) {
+  constructor(input: string, limits: DecodeLimits, segmentsOnly = false) {
     this.input = input;
     this.limits = limits;
+    this.segmentsOnly = segmentsOnly;
   }
 
   /** Whether no further segment may be added. */
@@ -179,7 +181,9 @@ class LayerBuilder {
 
   /** Whether `size` more decoded characters fit the budget. */
   fits(size: number): boolean {
-    return !this.full && this.decoded + size <= this.limits.maxDecodedBytes;
+    const ok = !this.full && this.decoded + size <= this.limits.maxDecodedBytes;
+    if (!ok) this.cut = true;
+    return ok;
   }
 
   /** Replace input[origStart, origEnd) (at or after the last replacement) by `text`; false when over the limits. */
@@ -198,7 +202,7 @@ class LayerBuilder {
       return false;
     }
     if (origStart > this.cursor) {
-      this.parts.push(this.input.slice(this.cursor, origStart));
+      if (!this.segmentsOnly) this.parts.push(this.input.slice(this.cursor, origStart));
       this.outLength += origStart - this.cursor;
     }
     this.segments.push({
@@ -208,7 +212,7 @@ class LayerBuilder {
       origEnd,
       encoding
     });
-    this.parts.push(text);
+    if (!this.segmentsOnly) this.parts.push(text);
     this.outLength += text.length;
     this.decoded += text.length;
     this.cursor = origEnd;
@@ -217,10 +221,38 @@ class LayerBuilder {
 
   finish(): DecodeLayer | undefined {
     if (this.segments.length === 0) return undefined;
-    if (this.cursor < this.input.length) this.parts.push(this.input.slice(this.cursor));
-    return { text: this.parts.join(''), segments: this.segments };
+    if (this.cursor < this.input.length && !this.segmentsOnly)
+      this.parts.push(this.input.slice(this.cursor));
+    const layer: DecodeLayer = { text: this.parts.join(''), segments: this.segments };
+    if (this.cut || this.full) layer.cut = true;
+    return layer;
   }
 }
+
+/**
+ * Whether decoding `layer.text` again can find anything new. A run outside
+ * the layer's decoded segments was already tried on the text before it and
+ * would give the same result, so only runs touching a segment matter: false
+ * when no segment, widened over the base64/hex characters and '%' around
+ * it, holds a run long enough to decode or a '%'. True when the layer was
+ * cut at a limit (runs were left untried).
+ */
+export function mayDecodeFurther(layer: DecodeLayer): boolean {
+  if (layer.cut) return true;
+  const t = layer.text;
+  const inRun = (c: number): boolean => (c < 128 && B64_VALUE[c] >= 0) || c === PERCENT;
+  for (const seg of layer.segments) {
+    let s = seg.start;
+    while (s > 0 && inRun(t.charCodeAt(s - 1))) s--;
+    let e = seg.end;
+    while (e < t.length && inRun(t.charCodeAt(e))) e++;
+    if (CANDIDATE.test(t.slice(s, e))) return true;
+  }
+  return false;
+}
+
+/** What a further decoding layer could start from: a long base64/hex run or a percent escape. */
+const CANDIDATE = new RegExp(`[A-Za-z0-9+/_-]{${MIN_BASE64},}|%`);
 
 // ---------------------------------------------------------------------------
 // JSON string escapes
@@ -234,15 +266,17 @@ class LayerBuilder {
  * hold no raw line break); an unterminated one is skipped up to the line end.
  * Each run of consecutive escapes becomes one segment, so the plain text
  * between escapes maps back exactly. Unknown escapes (`\q`) and lone
- * surrogates are left as written.
+ * surrogates are left as written. `segmentsOnly`: the segments alone, the
+ * text not built (where decoding matters, without copying the text).
  */
 export function unescapeJsonStrings(
   text: string,
-  limits?: Partial<DecodeLimits>
+  limits?: Partial<DecodeLimits>,
+  segmentsOnly = false
 ): DecodeLayer | undefined {
   try {
     if (typeof text !== 'string' || text.indexOf('\\') < 0) return undefined;
-    const builder = new LayerBuilder(text, resolveLimits(limits));
+    const builder = new LayerBuilder(text, resolveLimits(limits), segmentsOnly);
     const n = text.length;
     let i = 0;
     while (i < n) {
@@ -396,13 +430,18 @@ function simpleEscape(c: number): number {
  * as hex first. When a run does not decode as a whole, its `/`-separated
  * pieces are tried as base64 (a path or URL ending in a base64 value) and its
  * maximal hex sub-runs as hex (`0x…`, `key_…`). Percent runs go from the
- * first to the last %XX of a run of URL characters.
+ * first to the last %XX of a run of URL characters. `segmentsOnly`: the
+ * segments alone, the text not built.
  */
-export function decodeLayer(text: string, limits?: Partial<DecodeLimits>): DecodeLayer | undefined {
+export function decodeLayer(
+  text: string,
+  limits?: Partial<DecodeLimits>,
+  segmentsOnly = false
+): DecodeLayer | undefined {
   try {
     if (typeof text !== 'string' || text.length < MIN_PERCENT_ESCAPES * 3) return undefined;
     const resolved = resolveLimits(limits);
-    const builder = new LayerBuilder(text, resolved);
+    const builder = new LayerBuilder(text, resolved, segmentsOnly);
     const percent = findPercentRuns(text, resolved);
     const n = text.length;
     let next = 0; // index into `percent`
@@ -416,13 +455,14 @@ export function decodeLayer(text: string, limits?: Partial<DecodeLimits>): Decod
         continue;
       }
       const stop = p !== undefined ? p.start : n;
-      if (!isB64Char(text.charCodeAt(i))) {
-        i++;
-        continue;
-      }
+      // Tight loops over the characters (most of the text is not in a run long enough).
+      let c = 0;
+      while (i < stop && ((c = text.charCodeAt(i)) >= 128 || B64_VALUE[c] < 0)) i++;
+      if (i >= stop) continue;
       const runStart = i;
-      while (i < stop && isB64Char(text.charCodeAt(i))) i++;
+      while (i < stop && (c = text.charCodeAt(i)) < 128 && B64_VALUE[c] >= 0) i++;
       const bodyEnd = i;
+      if (bodyEnd - runStart < MIN_BASE64) continue;
       while (i < stop && i - bodyEnd < 2 && text.charCodeAt(i) === EQUALS) i++;
       decodeRun(text, runStart, bodyEnd, i, builder);
     }
@@ -574,6 +614,9 @@ function tryBase64(
 ): boolean {
   const length = bodyEnd - start;
   if (length < MIN_BASE64 || length % 4 === 1) return false;
+  // Most runs are identifiers, whose first bytes are not UTF-8: the whole run would fail
+  // printableCheck later; its first two groups fail it now (a tenth of the work).
+  if (!utf8Start(text, start)) return false;
   const size = Math.floor((length * 3) / 4);
   if (!builder.fits(Math.ceil(size / 4))) return false;
   // A run mixing the std (`+/`) and url (`-_`) alphabets is not base64.
@@ -624,6 +667,41 @@ function isPrintable(cp: number): boolean {
 }
 
 /** bytes[0, length) as text when they are valid UTF-8 with >= 90% printable characters, else undefined. */
+/** Whether the 6 bytes the first 8 base64 characters at `at` decode to begin valid UTF-8 (a sequence cut at the 6th byte counts as valid). */
+function utf8Start(text: string, at: number): boolean {
+  const b = startBytes;
+  for (let g = 0; g < 2; g++) {
+    const k = at + 4 * g;
+    const v =
+      (B64_VALUE[text.charCodeAt(k)] << 18) |
+      (B64_VALUE[text.charCodeAt(k + 1)] << 12) |
+      (B64_VALUE[text.charCodeAt(k + 2)] << 6) |
+      B64_VALUE[text.charCodeAt(k + 3)];
+    b[3 * g] = (v >> 16) & 0xff;
+    b[3 * g + 1] = (v >> 8) & 0xff;
+    b[3 * g + 2] = v & 0xff;
+  }
+  let i = 0;
+  while (i < 6) {
+    const need = utf8Need(b[i]);
+    if (need < 0) return false;
+    for (let j = 1; j <= need && i + j < 6; j++) if ((b[i + j] & 0xc0) !== 0x80) return false;
+    i += need + 1;
+  }
+  return true;
+}
+
+const startBytes = new Uint8Array(6);
+
+/** Continuation bytes a UTF-8 sequence starting with byte `b` needs; -1: `b` cannot start one. */
+function utf8Need(b: number): number {
+  if (b < 0x80) return 0;
+  if (b >= 0xc2 && b <= 0xdf) return 1;
+  if (b >= 0xe0 && b <= 0xef) return 2;
+  if (b >= 0xf0 && b <= 0xf4) return 3;
+  return -1;
+}
+
 function printableText(
   bytes: Uint8Array,
   length: number,
@@ -660,16 +738,7 @@ function printableCheck(
   let i = 0;
   while (i < length) {
     const b = bytes[i];
-    const need =
-      b < 0x80
-        ? 0
-        : b >= 0xc2 && b <= 0xdf
-          ? 1
-          : b >= 0xe0 && b <= 0xef
-            ? 2
-            : b >= 0xf0 && b <= 0xf4
-              ? 3
-              : -1;
+    const need = utf8Need(b);
     if (need < 0) return false;
     if (i + need >= length) {
       if (partial) break;

@@ -19,6 +19,7 @@
 // multi-line rule over the whole text where its keyword occurs at all.
 
 import type { GitleaksAllowlist, GitleaksRule } from './schema.ts';
+import { KeywordAutomaton } from './keywords.ts';
 import { translateRe2 } from './translate.ts';
 
 export interface SecretHit {
@@ -193,8 +194,9 @@ export function compileRule(rule: GitleaksRule, validate = true): CompiledRule {
 export class Ruleset {
   readonly rules: CompiledRule[];
   readonly global: CompiledAllowlist[];
-  private readonly keywordRe: RegExp | undefined;
-  private readonly byKeyword = new Map<string, CompiledRule[]>();
+  private readonly automaton: KeywordAutomaton | undefined;
+  /** For each keyword of the automaton, the rules it lets run. */
+  private readonly byKeyword: CompiledRule[][] = [];
   private readonly always: CompiledRule[] = [];
 
   /** `trusted`: rules and global allowlists this project ships (validated by its tests), compiled without the re2js check. */
@@ -207,19 +209,24 @@ export class Ruleset {
     this.global = globalAllowlists.map((a, i) =>
       compileAllowlist(a, '(global)', i, !trusted.has(a))
     );
+    const index = new Map<string, number>();
     for (const r of this.rules) {
       if (!r.re) continue;
-      if (r.keywords.length === 0) this.always.push(r);
+      // A keyword the automaton cannot read (not ASCII): the rule runs everywhere, a superset.
+      if (r.keywords.length === 0 || r.keywords.some((k) => !ASCII_KEYWORD.test(k))) {
+        this.always.push(r);
+        continue;
+      }
       for (const k of r.keywords) {
-        const list = this.byKeyword.get(k) ?? [];
-        list.push(r);
-        this.byKeyword.set(k, list);
+        let ki = index.get(k);
+        if (ki === undefined) {
+          index.set(k, (ki = index.size));
+          this.byKeyword.push([]);
+        }
+        this.byKeyword[ki].push(r);
       }
     }
-    const kws = [...this.byKeyword.keys()].sort((a, b) => b.length - a.length);
-    this.keywordRe = kws.length
-      ? new RegExp(kws.map((k) => k.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'g')
-      : undefined;
+    this.automaton = index.size > 0 ? new KeywordAutomaton([...index.keys()]) : undefined;
   }
 
   /** Path-only rules matching `path` (the file itself is the finding). */
@@ -246,54 +253,52 @@ export class Ruleset {
   }
 
   detect(text: string, ctx: DetectContext = {}): SecretHit[] {
-    const lower = text.toLowerCase();
-    const sameLength = lower.length === text.length;
-    // Which keywords occur, and on which lines (by line start offset).
-    const lineStarts = new Map<string, number[]>();
-    if (this.keywordRe) {
-      const re = this.keywordRe;
-      re.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      // Matches come in order: the start of the current line moves forward only (linear in the text).
-      let lineStart = 0;
-      let nextNl = lower.indexOf('\n');
-      while ((m = re.exec(lower)) !== null) {
-        const k = m[0];
-        let list = lineStarts.get(k);
-        if (!list) lineStarts.set(k, (list = []));
-        while (nextNl >= 0 && nextNl < m.index) {
-          lineStart = nextNl + 1;
-          nextNl = lower.indexOf('\n', lineStart);
-        }
-        const ls = sameLength ? lineStart : 0;
-        if (list[list.length - 1] !== ls) list.push(ls);
-        re.lastIndex = m.index + 1;
-      }
-    }
-    const active = new Map<CompiledRule, Set<number> | 'all'>();
-    for (const r of this.always) active.set(r, 'all');
-
-    for (const [k, starts] of lineStarts) {
-      for (const r of this.byKeyword.get(k) ?? []) {
-        if (r.multiLine || !sameLength) {
-          active.set(r, 'all');
-          continue;
-        }
-        const cur = active.get(r);
-        if (cur === 'all') continue;
-        const set = cur ?? new Set<number>();
-        for (const s of starts) set.add(s);
-        active.set(r, set);
-      }
-    }
     const hits: SecretHit[] = [];
-    if (active.size === 0) return hits;
+    // Which rules run, and where: everywhere, or over the lines holding one of their keywords.
+    const jobs: [CompiledRule, [number, number][] | 'all'][] = this.always.map((r) => [r, 'all']);
+    if (this.automaton) {
+      const found = this.automaton.scan(text);
+      const mark = new Int32Array(found.lineCount);
+      let stamp = 0;
+      const seen = new Set<CompiledRule>();
+      found.lines.forEach((lines, ki) => {
+        if (lines === undefined) return;
+        for (const r of this.byKeyword[ki]) {
+          if (seen.has(r)) continue;
+          seen.add(r);
+          if (r.multiLine) {
+            jobs.push([r, 'all']);
+            continue;
+          }
+          // The lines of all the rule's keywords, each once, in order.
+          stamp++;
+          let merged: number[] = [];
+          let sources = 0;
+          for (const k of r.keywords) {
+            const kl = found.lines[this.automaton!.indexOf(k)];
+            if (kl === undefined) continue;
+            sources++;
+            for (const l of kl)
+              if (mark[l] !== stamp) {
+                mark[l] = stamp;
+                merged.push(l);
+              }
+          }
+          if (sources > 1) merged = merged.sort((a, b) => a - b);
+          const w = windows(found.lineStarts, found.lineCount, merged);
+          let covered = 0;
+          for (const [a, b] of w) covered += b - a;
+          jobs.push([r, covered * 2 > text.length ? 'all' : w]);
+        }
+      });
+    }
+    if (jobs.length === 0) return hits;
     // Where the NULs are, once: no match may span one.
     const nuls: number[] = [];
     for (let i = text.indexOf('\0'); i >= 0; i = text.indexOf('\0', i + 1)) nuls.push(i);
-    for (const [r, where] of active) {
+    for (const [r, where] of jobs) {
       if (where === 'all') this.run(r, text, 0, text.length, ctx, hits, nuls);
-      else for (const [s, e] of windows(text, where)) this.run(r, text, s, e, ctx, hits, nuls);
+      else for (const [s, e] of where) this.run(r, text, s, e, ctx, hits, nuls);
     }
     return dropGenericDuplicates(hits, text);
   }
@@ -480,6 +485,9 @@ const LINE_CONTEXT = 2048;
 /** Allowlist regexes see at most this much of a target: backtracking on a megabyte would take minutes; a cut target only allows less. */
 const MAX_ALLOW_TARGET = 8192;
 
+/** Keywords the prefilter automaton reads: printable ASCII. */
+const ASCII_KEYWORD = /^[\x20-\x7e]+$/;
+
 /** How namedValue() regexes open (schema.ts). */
 const NAMED_PREFIX = String.raw`(?i)[\w.-]{0,50}?`;
 
@@ -495,19 +503,16 @@ function isIdentChar(c: number): boolean {
   );
 }
 
-/** Merged [start, end) windows: each keyword line with the two lines before it and the two after. */
-function windows(text: string, lineStarts: Set<number>): [number, number][] {
-  const starts = [...lineStarts].sort((a, b) => a - b);
+/** Merged [start, end) windows: each keyword line (ascending indexes) with the two lines before it and the two after. */
+function windows(
+  lineStarts: Int32Array,
+  lineCount: number,
+  lines: readonly number[]
+): [number, number][] {
   const out: [number, number][] = [];
-  for (const s of starts) {
-    let b = s;
-    for (let n = 0; n < 2 && b > 0; n++) b = text.lastIndexOf('\n', b - 2) + 1;
-    let e = s - 1;
-    for (let n = 0; n < 3; n++) {
-      e = text.indexOf('\n', e + 1);
-      if (e < 0) break;
-    }
-    const end = e < 0 ? text.length : e + 1;
+  for (const l of lines) {
+    const b = lineStarts[Math.max(0, l - 2)];
+    const end = lineStarts[Math.min(lineCount, l + 3)];
     const last = out[out.length - 1];
     if (last && b <= last[1]) last[1] = Math.max(last[1], end);
     else out.push([b, end]);

@@ -1,0 +1,89 @@
+// The keyword prefilter automaton against the plain reading of gitleaks'
+// rule: lower-case the text, a keyword is present on a line where
+// line.toLowerCase().includes(keyword).
+
+import { describe, expect, it } from '@jest/globals';
+import { DEFAULT_RULES } from '../../packages/security/src/secrets/ruleset/defaults.ts';
+import { findSecrets } from '../../packages/security/src/secrets/ruleset/engine.ts';
+import { KeywordAutomaton } from '../../packages/security/src/secrets/ruleset/keywords.ts';
+
+/** Line indexes per keyword, the slow obvious way. */
+function reference(keywords: readonly string[], text: string): (number[] | undefined)[] {
+  const lines = text.split('\n').map((l) => l.toLowerCase());
+  return keywords.map((k) => {
+    const at = lines.flatMap((l, i) => (l.includes(k) ? [i] : []));
+    return at.length ? at : undefined;
+  });
+}
+
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (Math.imul(a, 1103515245) + 12345) >>> 0;
+    return a / 2 ** 32;
+  };
+}
+
+describe('keyword automaton', () => {
+  const keywords = [...new Set(DEFAULT_RULES.flatMap((r) => r.keywords ?? []))].map((k) =>
+    k.toLowerCase()
+  );
+
+  it('finds every default keyword on the lines a lower-cased search finds it, overlaps and case included', () => {
+    const auto = new KeywordAutomaton(keywords);
+    const rnd = random(7);
+    // Texts built from keyword fragments, so keywords overlap, nest and straddle each other.
+    const pieces = [...keywords, 'A', 'e', 'Y', ' ', '\n', '=', '.', 'S', 'K', 'x', '\u212a', 'é'];
+    for (let round = 0; round < 40; round++) {
+      const parts: string[] = [];
+      for (let i = 0; i < 400; i++) {
+        let p = pieces[Math.floor(rnd() * pieces.length)];
+        if (rnd() < 0.3) p = p.toUpperCase();
+        else if (rnd() < 0.3) p = p.slice(0, Math.max(1, Math.floor(p.length / 2)));
+        parts.push(p);
+      }
+      const text = parts.join('');
+      const got = auto.scan(text);
+      const want = reference(keywords, text);
+      expect(got.lines.length).toBe(keywords.length);
+      for (let k = 0; k < keywords.length; k++)
+        expect([keywords[k], got.lines[k]]).toEqual([keywords[k], want[k]]);
+      const starts = [0];
+      for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
+      expect(got.lineCount).toBe(starts.length);
+      expect([...got.lineStarts.subarray(0, got.lineCount + 1)]).toEqual([...starts, text.length]);
+    }
+  });
+
+  it('reads the Kelvin sign as k, as Unicode lower-casing does', () => {
+    const auto = new KeywordAutomaton(['key', 'token']);
+    const got = auto.scan('a\n\u212aEY = 1\nTOKEN\n');
+    expect(got.lines).toEqual([[1], [2]]);
+  });
+
+  it('refuses a keyword it cannot read; the engine then runs that rule everywhere', () => {
+    expect(() => new KeywordAutomaton(['clé'])).toThrow(/ASCII/);
+    const rules = [
+      { id: 'custom-cle', description: 'test', regex: 'cle_[a-z0-9]{12}', keywords: ['clé'] }
+    ];
+    // No "clé" in the text: a prefilter that cannot read the keyword must not hide the match.
+    expect(findSecrets(rules, 'x = cle_ab12cd34ef56\n').map((h) => h.ruleId)).toEqual([
+      'custom-cle'
+    ]);
+  });
+
+  it('finds a rule whose keyword is on the line above or below the value (the value within two lines)', () => {
+    const rules = [
+      { id: 'near', description: 'test', regex: 'zz_[a-z0-9]{12}', keywords: ['marker'] }
+    ];
+    const text = (gap: number, first: string, second: string): string =>
+      `${first}\n${'\n'.repeat(gap)}${second}\n`;
+    for (const gap of [0, 1]) {
+      expect(findSecrets(rules, text(gap, 'MARKER', 'zz_ab12cd34ef56'))).toHaveLength(1);
+      expect(findSecrets(rules, text(gap, 'zz_ab12cd34ef56', 'Marker'))).toHaveLength(1);
+    }
+    // Three lines apart: outside the window.
+    expect(findSecrets(rules, text(2, 'marker', 'zz_ab12cd34ef56'))).toHaveLength(0);
+    expect(findSecrets(rules, text(2, 'zz_ab12cd34ef56', 'marker'))).toHaveLength(0);
+  });
+});
