@@ -139,7 +139,13 @@ describe('streamAddedLines on real repositories', () => {
       'bin.dat': Buffer.from([
         1, 2, 0, 3, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 10, 0
       ]),
-      'utf16.txt': Buffer.from('\ufeffutf-16 text line\nsecond line\n', 'utf16le')
+      'utf16.txt': Buffer.from('\ufeffutf-16 text line\nsecond line\nthird\n', 'utf16le'),
+      'utf16-nobom.txt': Buffer.from('plain ascii in utf-16\nanother line\n', 'utf16le'),
+      'late-nul.bin': Buffer.concat([
+        Buffer.from('text line 1\ntext line 2 \xff\xfe\ntext line 3\n', 'latin1'),
+        Buffer.from([0, 0x62, 0x69, 0x6e, 0x61, 0x72, 0x79, 0x2d, 0x72, 0x75, 0x6e, 10])
+      ]),
+      'latin1.txt': Buffer.from('caf\xe9 au lait\nna\xefve\n', 'latin1')
     });
     repo.git('checkout', '-q', '-b', 'side', base);
     repo.commitAll('side', { 'conflict.txt': 'a\nside\nc\n' });
@@ -181,6 +187,10 @@ describe('streamAddedLines on real repositories', () => {
       expect(last).toBe(first);
     }
     expect(runs.stats).toEqual(one.stats);
+    expect(one.stats.utf16Files).toBe(2);
+    expect(one.lines.some((l) => l.file === 'late-nul.bin' && l.source === 'binary-text')).toBe(
+      true
+    );
     expect(one.lines.find((l) => l.text === 'evil')?.line).toBe(4);
   });
 

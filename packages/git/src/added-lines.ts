@@ -109,6 +109,23 @@ interface PendingLine {
   line: number;
   text: string;
   bytes: Uint8Array;
+  /** A run of `count` lines (feedAddedRun): `text` joined by '\n', `bytes` as git wrote them, each line's '+' and the newlines between included. */
+  count?: number;
+}
+
+/** A pending run cut back into its lines (bytes without the '+'). */
+function expandRun(p: PendingLine): PendingLine[] {
+  if (p.count === undefined) return [p];
+  const texts = p.text.split('\n');
+  const out: PendingLine[] = [];
+  let from = 0;
+  for (let i = 0; i < p.count; i++) {
+    let to = p.bytes.indexOf(10, from);
+    if (to < 0) to = p.bytes.length;
+    out.push({ line: p.line + i, text: texts[i] ?? '', bytes: p.bytes.subarray(from + 1, to) });
+    from = to + 1;
+  }
+  return out;
 }
 
 const isPrintable = (b: number): boolean => (b >= 0x20 && b <= 0x7e) || b === 9;
@@ -322,7 +339,6 @@ export class AddedLinesParser {
       this.inHunk &&
       this.parents === 1 &&
       !this.deleted &&
-      !this.sniffing &&
       this.mode === 'text' &&
       this.file !== undefined
     );
@@ -333,9 +349,19 @@ export class AddedLinesParser {
    * '+' prefixes removed and joined by '\n': the same lines feed() would emit
    * one by one, as one record.
    */
-  feedAddedRun(text: string, count: number): void {
+  feedAddedRun(text: string, count: number, raw?: Uint8Array): void {
     const lineNo = this.nextLine;
     this.nextLine += count;
+    if (this.sniffing) {
+      // Still deciding whether the file is text: the run waits with its bytes, like single lines.
+      const bytes = raw ?? Buffer.from(`+${text.replaceAll('\n', '\n+')}`, 'utf8');
+      this.pending.push({ line: lineNo, text, bytes, count });
+      if (!this.sawNul && bytes.includes(0)) this.sawNul = true;
+      // As line by line: each line's bytes and its newline (the '+' prefixes are not content).
+      this.sniffed += bytes.length + 1 - count;
+      if (this.sniffed >= SNIFF_CHARS) this.endSniff();
+      return;
+    }
     this.emitLine(lineNo, text, undefined, count);
   }
 
@@ -544,13 +570,14 @@ export class AddedLinesParser {
     this.pending = [];
     if (!this.sawNul) {
       this.mode = 'text';
-      for (const p of waiting) this.emitLine(p.line, p.text);
+      for (const p of waiting) this.emitLine(p.line, p.text, undefined, p.count ?? 1);
       return;
     }
-    this.mode = sniffNulContent(waiting);
+    const lines = waiting.flatMap(expandRun);
+    this.mode = sniffNulContent(lines);
     if (this.mode === 'binary') this.noteBinary('text-runs');
     else this.stats.utf16Files++;
-    for (const p of waiting) this.emitDecoded(p.line, p.bytes);
+    for (const p of lines) this.emitDecoded(p.line, p.bytes);
   }
 
   private noteBinary(scanned: SkippedBinary['scanned']): void {
@@ -887,9 +914,14 @@ export async function* streamAddedLines(
           count++;
         }
         const body = text.slice(start + 1, end);
-        parser.feedAddedRun(count > 1 ? body.replaceAll('\n+', '\n') : body, count);
         // The bytes move on by as many newlines (a 0x0A byte is always a '\n' of the text).
+        const rawRunStart = rawStart;
         for (let k = 0; k < count; k++) rawStart = chunk.indexOf(10, rawStart) + 1;
+        parser.feedAddedRun(
+          count > 1 ? body.replaceAll('\n+', '\n') : body,
+          count,
+          chunk.subarray(rawRunStart, rawStart - 1)
+        );
         start = end + 1;
         nl = text.indexOf('\n', start);
         continue;

@@ -127,8 +127,12 @@ export class GitCredential {
       // Where the local config file lives (relative to the workspace unless absolute).
       const configDir = resolve(opts.workspace, commonDir.stdout.trim());
 
+      // The local config, read once (one git process instead of one per question).
+      const local = await listConfig(git, ['--local']);
+      const matching = (re: RegExp): [string, string][] => local.filter(([k]) => re.test(k));
+
       // 1. Persisted headers in the local config file itself (checkout v4).
-      const headers = await getRegexp(git, ['--local'], HEADER_KEY_ERE);
+      const headers = matching(HEADER_KEY);
       for (const [key, value] of headers) {
         if (value) captured.push({ scope: HEADER_KEY.exec(key)?.[1] ?? '', value });
       }
@@ -138,7 +142,7 @@ export class GitCredential {
       }
 
       // 2. Includes that carry one (checkout v6: includeIf.gitdir:<dir>.path).
-      const includes = await getRegexp(git, ['--local'], '^include(if\\..+)?\\.path$');
+      const includes = matching(/^include(?:if\..+)?\.path$/);
       for (const [key, value] of includes) {
         const path = includePath(value, configDir);
         const fromFile = existsAsFile(path)
@@ -165,7 +169,7 @@ export class GitCredential {
       }
 
       // 3. Passwords embedded in remote URLs, then the URLs themselves, pinned.
-      const urls = await getRegexp(git, ['--local'], '^remote\\..+\\.(url|pushurl)$');
+      const urls = matching(/^remote\..+\.(?:url|pushurl)$/);
       const names = new Set(urls.map(([k]) => k.replace(/^remote\./, '').replace(/\.[^.]+$/, '')));
       for (const [key, value] of urls) {
         const stripped = stripPassword(value);
@@ -335,6 +339,26 @@ function headerSecrets(value: string): string[] {
   return [value, m[1], decoded, ...(colon >= 0 ? [decoded.slice(colon + 1)] : [])];
 }
 
+/** `git config <where> --null --list` as [key, value] pairs (keys as git prints them: section and name lower-cased). */
+async function listConfig(
+  git: (args: readonly string[]) => Promise<RunResult>,
+  where: readonly string[]
+): Promise<[string, string][]> {
+  const r = await mustSucceed(git(['config', ...where, '--null', '--list']), 'read git config');
+  return configPairs(r.stdout);
+}
+
+/** [key, value] pairs of `git config --null` output (key, newline, value, NUL). */
+function configPairs(out: string): [string, string][] {
+  return out
+    .split('\0')
+    .filter(Boolean)
+    .map((rec) => {
+      const nl = rec.indexOf('\n');
+      return nl < 0 ? [rec, ''] : [rec.slice(0, nl), rec.slice(nl + 1)];
+    });
+}
+
 /** `git config <where> --null --get-regexp <re>` as [key, value] pairs; [] when nothing matches. */
 async function getRegexp(
   git: (args: readonly string[]) => Promise<RunResult>,
@@ -344,13 +368,7 @@ async function getRegexp(
   const r = await git(['config', ...where, '--null', '--get-regexp', re]);
   if (r.exitCode === 1) return [];
   await mustSucceed(Promise.resolve(r), `read git config (${re})`);
-  return r.stdout
-    .split('\0')
-    .filter(Boolean)
-    .map((rec) => {
-      const nl = rec.indexOf('\n');
-      return nl < 0 ? [rec, ''] : [rec.slice(0, nl), rec.slice(nl + 1)];
-    });
+  return configPairs(r.stdout);
 }
 
 async function mustSucceed(p: Promise<RunResult>, what: string): Promise<RunResult> {

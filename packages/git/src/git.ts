@@ -224,8 +224,9 @@ export class Git {
     return r.exitCode === 0 && name !== '' ? name : undefined;
   }
 
+  /** Whether the repository is shallow (git's own test: its shallow file exists). */
   async isShallow(): Promise<boolean> {
-    return (await this.run(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
+    return (await this.readShallowFile()) !== undefined;
   }
 
   /**
@@ -233,20 +234,37 @@ export class Git {
    * (the repository's shallow file). Empty in a complete repository.
    */
   async shallowCommits(): Promise<Set<string>> {
-    const path = (await this.run(['rev-parse', '--git-path', 'shallow'])).trim();
-    let text: string;
-    try {
-      text = await readFile(resolvePath(this.cwd, path), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
-      throw this.error(`cannot read the shallow file ${path}: ${(err as Error).message}`, []);
-    }
+    const text = await this.readShallowFile();
+    if (text === undefined) return new Set();
     return new Set(
       text
         .split('\n')
         .map((l) => l.trim())
         .filter(isSha)
     );
+  }
+
+  /** Where git keeps the shallow boundary (asked once: it does not move). */
+  private shallowPath: Promise<string> | undefined;
+
+  /** The shallow file's text; undefined when there is none (a complete repository). */
+  private async readShallowFile(): Promise<string | undefined> {
+    this.shallowPath ??= this.run(['rev-parse', '--git-path', 'shallow']).then((p) =>
+      resolvePath(this.cwd, p.trim())
+    );
+    let path: string;
+    try {
+      path = await this.shallowPath;
+    } catch (err) {
+      this.shallowPath = undefined;
+      throw err;
+    }
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw this.error(`cannot read the shallow file ${path}: ${(err as Error).message}`, []);
+    }
   }
 
   /**
@@ -261,8 +279,10 @@ export class Git {
     base: string,
     head: string
   ): Promise<{ commits: number; shallow: string[]; missingParents: string[] }> {
-    const boundary = await this.shallowCommits();
-    const out = await this.run(['rev-list', '--parents', '--end-of-options', `${base}..${head}`]);
+    const [boundary, out] = await Promise.all([
+      this.shallowCommits(),
+      this.run(['rev-list', '--parents', '--end-of-options', `${base}..${head}`])
+    ]);
     const inRange = new Set<string>();
     const parents = new Set<string>();
     for (const line of out.split('\n')) {
@@ -355,6 +375,55 @@ export class Git {
   }
 
   /** Contents of a file at a commit, or undefined when it does not exist there. */
+  /**
+   * Several objects (`<rev>`, `<rev>:<path>`) read by one `git cat-file
+   * --batch`: one process for several reads. Each is its type and content,
+   * or undefined when it does not exist.
+   */
+  async readObjects(
+    names: readonly string[]
+  ): Promise<({ type: string; content: Buffer } | undefined)[]> {
+    const args = ['cat-file', '--batch'];
+    if (names.some((n) => /[\n\r]/.test(n) || n === ''))
+      throw new GitError('cat-file --batch: an object name must be one non-empty line', args);
+    const r = await runCommand('git', args, {
+      cwd: this.cwd,
+      env: this.env,
+      timeoutMs: this.timeoutMs,
+      input: `${names.join('\n')}\n`,
+      maxOutputBytes: 64 * 1024 * 1024,
+      rawStdout: true
+    });
+    if (r.spawnError)
+      throw this.error(`git could not be started (${r.spawnError}); is git installed?`, args, r);
+    if (r.timedOut) throw this.error(`git cat-file timed out after ${this.timeoutMs} ms`, args, r);
+    if (r.exitCode !== 0)
+      throw this.error(
+        `git cat-file failed: ${firstErrorLine(r.stderr) ?? `exit code ${r.exitCode}`}`,
+        args,
+        r
+      );
+    const out = r.stdoutBytes!;
+    const objects: ({ type: string; content: Buffer } | undefined)[] = [];
+    let at = 0;
+    for (let i = 0; i < names.length; i++) {
+      const nl = out.indexOf(10, at);
+      if (nl < 0) throw this.error('git cat-file --batch: its output ended early', args, r);
+      const header = out.toString('utf8', at, nl);
+      // "<sha> <type> <size>", or "<name> missing" / "<name> ambiguous".
+      const m = /^[0-9a-f]{40,64} (\S+) (\d+)$/.exec(header);
+      if (!m) {
+        objects.push(undefined);
+        at = nl + 1;
+        continue;
+      }
+      const size = Number(m[2]);
+      objects.push({ type: m[1], content: out.subarray(nl + 1, nl + 1 + size) });
+      at = nl + 1 + size + 1;
+    }
+    return objects;
+  }
+
   async showFile(commit: string, path: string): Promise<string | undefined> {
     const r = await this.exec(['show', `${commit}:${path}`]);
     return r.exitCode === 0 ? r.stdout : undefined;

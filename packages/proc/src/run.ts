@@ -38,6 +38,8 @@ export interface RunOptions {
    * pass what arrives on it here. Destroyed with the other pipes on settling.
    */
   onFd3?: (chunk: string) => void;
+  /** Also give stdout as bytes (RunResult.stdoutBytes), for output that is not all text. */
+  rawStdout?: boolean;
 }
 
 export interface RunResult {
@@ -50,6 +52,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** stdout as bytes (only with RunOptions.rawStdout). */
+  stdoutBytes?: Buffer;
 }
 
 const live = new Set<number>();
@@ -122,8 +126,11 @@ class Tail {
       this.truncated = true;
     }
   }
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
   text(): string {
-    const s = Buffer.concat(this.chunks).toString('utf8');
+    const s = this.bytes().toString('utf8');
     return this.truncated ? `[output truncated]\n${s}` : s;
   }
 }
@@ -190,7 +197,8 @@ export function runCommand(
         timedOut,
         stdout: out.text(),
         stderr: err.text(),
-        durationMs: Date.now() - started
+        durationMs: Date.now() - started,
+        ...(opts.rawStdout ? { stdoutBytes: out.bytes() } : {})
       });
     };
 

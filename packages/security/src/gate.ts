@@ -160,35 +160,43 @@ export async function evaluateSecurity(
   const range = await resolveBranchRange(git, config, ctx.logger);
   const rangeText = `${range.base}..${range.head}`;
   const warnings: string[] = [...range.notes];
+  // The dependency audit (lockfiles and a feed) needs nothing from the secrets scan: both run at once.
+  const depsRun = auditDeps(config, range, git, ctx);
 
   let scan: SecretScanResult;
-  if (range.commits === 0) {
-    // Not "found nothing": there was nothing to look at, and the report says so.
-    scan = {
-      engine: config.secretsEngine === 'gitleaks' ? 'gitleaks' : 'embedded',
-      commitsScanned: 0,
-      bytesScanned: 0,
-      findings: [],
-      notes: [`the branch adds no commits over ${config.baseRef}: nothing to scan`]
-    };
-  } else {
-    try {
-      scan = await scanSecrets(config, range, git, ctx);
-    } catch (err) {
-      // A bad allowlist is the user's to fix (configuration error); anything else
-      // is a scanner error. Both are FAIL: the secrets guarantee is unconditional.
-      if (err instanceof ToolError || err instanceof ConfigurationError) throw err;
-      throw new ToolError('secrets', describeError(err));
+  try {
+    if (range.commits === 0) {
+      // Not "found nothing": there was nothing to look at, and the report says so.
+      scan = {
+        engine: config.secretsEngine === 'gitleaks' ? 'gitleaks' : 'embedded',
+        commitsScanned: 0,
+        bytesScanned: 0,
+        findings: [],
+        notes: [`the branch adds no commits over ${config.baseRef}: nothing to scan`]
+      };
+    } else {
+      try {
+        scan = await scanSecrets(config, range, git, ctx);
+      } catch (err) {
+        // A bad allowlist is the user's to fix (configuration error); anything else
+        // is a scanner error. Both are FAIL: the secrets guarantee is unconditional.
+        if (err instanceof ToolError || err instanceof ConfigurationError) throw err;
+        throw new ToolError('secrets', describeError(err));
+      }
+      if (scan.commitsScanned !== range.commits) {
+        throw new ToolError(
+          'secrets',
+          `the ${scan.engine} scanner saw ${scan.commitsScanned} of the ${range.commits} commits in ${rangeText}; a partial scan is not a clean scan`
+        );
+      }
     }
-    if (scan.commitsScanned !== range.commits) {
-      throw new ToolError(
-        'secrets',
-        `the ${scan.engine} scanner saw ${scan.commitsScanned} of the ${range.commits} commits in ${rangeText}; a partial scan is not a clean scan`
-      );
-    }
+  } catch (err) {
+    // Nothing is left running behind a FAIL (the audit never rejects).
+    await depsRun;
+    throw err;
   }
 
-  const deps = await auditDeps(config, range, git, ctx);
+  const deps = await depsRun;
   let depVerdictFail = false;
   if (deps.state === 'unavailable' || deps.state === 'error') {
     // Best effort by design: neither a dead feed nor an unreadable lockfile decides

@@ -28,6 +28,8 @@ interface RangeState {
   cut: number;
   /** Why completeness could not be checked (git could not walk the range). */
   unchecked?: string;
+  /** Commits of base..head (when checked). */
+  commits?: number;
 }
 
 /**
@@ -104,7 +106,7 @@ export async function resolveBranchRange(
     if (!base) return { cut: 0 };
     try {
       const c = await git.rangeCompleteness(base, head);
-      return { base, cut: c.shallow.length + c.missingParents.length };
+      return { base, cut: c.shallow.length + c.missingParents.length, commits: c.commits };
     } catch (err) {
       return { base, cut: 0, unchecked: describeError(err) };
     }
@@ -112,8 +114,8 @@ export async function resolveBranchRange(
   const complete = (s: RangeState): boolean =>
     s.base !== undefined && s.cut === 0 && s.unchecked === undefined;
 
-  let state = await inspect();
-  const shallow = await git.isShallow();
+  const [first, shallow] = await Promise.all([inspect(), git.isShallow()]);
+  let state = first;
   let fetchProblem: string | undefined;
   if (!complete(state) && shallow) {
     if (!hasRemote) {
@@ -160,6 +162,7 @@ export async function resolveBranchRange(
   if (!complete(state)) {
     throw new ToolError('secrets', incompleteRangeMessage(base, head, state, fetchProblem));
   }
-  const commits = await git.countCommits(`${base}..${head}`);
+  // The walk that proved the range complete counted it.
+  const commits = state.commits ?? (await git.countCommits(`${base}..${head}`));
   return { base, baseTip, head, commits, notes };
 }

@@ -24,7 +24,7 @@
 
 import { ConfigurationError } from '../../../core/src/errors.ts';
 import { globToRegExp } from '../../../core/src/glob.ts';
-import { Git } from '../../../git/src/git.ts';
+import { Git, GitError } from '../../../git/src/git.ts';
 import { fingerprintOf, locationKey, type SecretFinding } from '../findings.ts';
 
 export const DEFAULT_ALLOWLIST_PATH = '.quality-gates/secrets-allowlist';
@@ -158,20 +158,34 @@ export async function loadAllowlist(opts: {
 }): Promise<LoadedAllowlist> {
   const path = normaliseRepoPath(opts.path);
   const git = new Git(opts.repoDir, { timeoutMs: opts.timeoutMs });
+  const [commit, file] = await git.readObjects(allowlistObjects(opts.ref, path));
+  return allowlistFrom(opts.ref, path, commit, file);
+}
+
+/** The objects loadAllowlist reads: the commit itself, then the file in it. */
+export function allowlistObjects(ref: string, path: string): [string, string] {
+  return [`${ref}^{commit}`, `${ref}:${normaliseRepoPath(path)}`];
+}
+
+/** The allowlist from the objects allowlistObjects names (as Git.readObjects gives them). */
+export function allowlistFrom(
+  ref: string,
+  path: string,
+  commit: { type: string } | undefined,
+  file: { type: string; content: Buffer } | undefined
+): LoadedAllowlist {
   // The commit must exist: a missing base is an error, not "no allowlist".
-  await git.run(['cat-file', '-e', `${opts.ref}^{commit}`]);
-  const spec = `${opts.ref}:${path}`;
-  const type = await git.exec(['cat-file', '-t', spec]);
-  if (type.exitCode !== 0) return { allowlist: EMPTY_ALLOWLIST, found: false };
-  if (type.stdout.trim() !== 'blob') {
-    throw new AllowlistError(
-      path,
-      0,
-      `is a ${type.stdout.trim()} at ${opts.ref.slice(0, 12)}, not a file`
-    );
+  if (!commit)
+    throw new GitError(`git cat-file failed: ${ref.slice(0, 12)} is not a commit here`, [
+      'cat-file',
+      '--batch'
+    ]);
+  if (!file) return { allowlist: EMPTY_ALLOWLIST, found: false };
+  if (file.type !== 'blob') {
+    throw new AllowlistError(path, 0, `is a ${file.type} at ${ref.slice(0, 12)}, not a file`);
   }
-  const text = await git.run(['cat-file', 'blob', spec]);
-  return { allowlist: parseAllowlist(text, `${path} (at ${opts.ref.slice(0, 12)})`), found: true };
+  const text = file.content.toString('utf8');
+  return { allowlist: parseAllowlist(text, `${path} (at ${ref.slice(0, 12)})`), found: true };
 }
 
 /** A repository-relative path: no leading './' or '/', no '..' component. */

@@ -32,11 +32,13 @@ import {
   DEFAULT_ALLOWLIST_PATH,
   isAllowed,
   isPathAllowlisted,
-  loadAllowlist,
+  allowlistFrom,
+  allowlistObjects,
   normaliseRepoPath,
   type Allowlist
 } from './allowlist.ts';
 import { defaultRules, loadRules, type LoadedRules } from './ruleset/config.ts';
+import { chunkPlaces, DetectPool } from './detect-pool.ts';
 import { detectDecoded } from './ruleset/decoded-detect.ts';
 import type { DetectContext, SecretHit } from './ruleset/engine.ts';
 import { GITLEAKS_RULES_RELEASE } from './ruleset/release.ts';
@@ -72,6 +74,12 @@ export interface EmbeddedScanOptions {
   /** Caps on the printable text taken out of binary files (tests). */
   binaryTextPerFile?: number;
   binaryTextTotal?: number;
+  /**
+   * Worker threads that run the rules while this thread reads git (started
+   * once a range fills a chunk; 0: all on this thread). Default: the cores
+   * but one, at least one, at most four.
+   */
+  workers?: number;
 }
 
 /** Beyond this many, binary files are summed up in one note. */
@@ -106,20 +114,21 @@ function sourceContext(src: VirtualSource): DetectContext {
  * (gitleaks fingerprints commit:file:rule:line) added to the allowlist's
  * locations. Never from the branch under test.
  */
-async function rulesAt(
-  repoDir: string,
+function rulesFrom(
   ref: string,
-  deadline: number
-): Promise<{ rules: LoadedRules; ignores: string[]; notes: string[] }> {
-  const git = new Git(repoDir, { timeoutMs: Math.max(1, deadline - Date.now()) });
-  const config = await git.showFile(ref, '.gitleaks.toml');
+  configFile: { type: string; content: Buffer } | undefined,
+  ignoreFile: { type: string; content: Buffer } | undefined
+): { rules: LoadedRules; ignores: string[]; notes: string[] } {
+  const text = (o: typeof configFile): string | undefined =>
+    o?.type === 'blob' ? o.content.toString('utf8') : undefined;
+  const config = text(configFile);
+  const ignoreText = text(ignoreFile);
   const rules = loadRules(config, '.gitleaks.toml');
   const notes = [...rules.notes];
   if (config !== undefined)
     notes.push(
       `rules: .gitleaks.toml of ${ref.slice(0, 12)} (${rules.ids.size} rules in force; the default ids follow gitleaks ${GITLEAKS_RULES_RELEASE})`
     );
-  const ignoreText = await git.showFile(ref, '.gitleaksignore');
   const ignores = (ignoreText ?? '')
     .split(/\r?\n/)
     .map((l) => l.replace(/#.*$/, '').trim())
@@ -141,19 +150,25 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
   const allowlistPath = normaliseRepoPath(opts.allowlistPath ?? DEFAULT_ALLOWLIST_PATH);
   const notes: string[] = [];
 
-  const fromFile = await loadAllowlist({
-    repoDir: opts.repoDir,
-    ref: allowlistRef,
-    path: allowlistPath,
-    timeoutMs
-  });
+  // The target branch's allowlist, .gitleaks.toml and .gitleaksignore in one git process;
+  // whether the branch touches the allowlist, at the same time.
+  const reader = new Git(opts.repoDir, { timeoutMs: Math.max(1, deadline - Date.now()) });
+  const [[commit, allowFile, configFile, ignoreFile], touched] = await Promise.all([
+    reader.readObjects([
+      ...allowlistObjects(allowlistRef, allowlistPath),
+      `${allowlistRef}:.gitleaks.toml`,
+      `${allowlistRef}:.gitleaksignore`
+    ]),
+    branchTouches(opts, allowlistPath, deadline)
+  ]);
+  const fromFile = allowlistFrom(allowlistRef, allowlistPath, commit, allowFile);
+  const loaded = rulesFrom(allowlistRef, configFile, ignoreFile);
   let allowlist = fromFile.allowlist;
   log?.debug(
     fromFile.found
       ? `secrets allowlist ${allowlistPath} read from ${allowlistRef.slice(0, 12)}`
       : `no secrets allowlist at ${allowlistPath} in ${allowlistRef.slice(0, 12)}`
   );
-  const loaded = await rulesAt(opts.repoDir, allowlistRef, deadline);
   const rules = loaded.rules;
   notes.push(...loaded.notes);
   if (loaded.ignores.length > 0) {
@@ -167,7 +182,7 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
         `allowlist entry rule:${id} names no rule of the embedded engine; it has no effect`
       );
   }
-  if (await branchTouches(opts, allowlistPath, deadline)) {
+  if (touched) {
     notes.push(
       `the branch changes ${allowlistPath}; allowlist changes take effect once they land in the target branch (this scan used the version at ${allowlistRef.slice(0, 12)})`
     );
@@ -176,9 +191,32 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
   const findings = new Map<string, SecretFinding>();
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const builder = new VirtualSourceBuilder(limits);
-  const scanChunk = async (src: VirtualSource): Promise<void> => {
-    if (Date.now() > deadline) throw new Error(`secrets scan timed out after ${timeoutMs} ms`);
-    collect(src, await detectInText(src.text, rules, sourceContext(src)), allowlist, findings);
+  const timedOut = (): Error => new Error(`secrets scan timed out after ${timeoutMs} ms`);
+  // Chunks handed to workers, collected in the order they were built (the same findings as one thread).
+  let pool: DetectPool | undefined;
+  const inFlight: { src: VirtualSource; hits: Promise<SecretHit[]> }[] = [];
+  const collectNext = async (): Promise<void> => {
+    const job = inFlight.shift()!;
+    collect(job.src, await beforeDeadline(job.hits, deadline, timedOut), allowlist, findings);
+  };
+  const scanChunk = async (chunk: VirtualSource, last = false): Promise<void> => {
+    if (Date.now() > deadline) throw timedOut();
+    // A range smaller than one chunk is done here: starting workers would cost more.
+    if (!pool && !last && opts.workers !== 0) pool = DetectPool.start(rules, opts.workers);
+    if (!pool) {
+      collect(
+        chunk,
+        await detectInText(chunk.text, rules, sourceContext(chunk)),
+        allowlist,
+        findings
+      );
+      return;
+    }
+    const hits = pool.detect(chunk.text, chunkPlaces(chunk));
+    hits.catch(() => undefined); // awaited in turn below; not an unhandled rejection meanwhile
+    inFlight.push({ src: chunk, hits });
+    // Two chunks per worker at most: memory stays bounded, every worker stays busy.
+    while (inFlight.length >= 2 * pool.size) await collectNext();
   };
 
   // Lines of one file arrive together: remember the last path's verdict.
@@ -233,10 +271,12 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
       }
     }
     const rest = builder.finish();
-    if (rest) await scanChunk(rest);
+    if (rest) await scanChunk(rest, true);
+    while (inFlight.length > 0) await collectNext();
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await lines.return(undefined as never).catch(() => undefined);
+    await pool?.close();
   }
 
   // Names: every path the range writes, and the branch's own names.
@@ -301,6 +341,25 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
     `embedded secrets scan: ${stats.commits} commits, ${stats.linesAdded} added lines (${stats.bytesAdded} bytes), ${result.findings.length} findings in ${Date.now() - started} ms`
   );
   return result;
+}
+
+/** `p`, or the timeout error once the deadline passes first. */
+async function beforeDeadline<T>(
+  p: Promise<T>,
+  deadline: number,
+  timedOut: () => Error
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(timedOut()), Math.max(0, deadline - Date.now()));
+      })
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Maps hits to findings, dropping allowed ones and duplicates (per commit, file, line, rule). */

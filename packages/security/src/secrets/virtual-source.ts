@@ -120,7 +120,15 @@ export class VirtualSourceBuilder {
 
 /** Index of the record a text offset falls in (a separator belongs to the record after it). */
 export function recordIndexAt(src: VirtualSource, offset: number): number {
-  const { starts } = src;
+  return recordIndexIn(src.starts, (i) => src.starts[i] + src.records[i].text.length, offset);
+}
+
+/** recordIndexAt over record starts and ends alone (`end(i)`: where record i's text ends). */
+export function recordIndexIn(
+  starts: ArrayLike<number>,
+  end: (i: number) => number,
+  offset: number
+): number {
   let lo = 0;
   let hi = starts.length - 1;
   while (lo < hi) {
@@ -128,7 +136,6 @@ export function recordIndexAt(src: VirtualSource, offset: number): number {
     if (starts[mid] <= offset) lo = mid;
     else hi = mid - 1;
   }
-  const rec = src.records[lo];
-  if (offset > starts[lo] + rec.text.length && lo + 1 < starts.length) return lo + 1;
+  if (offset > end(lo) && lo + 1 < starts.length) return lo + 1;
   return lo;
 }

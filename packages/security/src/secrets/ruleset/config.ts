@@ -18,6 +18,8 @@ export interface LoadedRules {
   notes: string[];
   /** Every rule id in force. */
   ids: ReadonlySet<string>;
+  /** A repository's rules and global allowlists as configured (absent: the default ruleset), for a worker thread to compile. */
+  source?: { defaults: false; rules: GitleaksRule[]; globals: GitleaksAllowlist[] };
 }
 
 let defaultLoaded: LoadedRules | undefined;
@@ -132,7 +134,12 @@ export function loadRules(text: string | undefined, where = '.gitleaks.toml'): L
       throw bad(where, `a valid ${err.field} in rule '${err.ruleId}'`, err.message);
     throw err;
   }
-  return { ruleset, notes, ids: new Set(rules.map((r) => r.id)) };
+  return {
+    ruleset,
+    notes,
+    ids: new Set(rules.map((r) => r.id)),
+    source: { defaults: false, rules, globals }
+  };
 }
 
 function extendRule(base: GitleaksRule, o: GitleaksRule): GitleaksRule {

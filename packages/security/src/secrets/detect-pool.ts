@@ -1,0 +1,186 @@
+// Detection in worker threads: while the main thread reads `git log` and
+// builds the next chunk, workers run the rules over the chunks already built
+// (on a 2-core runner, reading and detecting then overlap; detection is most
+// of the work). Each worker compiles the same rules; a chunk goes with what
+// its offsets mean (which file and commit each record is), and its hits come
+// back in the order the chunks went out, so findings are the same as when
+// one thread does it all.
+//
+// The worker script is detect-worker.ts beside this module (run from source)
+// or the secrets-detect-worker bundle beside this bundle's folder in dist/;
+// without it, detection stays on the main thread.
+
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { LoadedRules } from './ruleset/config.ts';
+import type { DetectContext, SecretHit } from './ruleset/engine.ts';
+import type { GitleaksAllowlist, GitleaksRule } from './ruleset/schema.ts';
+import { recordIndexIn, type VirtualSource } from './virtual-source.ts';
+
+/** What a worker compiles: the default ruleset, or a repository's rules (already validated by the main thread). */
+export type RulesSource =
+  | { defaults: true }
+  | { defaults: false; rules: readonly GitleaksRule[]; globals: readonly GitleaksAllowlist[] };
+
+/** A chunk's offsets mapped to files and commits, in a form a worker can be sent. */
+export interface ChunkPlaces {
+  starts: Int32Array;
+  /** starts[i] + the length of record i's text. */
+  ends: Int32Array;
+  /** Per record: index into `names` of its file (-1: none, a commit message line). */
+  file: Int32Array;
+  /** Per record: index into `names` of its commit. */
+  commit: Int32Array;
+  names: string[];
+}
+
+export interface DetectJob {
+  id: number;
+  text: string;
+  places: ChunkPlaces;
+}
+
+export type DetectReply = { id: number; hits: SecretHit[] } | { id: number; error: string };
+
+/** The places of a virtual source's records. */
+export function chunkPlaces(src: VirtualSource): ChunkPlaces {
+  const n = src.records.length;
+  const names: string[] = [];
+  const index = new Map<string, number>();
+  const id = (s: string): number => {
+    let i = index.get(s);
+    if (i === undefined) index.set(s, (i = names.push(s) - 1));
+    return i;
+  };
+  const places: ChunkPlaces = {
+    starts: Int32Array.from(src.starts),
+    ends: new Int32Array(n),
+    file: new Int32Array(n),
+    commit: new Int32Array(n),
+    names
+  };
+  for (let i = 0; i < n; i++) {
+    const r = src.records[i];
+    places.ends[i] = src.starts[i] + r.text.length;
+    places.file[i] = r.source === 'message' ? -1 : id(r.file);
+    places.commit[i] = id(r.commit);
+  }
+  return places;
+}
+
+/** The detect context of a chunk's places (the same answers as the virtual source's own). */
+export function placesContext(p: ChunkPlaces): DetectContext {
+  const at = (o: number): number => recordIndexIn(p.starts, (i) => p.ends[i], o);
+  return {
+    pathAt: (o) => {
+      const f = p.file[at(o)];
+      return f < 0 ? undefined : p.names[f];
+    },
+    commitAt: (o) => p.names[p.commit[at(o)]]
+  };
+}
+
+/** The rules in a form a worker can be sent. */
+export function rulesSource(rules: LoadedRules): RulesSource {
+  return rules.source ?? { defaults: true };
+}
+
+/** The worker script this module can start, if there is one. */
+export function workerScript(): string | undefined {
+  const self = fileURLToPath(import.meta.url);
+  const script = self.endsWith('.ts')
+    ? join(dirname(self), 'detect-worker.ts')
+    : join(dirname(dirname(self)), WORKER_BUNDLE, 'index.js');
+  // A bundle inside the worker bundle's own folder would start itself: no.
+  if (basename(dirname(self)) === WORKER_BUNDLE) return undefined;
+  return existsSync(script) ? script : undefined;
+}
+
+/** dist/<this>/index.js: the bundle of detect-worker.ts. */
+export const WORKER_BUNDLE = 'secrets-detect-worker';
+
+/** Workers to start by default: the cores but one for reading git (at least one, at most four). */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+interface Pending {
+  resolve: (hits: SecretHit[]) => void;
+  reject: (err: Error) => void;
+  worker: Worker;
+}
+
+export class DetectPool {
+  readonly size: number;
+  private readonly workers: Worker[] = [];
+  private readonly load = new Map<Worker, number>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | undefined;
+
+  private constructor(script: string, rules: RulesSource, size: number) {
+    this.size = size;
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(script, { workerData: { rules } });
+      this.load.set(w, 0);
+      w.on('message', (m: DetectReply) => this.reply(w, m));
+      w.on('error', (e) => this.fail(w, e instanceof Error ? e : new Error(String(e))));
+      w.on('exit', (code) => {
+        if (this.workers.includes(w))
+          this.fail(w, new Error(`secrets detection worker exited with code ${code}`));
+      });
+      this.workers.push(w);
+    }
+  }
+
+  /** A pool of `size` workers, or undefined when no worker script is at hand (detect on this thread). */
+  static start(rules: LoadedRules, size = defaultWorkers()): DetectPool | undefined {
+    const script = workerScript();
+    if (!script || size < 1) return undefined;
+    return new DetectPool(script, rulesSource(rules), size);
+  }
+
+  /** The hits of `text` (offsets of the chunk), by the least busy worker. */
+  detect(text: string, places: ChunkPlaces): Promise<SecretHit[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    let worker = this.workers[0];
+    for (const w of this.workers) if (this.load.get(w)! < this.load.get(worker)!) worker = w;
+    const id = this.nextId++;
+    this.load.set(worker, this.load.get(worker)! + 1);
+    return new Promise<SecretHit[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, worker });
+      worker.postMessage({ id, text, places } satisfies DetectJob);
+    });
+  }
+
+  /** Ends every worker (a job still running is cut off; its promise rejects). */
+  async close(): Promise<void> {
+    const all = this.workers.splice(0);
+    await Promise.all(all.map((w) => w.terminate()));
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new Error('secrets detection stopped'));
+    }
+  }
+
+  private reply(w: Worker, m: DetectReply): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    this.load.set(w, this.load.get(w)! - 1);
+    if ('error' in m) p.reject(new Error(m.error));
+    else p.resolve(m.hits);
+  }
+
+  private fail(w: Worker, err: Error): void {
+    this.failure ??= err;
+    for (const [id, p] of this.pending) {
+      if (p.worker !== w) continue;
+      this.pending.delete(id);
+      p.reject(err);
+    }
+  }
+}

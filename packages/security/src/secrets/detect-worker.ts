@@ -1,0 +1,28 @@
+// A secrets detection worker (detect-pool.ts starts it): compiles the rules
+// it was given, then answers each chunk with its hits. Bundled alone as
+// dist/secrets-detect-worker, so starting one does not load a whole action.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DetectJob, DetectReply, RulesSource } from './detect-pool.ts';
+import { placesContext } from './detect-pool.ts';
+import { defaultRules } from './ruleset/config.ts';
+import { detectDecoded } from './ruleset/decoded-detect.ts';
+import { Ruleset } from './ruleset/engine.ts';
+
+const port = parentPort;
+if (port) {
+  const source = (workerData as { rules: RulesSource }).rules;
+  // The main thread compiled these rules already (a bad pattern failed there): no second check.
+  const ruleset = source.defaults
+    ? defaultRules().ruleset
+    : new Ruleset(source.rules, source.globals, new Set([...source.rules, ...source.globals]));
+  port.on('message', (job: DetectJob) => {
+    let reply: DetectReply;
+    try {
+      reply = { id: job.id, hits: detectDecoded(ruleset, job.text, placesContext(job.places)) };
+    } catch (err) {
+      reply = { id: job.id, error: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(reply);
+  });
+}

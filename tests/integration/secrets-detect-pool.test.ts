@@ -1,0 +1,153 @@
+// Detection in worker threads (detect-pool.ts, run here from source: the
+// workers load detect-worker.ts): the same findings as one thread, the
+// repository's own rules in the workers too, and a worker that fails or is
+// stopped never leaves a job looking clean.
+
+import { existsSync } from 'node:fs';
+import type { SecretFinding } from '../../packages/security/src/findings.ts';
+import {
+  chunkPlaces,
+  DetectPool,
+  workerScript
+} from '../../packages/security/src/secrets/detect-pool.ts';
+import { defaultRules } from '../../packages/security/src/secrets/ruleset/config.ts';
+import { detectDecoded } from '../../packages/security/src/secrets/ruleset/decoded-detect.ts';
+import { scanRangeEmbedded } from '../../packages/security/src/secrets/scan.ts';
+import { tokenSamples } from '../../packages/security/src/secrets/token-samples.ts';
+import { VirtualSourceBuilder } from '../../packages/security/src/secrets/virtual-source.ts';
+import { makeLocalRepo, tickingDate } from '../helpers/git-repo.ts';
+import { cleanupTempDirs } from '../helpers/tmp.ts';
+
+afterAll(cleanupTempDirs);
+
+const where = (f: SecretFinding): string =>
+  `${f.ruleId} ${f.file}:${f.line} ${f.commit.slice(0, 8)}${f.example ? ' example' : ''}`;
+
+describe('secrets detection in worker threads', () => {
+  it('has a worker script beside the pool when run from source', () => {
+    const script = workerScript();
+    expect(script).toMatch(/detect-worker\.ts$/);
+    expect(existsSync(script!)).toBe(true);
+  });
+
+  it('finds in a range of many chunks what one thread finds, the repository rules and paths included', async () => {
+    const repo = makeLocalRepo({ date: tickingDate });
+    // The target branch's rules: the defaults, one rule of its own that only holds under src/, and
+    // a path allowlist; the workers must compile these, not the defaults alone.
+    repo.write(
+      '.gitleaks.toml',
+      [
+        '[extend]',
+        'useDefault = true',
+        '[[rules]]',
+        'id = "house-token"',
+        "regex = '''house_[a-z0-9]{20}'''",
+        'keywords = ["house_"]',
+        "path = '''^src/'''",
+        '[[allowlists]]',
+        "paths = ['''^fixtures/''']"
+      ].join('\n') + '\n'
+    );
+    const base = repo.commitAll('base');
+    const samples = tokenSamples().slice(0, 40);
+    const filler = Array.from({ length: 60 }, (_, i) => `const value${i} = compute(${i});`);
+    samples.forEach((s, i) => {
+      const lines = [...filler.slice(0, i % 50), ...s.lines, ...filler];
+      repo.write(`src/module-${i}.js`, lines.join('\n') + '\n');
+      repo.write(`fixtures/copy-${i}.js`, lines.join('\n') + '\n');
+      if (i % 8 === 0) repo.commitAll(`batch ${i}`);
+    });
+    repo.write('src/house.js', `const t = "house_${'a1b2c3d4e5'.repeat(2)}";\n`);
+    repo.write('docs/house.md', `house_${'a1b2c3d4e5'.repeat(2)}\n`);
+    const head = repo.commitAll('last');
+    const run = (workers: number) =>
+      scanRangeEmbedded({
+        repoDir: repo.work,
+        base,
+        head,
+        timeoutMs: 120_000,
+        workers,
+        // Small chunks: the range is dozens of them, cut inside files too.
+        limits: { targetChars: 4096, overlapChars: 1024 }
+      });
+    const alone = await run(0);
+    const pooled = await run(2);
+    expect(alone.findings.length).toBeGreaterThan(40);
+    expect(pooled.findings.map(where)).toEqual(alone.findings.map(where));
+    expect(alone.findings.filter((f) => f.ruleId === 'house-token').map((f) => f.file)).toEqual([
+      'src/house.js'
+    ]);
+    expect(alone.findings.some((f) => f.file.startsWith('fixtures/'))).toBe(false);
+  }, 180_000);
+
+  it('answers each chunk with the hits of the chunk, offsets and places as on this thread', async () => {
+    const rules = defaultRules();
+    const b = new VirtualSourceBuilder({ targetChars: 2048, overlapChars: 512 });
+    const chunks = [];
+    let block = 0;
+    for (const [i, s] of tokenSamples().slice(0, 30).entries()) {
+      for (const [k, text] of ['# header', ...s.lines, 'tail'].entries()) {
+        const ready = b.add({
+          commit: String(i % 3).repeat(40),
+          authorDate: '2026-01-01T00:00:00Z',
+          file: `f${i}.env`,
+          line: k + 1,
+          text,
+          block
+        });
+        if (ready) chunks.push(ready);
+      }
+      block++;
+    }
+    chunks.push(b.finish()!);
+    const pool = DetectPool.start(rules, 2)!;
+    try {
+      const got = await Promise.all(chunks.map((c) => pool.detect(c.text, chunkPlaces(c))));
+      const want = chunks.map((c) => detectDecoded(rules.ruleset, c.text));
+      expect(got).toEqual(want);
+      expect(got.flat().length).toBeGreaterThan(20);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('rejects every job when a worker cannot start, so a scan fails instead of passing', async () => {
+    // A ruleset whose regex only this thread's check would have refused: the worker fails on it.
+    const broken = {
+      ...defaultRules(),
+      source: {
+        defaults: false as const,
+        rules: [{ id: 'broken', description: 'x', regex: '(unclosed' }],
+        globals: []
+      }
+    };
+    const pool = DetectPool.start(broken, 1)!;
+    try {
+      await expect(
+        pool.detect('x', {
+          starts: Int32Array.from([0]),
+          ends: Int32Array.from([1]),
+          file: Int32Array.from([0]),
+          commit: Int32Array.from([0]),
+          names: ['f']
+        })
+      ).rejects.toThrow(/broken|regex|Invalid/i);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('stops: a job still running is rejected, not dropped', async () => {
+    const pool = DetectPool.start(defaultRules(), 1)!;
+    const text = 'api_key = "' + 'A1b2C3d4'.repeat(200_000) + '"\n';
+    const job = pool.detect(text, {
+      starts: Int32Array.from([0]),
+      ends: Int32Array.from([text.length]),
+      file: Int32Array.from([0]),
+      commit: Int32Array.from([0]),
+      names: ['f']
+    });
+    await pool.close();
+    await expect(job).rejects.toThrow(/stopped/);
+  }, 60_000);
+});
