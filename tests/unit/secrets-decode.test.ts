@@ -2,11 +2,14 @@ import { createHash, generateKeyPairSync, randomBytes, randomInt, randomUUID } f
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  BASE64_RUN,
   decodeLayer,
   mapBack,
+  mayDecodeFurther,
   unescapeJsonStrings,
   type DecodeLayer
 } from '../../packages/security/src/secrets/ruleset/decode.ts';
+import { KeywordAutomaton } from '../../packages/security/src/secrets/ruleset/keywords.ts';
 
 // Every value planted here is generated at run time; none is a real secret.
 
@@ -443,6 +446,49 @@ describe('decodeLayer', () => {
       decodeLayer('%41%42%43', { maxDecodedBytes: Number.NaN, maxSegments: -1 })
     ).toBeUndefined();
     expect(mapBack(undefined as unknown as DecodeLayer, 0, 1)).toEqual([0, 0]);
+  });
+});
+
+describe('decodeLayer with the runs a keyword pass found', () => {
+  it('decodes exactly what it decodes when it looks for the runs itself', () => {
+    const auto = new KeywordAutomaton(['key', 'token']);
+    const pieces = [
+      b64('password=hunter2-is-not-a-secret'),
+      b64url('token: a-url-safe value here?'),
+      hex('an api key in hex, long enough to be tried'),
+      '%70%61%73%73%77%6f%72%64%3D%73%65%63%72%65%74',
+      'getOwnPropertyDescriptor',
+      'key=',
+      ' ',
+      '\n',
+      '==',
+      '%41%42',
+      'é',
+      '/',
+      randomValue(20),
+      randomValue(7)
+    ];
+    for (let round = 0; round < 200; round++) {
+      let text = '';
+      for (let i = 0; i < 30; i++) text += pieces[randomInt(pieces.length)];
+      const found = auto.scan(text, Infinity, BASE64_RUN);
+      const own = decodeLayer(text);
+      const given = decodeLayer(text, undefined, false, found.runs);
+      expect(given).toEqual(own);
+      // And the runs are the maximal runs of at least 16 base64 characters.
+      const want = [...text.matchAll(/[A-Za-z0-9+/_-]+/g)]
+        .filter((m) => m[0].length >= 16)
+        .flatMap((m) => [m.index, m.index + m[0].length]);
+      expect([...found.runs!]).toEqual(want);
+    }
+  });
+
+  it('says whether a further layer can decode anything', () => {
+    const once = decodeLayer(`x = ${b64('plain words, nothing encoded in here at all')}\n`)!;
+    expect(mayDecodeFurther(once)).toBe(false);
+    const twice = decodeLayer(`x = ${b64(b64('an encoded value inside an encoded value'))}\n`)!;
+    expect(mayDecodeFurther(twice)).toBe(true);
+    expect(decodeLayer(twice.text)?.segments.length).toBe(1);
   });
 });
 

@@ -7,13 +7,26 @@ import { DEFAULT_RULES } from '../../packages/security/src/secrets/ruleset/defau
 import { findSecrets } from '../../packages/security/src/secrets/ruleset/engine.ts';
 import { KeywordAutomaton } from '../../packages/security/src/secrets/ruleset/keywords.ts';
 
-/** Line indexes per keyword, the slow obvious way. */
-function reference(keywords: readonly string[], text: string): (number[] | undefined)[] {
-  const lines = text.split('\n').map((l) => l.toLowerCase());
-  return keywords.map((k) => {
-    const at = lines.flatMap((l, i) => (l.includes(k) ? [i] : []));
-    return at.length ? at : undefined;
-  });
+/** Per keyword, its lines and its first offset on each, the slow obvious way. */
+function reference(
+  keywords: readonly string[],
+  text: string
+): { lines: (number[] | undefined)[]; at: (number[] | undefined)[] } {
+  const lines = text.split('\n');
+  const starts: number[] = [];
+  let offset = 0;
+  for (const l of lines) {
+    starts.push(offset);
+    offset += l.length + 1;
+  }
+  const lower = lines.map((l) => l.toLowerCase());
+  const per = keywords.map((k) => lower.flatMap((l, i) => (l.includes(k) ? [i] : [])));
+  return {
+    lines: per.map((ls) => (ls.length ? ls : undefined)),
+    at: per.map((ls, ki) =>
+      ls.length ? ls.map((i) => starts[i] + lower[i].indexOf(keywords[ki])) : undefined
+    )
+  };
 }
 
 function random(seed: number): () => number {
@@ -46,8 +59,10 @@ describe('keyword automaton', () => {
       const got = auto.scan(text);
       const want = reference(keywords, text);
       expect(got.lines.length).toBe(keywords.length);
-      for (let k = 0; k < keywords.length; k++)
-        expect([keywords[k], got.lines[k]]).toEqual([keywords[k], want[k]]);
+      for (let k = 0; k < keywords.length; k++) {
+        expect([keywords[k], got.lines[k]]).toEqual([keywords[k], want.lines[k]]);
+        expect([keywords[k], got.at[k]]).toEqual([keywords[k], want.at[k]]);
+      }
       const starts = [0];
       for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
       expect(got.lineCount).toBe(starts.length);
@@ -55,10 +70,22 @@ describe('keyword automaton', () => {
     }
   });
 
+  it('on a long line, records an occurrence again once `spacing` characters have passed', () => {
+    const auto = new KeywordAutomaton(['token']);
+    const line = 'x'.repeat(50) + ('token' + 'y'.repeat(95)).repeat(100); // every 100 characters
+    const got = auto.scan(`${line}\nTOKEN`, 1000);
+    expect(got.at[0]).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => 50 + i * 1000),
+      line.length + 1
+    ]);
+    expect(got.lines[0]).toEqual([...Array<number>(10).fill(0), 1]);
+  });
+
   it('reads the Kelvin sign as k, as Unicode lower-casing does', () => {
     const auto = new KeywordAutomaton(['key', 'token']);
     const got = auto.scan('a\n\u212aEY = 1\nTOKEN\n');
     expect(got.lines).toEqual([[1], [2]]);
+    expect(got.at).toEqual([[2], [10]]);
   });
 
   it('refuses a keyword it cannot read; the engine then runs that rule everywhere', () => {
@@ -85,5 +112,23 @@ describe('keyword automaton', () => {
     // Three lines apart: outside the window.
     expect(findSecrets(rules, text(2, 'marker', 'zz_ab12cd34ef56'))).toHaveLength(0);
     expect(findSecrets(rules, text(2, 'zz_ab12cd34ef56', 'marker'))).toHaveLength(0);
+  });
+
+  it('on a megabyte line, looks around each keyword (at most 2,048 characters before, 4,096 after), not at the whole line', () => {
+    const rules = [
+      { id: 'near', description: 'test', regex: 'zz_[a-z0-9]{12}', keywords: ['marker'] }
+    ];
+    const pad = (n: number): string => ';a=b'.repeat(n / 4);
+    const value = 'zz_ab12cd34ef56';
+    // Minified code: a keyword, a value a few hundred characters on, on one long line.
+    const near = `${pad(400_000)}marker${pad(400)}${value}${pad(400_000)}\n`;
+    expect(findSecrets(rules, near).map((h) => h.secret)).toEqual([value]);
+    // A value far from any keyword of its rule on such a line is not looked at (gitleaks reads the
+    // whole line; on a megabyte line every rule over all of it is what makes a scan slow).
+    const far = `${pad(400_000)}marker${pad(20_000)}${value}${pad(400_000)}\n`;
+    expect(findSecrets(rules, far)).toEqual([]);
+    // The 51st occurrence on the line counts as much as the first.
+    const many = `${`marker${pad(10_000)}`.repeat(50)}marker;${value}${pad(400_000)}\n`;
+    expect(findSecrets(rules, many).map((h) => h.secret)).toEqual([value]);
   });
 });

@@ -431,12 +431,15 @@ function simpleEscape(c: number): number {
  * pieces are tried as base64 (a path or URL ending in a base64 value) and its
  * maximal hex sub-runs as hex (`0x…`, `key_…`). Percent runs go from the
  * first to the last %XX of a run of URL characters. `segmentsOnly`: the
- * segments alone, the text not built.
+ * segments alone, the text not built. `runs`: the text's maximal runs of
+ * BASE64_RUN as [start, end) pairs, when a pass over the text found them
+ * already (the keyword pass does).
  */
 export function decodeLayer(
   text: string,
   limits?: Partial<DecodeLimits>,
-  segmentsOnly = false
+  segmentsOnly = false,
+  runs?: Int32Array
 ): DecodeLayer | undefined {
   try {
     if (typeof text !== 'string' || text.length < MIN_PERCENT_ESCAPES * 3) return undefined;
@@ -446,6 +449,7 @@ export function decodeLayer(
     const n = text.length;
     let next = 0; // index into `percent`
     let i = 0;
+    let r = 0; // index into `runs` (pairs)
     while (i < n && !builder.full) {
       const p = next < percent.length ? percent[next] : undefined;
       if (p !== undefined && i >= p.start) {
@@ -455,12 +459,24 @@ export function decodeLayer(
         continue;
       }
       const stop = p !== undefined ? p.start : n;
-      // Tight loops over the characters (most of the text is not in a run long enough).
-      let c = 0;
-      while (i < stop && ((c = text.charCodeAt(i)) >= 128 || B64_VALUE[c] < 0)) i++;
-      if (i >= stop) continue;
-      const runStart = i;
-      while (i < stop && (c = text.charCodeAt(i)) < 128 && B64_VALUE[c] >= 0) i++;
+      let runStart: number;
+      if (runs) {
+        // The runs were found already (the keyword pass, BASE64_RUN): the next one ending after i.
+        while (r < runs.length && runs[r + 1] <= i) r += 2;
+        if (r >= runs.length || Math.max(i, runs[r]) >= stop) {
+          i = stop;
+          continue;
+        }
+        runStart = Math.max(i, runs[r]);
+        i = Math.min(stop, runs[r + 1]);
+      } else {
+        // Tight loops over the characters (most of the text is not in a run long enough).
+        let c = 0;
+        while (i < stop && ((c = text.charCodeAt(i)) >= 128 || B64_VALUE[c] < 0)) i++;
+        if (i >= stop) continue;
+        runStart = i;
+        while (i < stop && (c = text.charCodeAt(i)) < 128 && B64_VALUE[c] >= 0) i++;
+      }
       const bodyEnd = i;
       if (bodyEnd - runStart < MIN_BASE64) continue;
       while (i < stop && i - bodyEnd < 2 && text.charCodeAt(i) === EQUALS) i++;
@@ -692,6 +708,12 @@ function utf8Start(text: string, at: number): boolean {
 }
 
 const startBytes = new Uint8Array(6);
+
+/** What decodeLayer's `runs` must be: maximal runs of these characters, at least `min` long. */
+export const BASE64_RUN = {
+  chars: Uint8Array.from({ length: 128 }, (_, c) => (B64_VALUE[c] >= 0 ? 1 : 0)),
+  min: MIN_BASE64
+};
 
 /** Continuation bytes a UTF-8 sequence starting with byte `b` needs; -1: `b` cannot start one. */
 function utf8Need(b: number): number {

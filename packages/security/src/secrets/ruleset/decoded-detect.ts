@@ -70,11 +70,13 @@ export function detectDecoded(
   ctx: DetectContext = {},
   maxDepth = MAX_DECODE_DEPTH
 ): SecretHit[] {
-  const hits = ruleset.detect(text, ctx);
+  // One pass finds the keywords for the rules and the runs for decoding.
+  const found = ruleset.survey(text);
+  const hits = ruleset.detect(text, ctx, found);
   if (maxDepth <= 0) return hits;
   // Where anything decodes in the text as committed: escapes, and encoded runs.
   const escapes = unescapeJsonStrings(text, undefined, true)?.segments ?? [];
-  const runs = decodeLayer(text, undefined, true)?.segments ?? [];
+  const runs = decodeLayer(text, undefined, true, found?.runs)?.segments ?? [];
   if (escapes.length === 0 && runs.length === 0) return hits;
   const spans = [...segmentSpans(escapes, true), ...segmentSpans(runs, true)].sort(
     (a, b) => a[0] - b[0]

@@ -11,15 +11,17 @@
 // the secret; AND: every criterion set). `gitleaks:allow` comments are NOT
 // honoured: a branch cannot allowlist its own leak.
 //
-// Speed: one pass of all keywords over the lower-cased text finds, per
-// line, which keywords occur; a single-line rule then runs only over the
-// lines holding one of its keywords (with two lines before and after them,
-// so a name on the line above, a value on the next line of a YAML key and a
-// token's end still match), a
-// multi-line rule over the whole text where its keyword occurs at all.
+// Speed: one pass over the text (keywords.ts) finds every keyword and the
+// line it is on; a single-line rule then runs only around its keywords (the
+// keyword's line with two lines before and after it, so a name on the line
+// above, a value on the next line of a YAML key and a token's end still
+// match; at most NEAR characters before the keyword and 2 * NEAR after, so a
+// megabyte line of minified code costs a few kilobytes per keyword); a
+// multi-line rule runs over the whole text where its keyword occurs at all.
 
 import type { GitleaksAllowlist, GitleaksRule } from './schema.ts';
-import { KeywordAutomaton } from './keywords.ts';
+import { BASE64_RUN } from './decode.ts';
+import { KeywordAutomaton, type KeywordLines } from './keywords.ts';
 import { translateRe2 } from './translate.ts';
 
 export interface SecretHit {
@@ -252,17 +254,27 @@ export class Ruleset {
     return false;
   }
 
-  detect(text: string, ctx: DetectContext = {}): SecretHit[] {
+  /**
+   * One pass over `text` for detect() (where each keyword is, where lines
+   * start) and for decoding (the runs it starts from); undefined without keywords.
+   */
+  survey(text: string): KeywordLines | undefined {
+    return this.automaton?.scan(text, NEAR, BASE64_RUN);
+  }
+
+  /** The hits of `text`; `found`: survey(text), when the caller has it already. */
+  detect(
+    text: string,
+    ctx: DetectContext = {},
+    found: KeywordLines | undefined = this.automaton?.scan(text, NEAR)
+  ): SecretHit[] {
     const hits: SecretHit[] = [];
     // Which rules run, and where: everywhere, or over the lines holding one of their keywords.
     const jobs: [CompiledRule, [number, number][] | 'all'][] = this.always.map((r) => [r, 'all']);
-    if (this.automaton) {
-      const found = this.automaton.scan(text);
-      const mark = new Int32Array(found.lineCount);
-      let stamp = 0;
+    if (this.automaton && found) {
       const seen = new Set<CompiledRule>();
-      found.lines.forEach((lines, ki) => {
-        if (lines === undefined) return;
+      found.at.forEach((positions, ki) => {
+        if (positions === undefined) return;
         for (const r of this.byKeyword[ki]) {
           if (seen.has(r)) continue;
           seen.add(r);
@@ -270,21 +282,14 @@ export class Ruleset {
             jobs.push([r, 'all']);
             continue;
           }
-          // The lines of all the rule's keywords, each once, in order.
-          stamp++;
-          let merged: number[] = [];
-          let sources = 0;
+          // Where all the rule's keywords are, in order.
+          const lists: number[][] = [];
           for (const k of r.keywords) {
-            const kl = found.lines[this.automaton!.indexOf(k)];
-            if (kl === undefined) continue;
-            sources++;
-            for (const l of kl)
-              if (mark[l] !== stamp) {
-                mark[l] = stamp;
-                merged.push(l);
-              }
+            const kl = found.at[this.automaton!.indexOf(k)];
+            if (kl !== undefined) lists.push(kl);
           }
-          if (sources > 1) merged = merged.sort((a, b) => a - b);
+          const merged: ArrayLike<number> =
+            lists.length === 1 ? lists[0] : Float64Array.from(lists.flat()).sort();
           const w = windows(found.lineStarts, found.lineCount, merged);
           let covered = 0;
           for (const [a, b] of w) covered += b - a;
@@ -503,22 +508,34 @@ function isIdentChar(c: number): boolean {
   );
 }
 
-/** Merged [start, end) windows: each keyword line (ascending indexes) with the two lines before it and the two after. */
+/**
+ * Merged [start, end) windows around keyword occurrences (ascending offsets):
+ * the occurrence's line with the two lines before and the two after, but at
+ * most NEAR characters before it and 2 * NEAR after (a minified line can be
+ * megabytes long; scan() records an occurrence at least every NEAR characters
+ * of a line, so every occurrence has that much around it).
+ */
 function windows(
   lineStarts: Int32Array,
   lineCount: number,
-  lines: readonly number[]
+  positions: ArrayLike<number>
 ): [number, number][] {
   const out: [number, number][] = [];
-  for (const l of lines) {
-    const b = lineStarts[Math.max(0, l - 2)];
-    const end = lineStarts[Math.min(lineCount, l + 3)];
+  let line = 0;
+  for (let i = 0; i < positions.length; i++) {
+    const p = positions[i];
+    while (line + 1 < lineCount && lineStarts[line + 1] <= p) line++;
+    const b = Math.max(lineStarts[Math.max(0, line - 2)], p - NEAR);
+    const end = Math.min(lineStarts[Math.min(lineCount, line + 3)], p + 2 * NEAR);
     const last = out[out.length - 1];
     if (last && b <= last[1]) last[1] = Math.max(last[1], end);
     else out.push([b, end]);
   }
   return out;
 }
+
+/** How far around a keyword a single-line rule looks, at most (characters; far more than any match of one). */
+const NEAR = 2048;
 
 /** Shannon entropy in bits per character, as gitleaks computes it. */
 export function shannonEntropy(s: string): number {
