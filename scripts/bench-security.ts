@@ -22,6 +22,7 @@
 //
 //   node scripts/bench-security.ts [--runs 10] [--runs-throughput 3] [--mb 30]
 //                                  [--case-timeout 20] [--workers 2]
+//                                  [--only cold-start|throughput|adversarial|recall]
 
 import { spawnSync } from 'node:child_process';
 import {
@@ -372,10 +373,14 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'qg-bench-'));
   try {
     process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}\n\n`);
-    coldStart(work);
-    throughput(work);
-    await adversarial();
-    recall();
+    // --only cold-start|throughput|adversarial|recall: one part alone.
+    const i = process.argv.indexOf('--only');
+    const only = i > 0 ? process.argv[i + 1] : undefined;
+    const part = (name: string): boolean => only === undefined || only === name;
+    if (part('cold-start')) coldStart(work);
+    if (part('throughput')) throughput(work);
+    if (part('adversarial')) await adversarial();
+    if (part('recall')) recall();
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -178,6 +178,31 @@ describe('security gate: secrets are fail-closed whatever the inputs say', () =>
     expect(auto.verdict).toBe('FAIL');
   });
 
+  it('with the gitleaks engine, a secret in a commit message or a file name is still found, and the name masked', async () => {
+    const secret = randomAwsAccessKeyId();
+    const clean = branch('agent/msg', { 'a.txt': 'hello\n' });
+    clean.commit('b.txt', 'plain\n', `add b\n\ncredentials for the job: ${secret}`);
+    const inMessage = await gate(
+      clean,
+      { 'secrets-engine': 'gitleaks', 'gitleaks-path': FAKE_GITLEAKS, 'dep-audit': 'false' },
+      env
+    );
+    expect(inMessage.frontmatter.secrets_engine).toBe('gitleaks');
+    expect(inMessage.verdict).toBe('FAIL');
+    expect(inMessage.body).toMatch(/commit message/i);
+    expect(JSON.stringify(inMessage)).not.toContain(secret);
+
+    const named = branch('agent/name', { [`keys/${secret}.txt`]: 'nothing secret inside\n' });
+    const inName = await gate(
+      named,
+      { 'secrets-engine': 'gitleaks', 'gitleaks-path': FAKE_GITLEAKS, 'dep-audit': 'false' },
+      env
+    );
+    expect(inName.verdict).toBe('FAIL');
+    expect(JSON.stringify(inName)).not.toContain(secret);
+    expect(inName.log).not.toContain(secret);
+  });
+
   it('a bad allowlist on main fails the gate with the file and line', async () => {
     const repo = makeRepo();
     repo.commit('.quality-gates/secrets-allowlist', 'path:docs/**\nbogus entry\n', 'allowlist');

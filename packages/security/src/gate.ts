@@ -14,7 +14,7 @@ import { Git } from '../../git/src/git.ts';
 import { gateCredential } from '../../git/src/credentials.ts';
 import { buildSecurityConfig, SECURITY_INPUTS, type SecurityConfig } from './config.ts';
 import { resolveBranchRange, type BranchRange } from './range.ts';
-import { describePlace, type SecretScanResult } from './findings.ts';
+import { describePlace, withRedactor, type SecretScanResult } from './findings.ts';
 import { scanRangeEmbedded } from './secrets/scan.ts';
 import { locateGitleaks } from './gitleaks/locate.ts';
 import { installGitleaks } from './gitleaks/install.ts';
@@ -75,8 +75,8 @@ async function scanSecrets(
       );
     }
   }
-  if (!binary) {
-    return scanRangeEmbedded({
+  const embedded = (namesAndMessagesOnly: boolean): Promise<SecretScanResult> =>
+    scanRangeEmbedded({
       repoDir: config.repoDir,
       base: range.base,
       head: range.head,
@@ -85,9 +85,38 @@ async function scanSecrets(
       timeoutMs: config.scanTimeoutMs,
       logger: ctx.logger,
       // The branch's names are scanned too (and masked wherever they are shown).
-      refNames: [config.headRef, ctx.event.headRef ?? ''].filter((r) => r !== '' && r !== 'HEAD')
+      refNames: [config.headRef, ctx.event.headRef ?? ''].filter((r) => r !== '' && r !== 'HEAD'),
+      namesAndMessagesOnly
     });
-  }
+  if (!binary) return embedded(false);
+  // gitleaks reads added content only: names and commit messages are scanned beside it with the
+  // same rules (the target branch's .gitleaks.toml), and names are masked in its findings too.
+  const [leaks, side] = await Promise.all([
+    gitleaksScan(binary, config, range, git, ctx),
+    embedded(true)
+  ]);
+  const redact = side.redact ?? ((t: string): string => t);
+  return withRedactor(
+    {
+      ...leaks,
+      findings: [
+        ...leaks.findings.map((f) => ({ ...f, file: redact(f.file) })),
+        ...side.findings.filter((f) => f.source !== undefined)
+      ],
+      notes: [...leaks.notes, ...side.notes.map((n) => `names and commit messages: ${n}`)]
+    },
+    redact
+  );
+}
+
+/** The gitleaks binary over the range, with the target branch's configuration. */
+async function gitleaksScan(
+  binary: string,
+  config: SecurityConfig,
+  range: BranchRange,
+  git: Git,
+  ctx: RunContext
+): Promise<SecretScanResult> {
   // Scanner config and ignores come from the target branch, never from the branch under test.
   const tmp = mkdtempSync(join(tmpdir(), 'qg-gitleaks-'));
   try {

@@ -106,8 +106,8 @@ export function measure(ruleset: Ruleset, samples: readonly RuleSamples[] = ALL_
 
 /**
  * Values that stand for a token without being one: the token's format with
- * its random part masked (ghp_xxxx…, AKIAXXXX…, xoxb-0000…), and the usual
- * template references and "your key here" words.
+ * its random part masked (ghp_xxxx…, AKIAXXXX…, xoxb-0000…), the usual
+ * template references and "your key here" words, and keyboard sequences.
  */
 export function placeholders(token: string): string[] {
   const cut = Math.max(token.slice(0, 12).search(/[_.-][^_.-]*$/) + 1, 0);
@@ -126,7 +126,10 @@ export function placeholders(token: string): string[] {
     '${API_TOKEN}',
     '{{ api_token }}',
     'your_api_key_here',
-    'changeme'
+    'changeme',
+    // Keyboard sequences, as documentation writes them.
+    'abc123xyz456',
+    'abcd1234efgh5678'
   ];
 }
 

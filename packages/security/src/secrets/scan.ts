@@ -80,6 +80,11 @@ export interface EmbeddedScanOptions {
    * but one, at least one, at most four.
    */
   workers?: number;
+  /**
+   * Only names (paths, the branch name) and commit messages: what another
+   * engine (the gitleaks binary) does not look at; added content is skipped.
+   */
+  namesAndMessagesOnly?: boolean;
 }
 
 /** Beyond this many, binary files are summed up in one note. */
@@ -262,7 +267,7 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
           lastFile = rec.file;
           lastSkipped = isPathAllowlisted(allowlist, rec.file);
         }
-        if (!message && lastSkipped) {
+        if (!message && (lastSkipped || opts.namesAndMessagesOnly)) {
           skippedBytes += Buffer.byteLength(rec.text, 'utf8') + 1;
           continue;
         }

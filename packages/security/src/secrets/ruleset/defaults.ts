@@ -9,6 +9,17 @@ import type { GitleaksAllowlist, GitleaksRule } from './schema.ts';
 
 export const DEFAULT_RULES: readonly GitleaksRule[] = [...RULES_A, ...RULES_B, ...RULES_C];
 
+/** Every run of 3 to 10 consecutive letters (one case) or digits, either way, as an RE2 alternation. */
+const SEQUENCES = (() => {
+  const runs = new Set<string>();
+  for (const alphabet of ['abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '0123456789'])
+    for (const a of [alphabet, [...alphabet].reverse().join('')])
+      for (let len = 3; len <= 10; len++)
+        for (let i = 0; i + len <= a.length; i++) runs.add(a.slice(i, i + len));
+  // Longest first: RE2 takes the first alternative that matches.
+  return [...runs].sort((x, y) => y.length - x.length).join('|');
+})();
+
 /**
  * Values that are plainly not secrets, whatever rule matched them, are not
  * findings: placeholders (xxxx…, ****, <token>, ${VAR}, {{ var }},
@@ -27,7 +38,9 @@ export const DEFAULT_GLOBAL_ALLOWLISTS: readonly GitleaksAllowlist[] = [
       String.raw`^["'\x60]?(?:<[^<>]{1,80}>|\$\{[^}]{1,80}\}|\{\{[^}]{1,80}\}\}|\$[A-Z_][A-Z0-9_]{2,}|%[A-Z_][A-Z0-9_]*%)["'\x60]?$`,
       String.raw`(?i)^["'\x60]?(?:your|my|the)[_-]?(?:[a-z]+[_-]?){0,3}(?:key|token|secret|password|passwd|pwd)(?:[_-]?here)?["'\x60]?$`,
       String.raw`(?i)^["'\x60]?(?:changeme|change[_-]?me|placeholder|redacted|dummy|sample|test|example|none|null|undefined|todo|fixme)["'\x60]?$`,
-      String.raw`(?i)0123456789|123456789012|abcdefghijkl|qwertyuiop`
+      String.raw`(?i)0123456789|123456789012|abcdefghijkl|qwertyuiop`,
+      // Made of keyboard-sequence pieces only: abc123xyz456, abcd1234, 123abc (at least two pieces).
+      `^["'\x60]?(?:${SEQUENCES})(?:${SEQUENCES})+["'\x60]?$`
     ]
   },
   {

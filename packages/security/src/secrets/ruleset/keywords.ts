@@ -36,6 +36,13 @@ export interface RunSpec {
 
 const NO_RUN_CHARS = new Uint8Array(128);
 
+/** `a` in an array twice as long. */
+function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(a.length * 2);
+  grown.set(a);
+  return grown;
+}
+
 /** Two characters outside ASCII whose lower case is an ASCII letter (Unicode lower-casing, as Go's strings.ToLower). */
 const KELVIN = 0x212a; // 'K' -> 'k'
 const DOTTED_I = 0x130; // 'İ' -> 'i' + U+0307
@@ -134,21 +141,10 @@ export class KeywordAutomaton {
   scan(text: string, spacing = Infinity, runs?: RunSpec): KeywordLines {
     const runChars = runs?.chars ?? NO_RUN_CHARS;
     const minRun = runs?.min ?? Infinity;
-    let found = new Int32Array(runs ? 256 : 0);
+    // Plain locals, no closure over them: the loop below keeps them in registers.
+    let found = new Int32Array(runs ? 256 : 2);
     let foundLength = 0;
     let runStart = -1;
-    const endRun = (end: number): void => {
-      if (end - runStart >= minRun) {
-        if (foundLength + 2 > found.length) {
-          const grown = new Int32Array(found.length * 2);
-          grown.set(found);
-          found = grown;
-        }
-        found[foundLength++] = runStart;
-        found[foundLength++] = end;
-      }
-      runStart = -1;
-    };
     const { symbol, delta, output } = this;
     const S = this.symbols;
     const symI = symbol[105];
@@ -166,7 +162,14 @@ export class KeywordAutomaton {
       const c = text.charCodeAt(i);
       if (c < 128 && runChars[c] === 1) {
         if (runStart < 0) runStart = i;
-      } else if (runStart >= 0) endRun(i);
+      } else if (runStart >= 0) {
+        if (i - runStart >= minRun) {
+          if (foundLength + 2 > found.length) found = grow(found);
+          found[foundLength++] = runStart;
+          found[foundLength++] = i;
+        }
+        runStart = -1;
+      }
       let sym: number;
       if (c < 128) {
         if (c === 10) {
@@ -210,7 +213,11 @@ export class KeywordAutomaton {
       starts = grown;
     }
     starts[lineCount] = n;
-    if (runStart >= 0) endRun(n);
+    if (runStart >= 0 && n - runStart >= minRun) {
+      if (foundLength + 2 > found.length) found = grow(found);
+      found[foundLength++] = runStart;
+      found[foundLength++] = n;
+    }
     const result: KeywordLines = { at, lines, lineStarts: starts, lineCount };
     if (runs) result.runs = found.subarray(0, foundLength);
     return result;
