@@ -272,8 +272,10 @@ export class Git {
    * shallow boundary (git sees them as roots: whatever lies below them is
    * missing). `missingParents`: parents of range commits absent from the
    * object store. A range is complete when both are empty; `commits` counts
-   * the commits of the range that are present. Throws GitError when git
-   * cannot walk the range (an object it needs is missing).
+   * the commits of the range that are present. `base` must be a commit
+   * present here (a merge-base git found): its presence is not checked again.
+   * Throws GitError when git cannot walk the range (an object it needs is
+   * missing).
    */
   async rangeCompleteness(
     base: string,
@@ -292,7 +294,8 @@ export class Git {
       for (const p of ps) parents.add(p);
     }
     const shallow = [...inRange].filter((c) => boundary.has(c));
-    const outside = [...parents].filter((p) => !inRange.has(p));
+    // The base itself is present (the caller found it): only other parents need a look.
+    const outside = [...parents].filter((p) => !inRange.has(p) && p !== base);
     let missingParents: string[] = [];
     if (outside.length > 0) {
       const checked = await this.run(

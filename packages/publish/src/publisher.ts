@@ -114,10 +114,15 @@ export class Publisher {
    * the branch cancelled); the status goes pending.
    */
   async start(): Promise<void> {
-    this.startSha = (await workspaceHead(this.ctx)) ?? this.ctx.event.headSha;
-    const branch = await gatedBranch(this.ctx);
+    // The branch matters here only for a reopened PR (one git process less otherwise).
+    const reopened = this.ctx.event.action === 'reopened';
+    const [head, branch] = await Promise.all([
+      workspaceHead(this.ctx),
+      reopened ? gatedBranch(this.ctx) : undefined
+    ]);
+    this.startSha = head ?? this.ctx.event.headSha;
     await this.step('state store', async (backend) => {
-      if (!branch || this.ctx.event.action !== 'reopened') return;
+      if (!branch || !reopened) return;
       const cancelled = await backend.withDb('read', (db) =>
         isCancelled(db, this.ctx.repository, branch)
       );

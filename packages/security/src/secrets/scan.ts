@@ -35,7 +35,8 @@ import {
   allowlistFrom,
   allowlistObjects,
   normaliseRepoPath,
-  type Allowlist
+  type Allowlist,
+  type LoadedAllowlist
 } from './allowlist.ts';
 import { defaultRules, loadRules, type LoadedRules } from './ruleset/config.ts';
 import { chunkPlaces, DetectPool } from './detect-pool.ts';
@@ -155,19 +156,64 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
   const allowlistPath = normaliseRepoPath(opts.allowlistPath ?? DEFAULT_ALLOWLIST_PATH);
   const notes: string[] = [];
 
+  // Lines of one file arrive together: remember the last path's verdict.
+  let lastFile: string | undefined;
+  let lastSkipped = false;
+  let skippedBytes = 0;
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort();
+  if (opts.signal?.aborted) controller.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // Every path a commit writes: each is scanned as text once the lines are done.
+  const paths = new Map<string, ChangedPath | null>();
+  // Every path a commit writes, added or changed: path-only rules (a .p12 file) look at each.
+  const changed = new Map<string, ChangedPath>();
+  const lines = streamAddedLines({
+    repoDir: opts.repoDir,
+    base: opts.base,
+    head: opts.head,
+    timeoutMs: Math.max(1, deadline - Date.now()),
+    signal: controller.signal,
+    messages: true,
+    runs: true,
+    binaryTextPerFile: opts.binaryTextPerFile,
+    binaryTextTotal: opts.binaryTextTotal,
+    onPath: (p) => {
+      changed.set(p.file, p);
+      // git log lists newest first: the last commit seen adding a path is the one that introduced it.
+      if (p.added || !paths.has(p.file)) paths.set(p.file, p.added ? p : null);
+    }
+  });
+  // git starts on the range now: its first output is on the way while the rules are read and compiled.
+  let pending: ReturnType<typeof lines.next> | undefined = lines.next();
+  pending.catch(() => undefined); // awaited below, or given up with the generator
+  const giveUp = async (): Promise<void> => {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await lines.return(undefined as never).catch(() => undefined);
+  };
+
   // The target branch's allowlist, .gitleaks.toml and .gitleaksignore in one git process;
   // whether the branch touches the allowlist, at the same time.
   const reader = new Git(opts.repoDir, { timeoutMs: Math.max(1, deadline - Date.now()) });
-  const [[commit, allowFile, configFile, ignoreFile], touched] = await Promise.all([
-    reader.readObjects([
-      ...allowlistObjects(allowlistRef, allowlistPath),
-      `${allowlistRef}:.gitleaks.toml`,
-      `${allowlistRef}:.gitleaksignore`
-    ]),
-    branchTouches(opts, allowlistPath, deadline)
-  ]);
-  const fromFile = allowlistFrom(allowlistRef, allowlistPath, commit, allowFile);
-  const loaded = rulesFrom(allowlistRef, configFile, ignoreFile);
+  let fromFile: LoadedAllowlist;
+  let loaded: ReturnType<typeof rulesFrom>;
+  let touched: boolean;
+  try {
+    const [[commit, allowFile, configFile, ignoreFile], touches] = await Promise.all([
+      reader.readObjects([
+        ...allowlistObjects(allowlistRef, allowlistPath),
+        `${allowlistRef}:.gitleaks.toml`,
+        `${allowlistRef}:.gitleaksignore`
+      ]),
+      branchTouches(opts, allowlistPath, deadline)
+    ]);
+    fromFile = allowlistFrom(allowlistRef, allowlistPath, commit, allowFile);
+    loaded = rulesFrom(allowlistRef, configFile, ignoreFile);
+    touched = touches;
+  } catch (err) {
+    await giveUp();
+    throw err;
+  }
   let allowlist = fromFile.allowlist;
   log?.debug(
     fromFile.found
@@ -224,38 +270,11 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
     while (inFlight.length >= 2 * pool.size) await collectNext();
   };
 
-  // Lines of one file arrive together: remember the last path's verdict.
-  let lastFile: string | undefined;
-  let lastSkipped = false;
-  let skippedBytes = 0;
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort();
-  if (opts.signal?.aborted) controller.abort();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  // Every path a commit writes: each is scanned as text once the lines are done.
-  const paths = new Map<string, ChangedPath | null>();
-  // Every path a commit writes, added or changed: path-only rules (a .p12 file) look at each.
-  const changed = new Map<string, ChangedPath>();
-  const lines = streamAddedLines({
-    repoDir: opts.repoDir,
-    base: opts.base,
-    head: opts.head,
-    timeoutMs: Math.max(1, deadline - Date.now()),
-    signal: controller.signal,
-    messages: true,
-    runs: true,
-    binaryTextPerFile: opts.binaryTextPerFile,
-    binaryTextTotal: opts.binaryTextTotal,
-    onPath: (p) => {
-      changed.set(p.file, p);
-      // git log lists newest first: the last commit seen adding a path is the one that introduced it.
-      if (p.added || !paths.has(p.file)) paths.set(p.file, p.added ? p : null);
-    }
-  });
   let stats: AddedLinesStats;
   try {
     for (;;) {
-      const next = await lines.next();
+      const next = await (pending ?? lines.next());
+      pending = undefined;
       if (next.done) {
         stats = next.value;
         break;
@@ -279,8 +298,7 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
     if (rest) await scanChunk(rest, true);
     while (inFlight.length > 0) await collectNext();
   } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-    await lines.return(undefined as never).catch(() => undefined);
+    await giveUp();
     await pool?.close();
   }
 
