@@ -22,7 +22,7 @@ import {
   type DecodeLayer,
   type DecodedSegment
 } from './decode.ts';
-import type { DetectContext, Ruleset, SecretHit } from './engine.ts';
+import { NEAR, type DetectContext, type Ruleset, type SecretHit } from './engine.ts';
 
 export const MAX_DECODE_DEPTH = 5;
 
@@ -57,6 +57,35 @@ function lineWindows(text: string, spans: Iterable<[number, number]>): [number, 
     // The last window ends just after a newline: the search back stops there at the latest.
     const s = text.lastIndexOf('\n', a - 1) + 1;
     out.push([s, lineEnd(Math.max(a, b - 1))]);
+  }
+  return out;
+}
+
+/**
+ * [start, end) windows around each span (in order of start), merged: the
+ * span's lines, but at most `near` characters before it and 2 * near after
+ * (what the rules themselves look at around a keyword; engine.ts NEAR).
+ */
+function nearWindows(
+  text: string,
+  spans: Iterable<[number, number]>,
+  near: number
+): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [a, b] of spans) {
+    let e = b;
+    const eMax = Math.min(text.length, b + 2 * near);
+    while (e < eMax && text.charCodeAt(e) !== 10) e++;
+    if (e < text.length && e < eMax) e++; // the newline
+    const last = out[out.length - 1];
+    if (last && a <= last[1]) {
+      last[1] = Math.max(last[1], e);
+      continue;
+    }
+    let s = a;
+    const sMin = Math.max(0, a - near);
+    while (s > sMin && text.charCodeAt(s - 1) !== 10) s--;
+    out.push([s, e]);
   }
   return out;
 }
@@ -130,7 +159,7 @@ function detectLayers(
       commitAt: ctx.commitAt && ((o) => ctx.commitAt!(toOriginal(chain, o, o + 1)[0]))
     };
     const segs = layer.segments;
-    for (const [ws, we] of lineWindows(layer.text, segmentSpans(segs, false))) {
+    for (const [ws, we] of nearWindows(layer.text, segmentSpans(segs, false), NEAR)) {
       const local: DetectContext = {
         pathAt: lctx.pathAt && ((o) => lctx.pathAt!(o + ws)),
         commitAt: lctx.commitAt && ((o) => lctx.commitAt!(o + ws))

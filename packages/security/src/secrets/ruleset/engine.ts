@@ -535,7 +535,7 @@ function windows(
 }
 
 /** How far around a keyword a single-line rule looks, at most (characters; far more than any match of one). */
-const NEAR = 2048;
+export const NEAR = 2048;
 
 /** Shannon entropy in bits per character, as gitleaks computes it. */
 export function shannonEntropy(s: string): number {
