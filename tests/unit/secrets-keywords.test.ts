@@ -131,4 +131,36 @@ describe('keyword automaton', () => {
     const many = `${`marker${pad(10_000)}`.repeat(50)}marker;${value}${pad(400_000)}\n`;
     expect(findSecrets(rules, many).map((h) => h.secret)).toEqual([value]);
   });
+
+  it('a rule with endsWith finds what it finds without it (curl-auth-header), on random curl soup', () => {
+    const rule = DEFAULT_RULES.find((r) => r.id === 'curl-auth-header')!;
+    expect(rule.endsWith).toBeDefined();
+    const withTail = [rule];
+    const without = [{ ...rule, endsWith: undefined }];
+    const rnd = random(11);
+    const pieces = [
+      'curl ',
+      'curl=',
+      'curl -X POST ',
+      ' -H "Authorization: Bearer dGhpcyBpcyBub3QgYSByZWFsIHRva2Vu"',
+      " --header='X-API-Key: k3y9f8e7d6c5b4a3f2e1d0c'",
+      ' -H "Authorization: Basic Zm9vYmFyYmF6cXV4cXV1eA=="',
+      ' -H "Authorization: Bearer ',
+      ' -H ',
+      '"',
+      ' \\\n  ',
+      '\n',
+      'x',
+      ' https://api.example.org/v1 '
+    ];
+    let found = 0;
+    for (let round = 0; round < 300; round++) {
+      let text = '';
+      for (let i = 0; i < 40; i++) text += pieces[Math.floor(rnd() * pieces.length)];
+      const a = findSecrets(withTail, text);
+      expect(a).toEqual(findSecrets(without, text));
+      found += a.length;
+    }
+    expect(found).toBeGreaterThan(20);
+  });
 });

@@ -145,7 +145,11 @@ export function loadRules(text: string | undefined, where = '.gitleaks.toml'): L
 function extendRule(base: GitleaksRule, o: GitleaksRule): GitleaksRule {
   const r: GitleaksRule = { ...base };
   if (o.description) r.description = o.description;
-  if (o.regex) r.regex = o.regex;
+  if (o.regex) {
+    r.regex = o.regex;
+    // Our endsWith describes our regex, not theirs.
+    delete r.endsWith;
+  }
   if (o.path) r.path = o.path;
   if (o.secretGroup) r.secretGroup = o.secretGroup;
   if (o.entropy) r.entropy = o.entropy;

@@ -66,6 +66,8 @@ export interface CompiledRule {
   allowlists: CompiledAllowlist[];
   /** The regex was compiled without its leading `[\w.-]{0,50}?`: a match extends back over that many identifier characters. */
   backOver?: number;
+  /** GitleaksRule.endsWith, compiled. */
+  endsWith?: RegExp;
 }
 
 export class RuleError extends Error {
@@ -179,6 +181,11 @@ export function compileRule(rule: GitleaksRule, validate = true): CompiledRule {
     if (rule.path) c.path = compileRe2(rule.path, '', validate);
   } catch (err) {
     throw new RuleError(id, 'path', err instanceof Error ? err.message : String(err));
+  }
+  try {
+    if (rule.endsWith) c.endsWith = compileRe2(rule.endsWith, 'g', validate);
+  } catch (err) {
+    throw new RuleError(id, 'endsWith', err instanceof Error ? err.message : String(err));
   }
   if (c.re && c.secretGroup > 0) {
     const groups =
@@ -343,6 +350,19 @@ export class Ruleset {
     hits: SecretHit[]
   ): void {
     const re = r.re!;
+    if (r.endsWith) {
+      // Every match ends with `endsWith`: none of it here, no match; else none past its last one.
+      const tail = r.endsWith;
+      const piece = text.slice(from, to);
+      tail.lastIndex = 0;
+      let last = -1;
+      for (let m = tail.exec(piece); m !== null; m = tail.exec(piece)) {
+        last = m.index + m[0].length;
+        if (m[0].length === 0) tail.lastIndex++;
+      }
+      if (last < 0) return;
+      to = Math.min(to, from + last + 1);
+    }
     const sub = from === 0 && to === text.length ? text : text.slice(from, to);
     re.lastIndex = 0;
     let m: RegExpExecArray | null;

@@ -331,6 +331,13 @@ export const RULES_A: GitleaksRule[] = [
       `"|'` +
       CURL_AUTH_HEADER +
       String.raw`')(?:\B|\s|\z)`,
+    // The header part alone: from every 'curl' of a long line the lazy gap would scan to the end.
+    endsWith:
+      String.raw`[ \t\n\r](?:-H|--header)(?:=|[ \t]{0,5})(?:"` +
+      CURL_AUTH_HEADER +
+      `"|'` +
+      CURL_AUTH_HEADER +
+      `')`,
     entropy: 2.75,
     keywords: ['curl']
   },

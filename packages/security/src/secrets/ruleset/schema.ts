@@ -56,6 +56,15 @@ export interface GitleaksRule {
   allowlists?: GitleaksAllowlist[];
   required?: GitleaksRequired[];
   skipReport?: boolean;
+  /**
+   * quality-gates' own (not gitleaks'): an RE2 pattern every match of `regex`
+   * ends with. Where it does not match, the rule does not run; where it does,
+   * the rule's search stops one character after its last match. For a regex
+   * with an open gap after its keyword (curl ... -H "..."), whose search
+   * would otherwise scan to the end of the line from every keyword: linear
+   * instead of quadratic, the same matches. Only the default ruleset sets it.
+   */
+  endsWith?: string;
 }
 
 export interface GitleaksExtend {
