@@ -150,4 +150,26 @@ describe('secrets detection in worker threads', () => {
     await pool.close();
     await expect(job).rejects.toThrow(/stopped/);
   }, 60_000);
+
+  it('ends a worker still at a slow chunk when the scan timeout passes: FAIL, not a wait', async () => {
+    const repo = makeLocalRepo({ date: tickingDate });
+    const base = repo.commitAll('base');
+    // 11 MB of lines a backtracking regex works hard on (kubernetes-secret-yaml's bounded gaps),
+    // in chunks of 64 KiB: seconds of work, against a timeout of 300 ms.
+    const slow = ('kind: secret data: '.repeat(3000) + '\n').repeat(200);
+    repo.commitAll('slow', { 'manifests/all.yaml': slow });
+    const head = repo.sha('HEAD');
+    const started = Date.now();
+    await expect(
+      scanRangeEmbedded({
+        repoDir: repo.work,
+        base,
+        head,
+        timeoutMs: 300,
+        workers: 1,
+        limits: { targetChars: 64 * 1024, overlapChars: 1024 }
+      })
+    ).rejects.toThrow(/timed out/);
+    expect(Date.now() - started).toBeLessThan(8000);
+  }, 60_000);
 });
