@@ -17,6 +17,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync
 } from 'node:fs';
@@ -391,6 +392,19 @@ describe('the token input', () => {
     expect(secretsIn(readFileSync(join(c.work, '.git', 'config'), 'utf8'))).toEqual([]);
     await writeState(stateBackend(c, credential), 83);
     expect(receivePacks().at(-1)?.token).toBe(CHECKOUT_TOKEN);
+  });
+});
+
+describe('a repository without a local config file', () => {
+  it('is set up like one with an empty config (nothing to take out)', async () => {
+    const dir = tempDir();
+    git(dir, 'init', '-q');
+    rmSync(join(dir, '.git', 'config'));
+    const credential = await GitCredential.setup({
+      workspace: dir,
+      env: { ...process.env, ...GIT_ENV }
+    });
+    expect(credential.removed).toEqual([]);
   });
 });
 

@@ -128,7 +128,10 @@ export class GitCredential {
       const configDir = resolve(opts.workspace, commonDir.stdout.trim());
 
       // The local config, read once (one git process instead of one per question).
-      const local = await listConfig(git, ['--local']);
+      // (No config file at all reads as empty, as `--get-regexp` reads it.)
+      const local = existsAsFile(resolve(configDir, 'config'))
+        ? await listConfig(git, ['--local'])
+        : [];
       const matching = (re: RegExp): [string, string][] => local.filter(([k]) => re.test(k));
 
       // 1. Persisted headers in the local config file itself (checkout v4).
