@@ -132,27 +132,46 @@ describe('keyword automaton', () => {
     expect(findSecrets(rules, many).map((h) => h.secret)).toEqual([value]);
   });
 
-  it('a rule with endsWith finds what it finds without it (curl-auth-header), on random curl soup', () => {
-    const rule = DEFAULT_RULES.find((r) => r.id === 'curl-auth-header')!;
+  it.each([
+    [
+      'curl-auth-header',
+      [
+        'curl ',
+        'curl=',
+        'curl -X POST ',
+        ' -H "Authorization: Bearer dGhpcyBpcyBub3QgYSByZWFsIHRva2Vu"',
+        " --header='X-API-Key: k3y9f8e7d6c5b4a3f2e1d0c'",
+        ' -H "Authorization: Basic Zm9vYmFyYmF6cXV4cXV1eA=="',
+        ' -H "Authorization: Bearer ',
+        ' -H ',
+        '"',
+        ' \\\n  ',
+        '\n',
+        'x',
+        ' https://api.example.org/v1 '
+      ]
+    ],
+    [
+      'private-key',
+      [
+        '-----BEGIN PRIVATE KEY-----\n',
+        '-----BEGIN RSA PRIVATE KEY-----\n',
+        '-----END PRIVATE KEY-----\n',
+        '-----END RSA PRIVATE KEY-----',
+        'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n',
+        'TWSY0bZAd4KNk3iyMfKsAh9XFpK8PZZ8cQMzM6SeDFBXQXqGnHk9y0z1lOc4dIyJ\n',
+        'KEY-----',
+        ' BLOCK-----',
+        '\n',
+        'x'
+      ]
+    ]
+  ])('a rule with endsWith finds what it finds without it (%s), on random soup', (id, pieces) => {
+    const rule = DEFAULT_RULES.find((r) => r.id === id)!;
     expect(rule.endsWith).toBeDefined();
     const withTail = [rule];
     const without = [{ ...rule, endsWith: undefined }];
     const rnd = random(11);
-    const pieces = [
-      'curl ',
-      'curl=',
-      'curl -X POST ',
-      ' -H "Authorization: Bearer dGhpcyBpcyBub3QgYSByZWFsIHRva2Vu"',
-      " --header='X-API-Key: k3y9f8e7d6c5b4a3f2e1d0c'",
-      ' -H "Authorization: Basic Zm9vYmFyYmF6cXV4cXV1eA=="',
-      ' -H "Authorization: Bearer ',
-      ' -H ',
-      '"',
-      ' \\\n  ',
-      '\n',
-      'x',
-      ' https://api.example.org/v1 '
-    ];
     let found = 0;
     for (let round = 0; round < 300; round++) {
       let text = '';

@@ -140,6 +140,8 @@ export const RULES_C: GitleaksRule[] = [
     id: 'private-key',
     description: 'Private key (PEM or PGP block)',
     regex: String.raw`(?i)-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\s\S]{64,}?KEY(?: BLOCK)?-----`,
+    // A BEGIN without its end would otherwise be searched to the end of the text, from every BEGIN.
+    endsWith: String.raw`(?i)KEY(?: BLOCK)?-----`,
     keywords: ['-----begin'],
     allowlists: [
       {
