@@ -329,7 +329,8 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
     if (!all.some((g) => g.fingerprint === f.fingerprint && g.source === f.source)) all.push(f);
   }
   // Path-only rules: the file itself is the finding (its name is not a secret: shown as it is).
-  for (const [file, p] of changed) {
+  // Beside another engine they are that engine's (gitleaks applies them to the same paths).
+  for (const [file, p] of opts.namesAndMessagesOnly ? [] : changed) {
     if (isPathAllowlisted(allowlist, file)) continue;
     for (const ruleId of rules.ruleset.matchPath(file, p.commit)) {
       const loc = { commit: p.commit, file: names.masked.get(file) ?? file, ruleId, line: 0 };
@@ -343,12 +344,14 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
       });
     }
   }
-  notes.push(
-    ...binaryNotes(stats, allowlist, (p) => names.masked.get(p) ?? p, {
-      perFile: opts.binaryTextPerFile ?? BINARY_TEXT_PER_FILE,
-      total: opts.binaryTextTotal ?? BINARY_TEXT_TOTAL
-    })
-  );
+  // Binary content is the other engine's when only names and messages are scanned here.
+  if (!opts.namesAndMessagesOnly)
+    notes.push(
+      ...binaryNotes(stats, allowlist, (p) => names.masked.get(p) ?? p, {
+        perFile: opts.binaryTextPerFile ?? BINARY_TEXT_PER_FILE,
+        total: opts.binaryTextTotal ?? BINARY_TEXT_TOTAL
+      })
+    );
   const result: SecretScanResult = withRedactor(
     {
       engine: 'embedded',
