@@ -377,7 +377,6 @@ export class Git {
     return arg === remote ? [remote] : [arg, `+refs/heads/*:refs/remotes/${remote}/*`];
   }
 
-  /** Contents of a file at a commit, or undefined when it does not exist there. */
   /**
    * Several objects (`<rev>`, `<rev>:<path>`) read by one `git cat-file
    * --batch`: one process for several reads. Each is its type and content,
@@ -427,6 +426,7 @@ export class Git {
     return objects;
   }
 
+  /** Contents of a file at a commit, or undefined when it does not exist there. */
   async showFile(commit: string, path: string): Promise<string | undefined> {
     const r = await this.exec(['show', `${commit}:${path}`]);
     return r.exitCode === 0 ? r.stdout : undefined;

@@ -103,7 +103,10 @@ async function scanSecrets(
         ...leaks.findings.map((f) => ({ ...f, file: redact(f.file) })),
         ...side.findings.filter((f) => f.source !== undefined)
       ],
-      notes: [...leaks.notes, ...side.notes.map((n) => `names and commit messages: ${n}`)]
+      notes: [
+        ...leaks.notes.map(redact),
+        ...side.notes.map((n) => `names and commit messages: ${n}`)
+      ]
     },
     redact
   );
@@ -120,20 +123,23 @@ async function gitleaksScan(
   // Scanner config and ignores come from the target branch, never from the branch under test.
   const tmp = mkdtempSync(join(tmpdir(), 'qg-gitleaks-'));
   try {
-    const fromBase = async (name: string): Promise<string | undefined> => {
-      const text = await git.showFile(range.baseTip, name);
-      if (text === undefined) return undefined;
+    // Both files in one git process, bytes as committed.
+    const names = ['.gitleaks.toml', '.gitleaksignore'];
+    const objects = await git.readObjects(names.map((n) => `${range.baseTip}:${n}`));
+    const [configPath, ignorePath] = names.map((name, i) => {
+      const o = objects[i];
+      if (o?.type !== 'blob') return undefined;
       const p = join(tmp, name.replace(/^\./, 'dot-'));
-      writeFileSync(p, text);
+      writeFileSync(p, o.content);
       return p;
-    };
+    });
     return await runGitleaks({
       binary,
       repoDir: config.repoDir,
       base: range.base,
       head: range.head,
-      configPath: await fromBase('.gitleaks.toml'),
-      ignorePath: await fromBase('.gitleaksignore'),
+      configPath,
+      ignorePath,
       timeoutMs: config.scanTimeoutMs,
       logger: ctx.logger,
       env: ctx.env

@@ -176,10 +176,10 @@ export function allowlistFrom(
 ): LoadedAllowlist {
   // The commit must exist: a missing base is an error, not "no allowlist".
   if (!commit)
-    throw new GitError(`git cat-file failed: ${ref.slice(0, 12)} is not a commit here`, [
-      'cat-file',
-      '--batch'
-    ]);
+    throw new GitError(
+      `git cat-file failed: ${ref.slice(0, 12)}, the target branch's commit the allowlist is read from, is not a commit of this repository`,
+      ['cat-file', '--batch']
+    );
   if (!file) return { allowlist: EMPTY_ALLOWLIST, found: false };
   if (file.type !== 'blob') {
     throw new AllowlistError(path, 0, `is a ${file.type} at ${ref.slice(0, 12)}, not a file`);

@@ -116,7 +116,6 @@ interface Pending {
 export class DetectPool {
   readonly size: number;
   private readonly workers: Worker[] = [];
-  private readonly load = new Map<Worker, number>();
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | undefined;
@@ -125,8 +124,7 @@ export class DetectPool {
     this.size = size;
     for (let i = 0; i < size; i++) {
       const w = new Worker(script, { workerData: { rules } });
-      this.load.set(w, 0);
-      w.on('message', (m: DetectReply) => this.reply(w, m));
+      w.on('message', (m: DetectReply) => this.reply(m));
       w.on('error', (e) => this.fail(w, e instanceof Error ? e : new Error(String(e))));
       w.on('exit', (code) => {
         if (this.workers.includes(w))
@@ -146,10 +144,11 @@ export class DetectPool {
   /** The hits of `text` (offsets of the chunk), by the least busy worker. */
   detect(text: string, places: ChunkPlaces): Promise<SecretHit[]> {
     if (this.failure) return Promise.reject(this.failure);
+    const load = (w: Worker): number =>
+      [...this.pending.values()].filter((p) => p.worker === w).length;
     let worker = this.workers[0];
-    for (const w of this.workers) if (this.load.get(w)! < this.load.get(worker)!) worker = w;
+    for (const w of this.workers) if (load(w) < load(worker)) worker = w;
     const id = this.nextId++;
-    this.load.set(worker, this.load.get(worker)! + 1);
     return new Promise<SecretHit[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker });
       worker.postMessage({ id, text, places } satisfies DetectJob);
@@ -166,11 +165,10 @@ export class DetectPool {
     }
   }
 
-  private reply(w: Worker, m: DetectReply): void {
+  private reply(m: DetectReply): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    this.load.set(w, this.load.get(w)! - 1);
     if ('error' in m) p.reject(new Error(m.error));
     else p.resolve(m.hits);
   }

@@ -44,12 +44,12 @@ function toOriginal(chain: Chain, start: number, end: number): [number, number] 
  */
 function lineWindows(text: string, spans: Iterable<[number, number]>): [number, number][] {
   const out: [number, number][] = [];
+  const lineEnd = (from: number): number => {
+    const e = text.indexOf('\n', from);
+    return e < 0 ? text.length : e + 1;
+  };
   for (const [a, b] of spans) {
     const last = out[out.length - 1];
-    const lineEnd = (from: number): number => {
-      const e = text.indexOf('\n', from);
-      return e < 0 ? text.length : e + 1;
-    };
     if (last && a < last[1]) {
       if (b > last[1]) last[1] = lineEnd(b - 1);
       continue;

@@ -19,8 +19,6 @@ export interface KeywordLines {
    * next one at least `spacing` characters on (scan()'s argument).
    */
   at: (number[] | undefined)[];
-  /** For each keyword index: the line of each offset in `at`. */
-  lines: (number[] | undefined)[];
   /** lineStarts[i]: offset where line i starts; one more entry: the text's length. */
   lineStarts: Int32Array;
   lineCount: number;
@@ -149,7 +147,6 @@ export class KeywordAutomaton {
     const S = this.symbols;
     const symI = symbol[105];
     const symK = symbol[107];
-    const lines: (number[] | undefined)[] = new Array(this.keywords.length);
     const at: (number[] | undefined)[] = new Array(this.keywords.length);
     const lastLine = new Int32Array(this.keywords.length).fill(-1);
     const lastAt = new Float64Array(this.keywords.length);
@@ -173,11 +170,7 @@ export class KeywordAutomaton {
       let sym: number;
       if (c < 128) {
         if (c === 10) {
-          if (lineCount === starts.length) {
-            const grown = new Int32Array(starts.length * 2);
-            grown.set(starts);
-            starts = grown;
-          }
+          if (lineCount === starts.length) starts = grow(starts);
           starts[lineCount++] = i + 1;
           state = 0;
           continue;
@@ -196,29 +189,20 @@ export class KeywordAutomaton {
           if (lastLine[k] === line && pos - lastAt[k] < spacing) continue;
           lastLine[k] = line;
           lastAt[k] = pos;
-          const list = lines[k];
-          if (list === undefined) {
-            lines[k] = [line];
-            at[k] = [pos];
-          } else {
-            list.push(line);
-            at[k]!.push(pos);
-          }
+          const list = at[k];
+          if (list === undefined) at[k] = [pos];
+          else list.push(pos);
         }
       }
     }
-    if (lineCount === starts.length) {
-      const grown = new Int32Array(starts.length + 1);
-      grown.set(starts);
-      starts = grown;
-    }
+    if (lineCount === starts.length) starts = grow(starts);
     starts[lineCount] = n;
     if (runStart >= 0 && n - runStart >= minRun) {
       if (foundLength + 2 > found.length) found = grow(found);
       found[foundLength++] = runStart;
       found[foundLength++] = n;
     }
-    const result: KeywordLines = { at, lines, lineStarts: starts, lineCount };
+    const result: KeywordLines = { at, lineStarts: starts, lineCount };
     if (runs) result.runs = found.subarray(0, foundLength);
     return result;
   }
