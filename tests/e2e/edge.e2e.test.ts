@@ -190,9 +190,9 @@ async function leaseHolder(): Promise<string | null> {
     '--json'
   ]);
   expect(r.code).toBe(0);
-  const parsed = JSON.parse(r.stdout) as { outputs: { json?: string } };
-  const status = JSON.parse(parsed.outputs.json ?? '{}') as { lease?: { branch?: string } | null };
-  return status.lease?.branch ?? null;
+  // status --json prints the status object itself.
+  const status = JSON.parse(r.stdout) as { holder: { branch: string } | null };
+  return status.holder?.branch ?? null;
 }
 
 interface EdgeJson {

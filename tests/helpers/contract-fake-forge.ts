@@ -5,6 +5,30 @@
 // to another origin as object storage with ServeDirect does; an expired one
 // answers 404 "Artifact has expired"), commit statuses, issue comments and
 // issue labels. Tests add runs and artefacts and read what the code wrote.
+//
+// Pull requests and workflow dispatch (Gitea's MergePullRequest,
+// IsPullRequestMerged, GetPullRequest, ActionsDispatchWorkflow) answer from
+// a ForgeBackend: the workflow harness, which holds the pull requests and
+// the bare origin and does the git for real. The fake keeps Gitea's order
+// of checks and its answers (routers/api/v1/repo/pull.go, services/pull
+// check.go and merge*.go, services/actions DispatchActionWorkflow) and
+// records every merge and dispatch request (merges, dispatches):
+//   merge: no such PR 404; merged 405 with an empty message; closed 404
+//   (ErrIsClosed); refuseMerge (permissions, protection: 405); conflicting
+//   with its base while Gitea's patch checker is current 405 "Please try
+//   again later" (patchChecker 'stale': the merge runs and a conflict is 409
+//   with Gitea's ErrMergeConflicts/ErrRebaseConflicts JSON, no message);
+//   style not in mergeStyles 405; head_commit_id not the PR head 409 "head
+//   out of date"; base moved under the merge 409 "merge push out of date"
+//   (or, a concurrent push holding the ref, 409 "PushRejected with remote
+//   message: ...");
+//   fast-forward-only on a diverged base 409 (Gitea has no case for
+//   ErrMergeDivergingFastForwardOnly and answers 500, which the contract
+//   does not declare); success 200, no body.
+//   dispatch: ref "" 422; refuseDispatch; unknown ref or workflow file 404;
+//   no on.workflow_dispatch 422; inputs the workflow does not declare are
+//   dropped and missing ones take their defaults (Gitea reads only declared
+//   inputs); success 204 and a run waiting on the forge.
 
 import { randomBytes } from 'node:crypto';
 import {
@@ -25,6 +49,10 @@ export interface FakeRun {
   event: string;
   headSha: string;
   startedAt: string;
+  /** The workflow file name (Gitea's WorkflowID); the run's `path` is `<it>@<ref>`. Default land.yml. */
+  workflowId?: string;
+  /** The run's ref (Gitea's run.Ref). Default refs/heads/<branch>. */
+  ref?: string;
 }
 
 export interface FakeArtifact {
@@ -60,6 +88,142 @@ export interface FakeLabel {
   name: string;
   color: string;
 }
+
+export type MergeStyle =
+  'merge' | 'rebase' | 'rebase-merge' | 'squash' | 'fast-forward-only' | 'manually-merged';
+export type GitMergeStyle = Exclude<MergeStyle, 'manually-merged'>;
+
+/** MergePullRequestOption, as the contract declares it. */
+export interface MergeBody {
+  Do: MergeStyle;
+  MergeCommitID?: string;
+  MergeTitleField?: string;
+  MergeMessageField?: string;
+  delete_branch_after_merge?: boolean;
+  force_merge?: boolean;
+  head_commit_id?: string;
+  merge_when_checks_succeed?: boolean;
+}
+
+/** A pull request as the forge knows it (the harness's PullRequest has these fields). */
+export interface FakePull {
+  number: number;
+  title: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  mergeCommitSha?: string;
+  head: string;
+  headSha: string;
+  base: string;
+  baseSha: string;
+  labels: FakeLabel[];
+  /** The PR's author. Default 'agent'. */
+  author?: string;
+  mergedBy?: string;
+  mergeBase?: string;
+  createdAt?: string;
+  mergedAt?: string;
+  closedAt?: string;
+}
+
+export type GitMergeOutcome =
+  | { kind: 'merged'; sha: string }
+  /** A merge or squash conflict: Gitea's ErrMergeConflicts. */
+  | { kind: 'conflict'; stdout: string; stderr: string }
+  /** A rebase stopped at `commit`: Gitea's ErrRebaseConflicts. */
+  | { kind: 'rebase-conflict'; commit: string; stdout: string; stderr: string }
+  /** fast-forward-only and the base has commits the head has not. */
+  | { kind: 'not-fast-forward'; stderr: string }
+  /** The base moved between the merge's clone and its push (the push was non-fast-forward). */
+  | { kind: 'push-out-of-date' }
+  /** The push was refused (e.g. the base's ref was locked by a concurrent push): the `remote:` lines. */
+  | { kind: 'push-rejected'; remote: string }
+  /** manually-merged with a commit that is not on the base branch. */
+  | { kind: 'wrong-commit' };
+
+export type DispatchOutcome =
+  | { kind: 'queued'; runId: number; inputs: Record<string, string>; ignored: string[] }
+  | { kind: 'no-ref' }
+  | { kind: 'no-workflow' }
+  | { kind: 'no-dispatch-trigger' };
+
+/** What the forge cannot know by itself: the pull requests, the git repository, the workflows. */
+export interface ForgeBackend {
+  /** The pull request, its head re-read from the origin as Gitea's push hook keeps it; undefined: none. */
+  pull(index: number): Promise<FakePull | undefined>;
+  /** Gitea's patch checker: does the PR merge into its base without conflicts? */
+  mergeable(index: number): Promise<boolean>;
+  /** Merges for real (a temporary clone, pushed to the base branch), then closes the PR as merged. */
+  merge(req: {
+    index: number;
+    style: GitMergeStyle;
+    message: string;
+    deleteBranch: boolean;
+  }): Promise<GitMergeOutcome>;
+  /** manually-merged: marks the PR merged by `commit` when the commit is on its base branch. */
+  markMerged(req: { index: number; commit: string }): Promise<GitMergeOutcome>;
+  /** Creates a workflow_dispatch run of the workflow file at the ref, waiting for the runner. */
+  dispatch(req: {
+    workflowId: string;
+    ref: string;
+    inputs: Record<string, string>;
+  }): Promise<DispatchOutcome>;
+}
+
+/** One POST .../pulls/{index}/merge, whatever its answer. */
+export interface FakeMerge {
+  index: number;
+  style: MergeStyle;
+  headCommitId?: string;
+  /** The PR's head when the request was answered. */
+  headSha?: string;
+  /** The base branch's new head (Gitea's merged_commit_id). */
+  resultSha?: string;
+  status: number;
+  /** The answer's message, if it had one. */
+  message?: string;
+  deleteBranch: boolean;
+  at: string;
+}
+
+/** One POST .../actions/workflows/{workflow_id}/dispatches, whatever its answer. */
+export interface FakeDispatch {
+  workflowId: string;
+  ref: string;
+  /** The inputs as sent. */
+  inputs: Record<string, string>;
+  status: number;
+  message?: string;
+  /** The run it created (waiting on the forge until the harness drains it). */
+  runId?: number;
+  /** Sent inputs the workflow does not declare (Gitea drops them). */
+  ignoredInputs?: string[];
+  at: string;
+}
+
+export interface Refusal {
+  status: number;
+  message: string;
+}
+
+/** Gitea's refusals from CheckPullMergeable, for refuseMerge. */
+export const MERGE_REFUSALS = {
+  notAllowed: { status: 405, message: 'User not allowed to merge PR' },
+  statusChecks: {
+    status: 405,
+    message: 'not allowed to merge [reason: Not all required status checks successful]'
+  },
+  approvals: {
+    status: 405,
+    message: 'not allowed to merge [reason: Does not have enough approvals]'
+  },
+  outdatedBranch: {
+    status: 405,
+    message: 'not allowed to merge [reason: The head branch is behind the base branch]'
+  },
+  workInProgress: { status: 405, message: 'Work in progress PRs cannot be merged' },
+  tryAgainLater: { status: 405, message: 'Please try again later' }
+} as const satisfies Record<string, Refusal>;
 
 const DAY = 86_400_000;
 const DEFAULT_PAGE = 30;
@@ -101,8 +265,26 @@ export class FakeForge {
   downloads: 'signed' | 'external' = 'signed';
   /** Set by the server: origin of the fake object storage. */
   externalOrigin = '';
+  /** Pull requests, git and workflows: set by the workflow harness (the newest one made on this forge). */
+  backend: ForgeBackend | undefined;
+  /** The repository's allowed merge styles (Gitea's defaults: all but manually-merged). */
+  mergeStyles: MergeStyle[] = ['merge', 'rebase', 'rebase-merge', 'squash', 'fast-forward-only'];
+  /**
+   * 'current': Gitea's patch checker has tested every open PR against its
+   * base (a conflicting PR is not mergeable: 405 "Please try again later");
+   * 'stale': it has not yet (the merge runs, a conflict answers 409).
+   */
+  patchChecker: 'current' | 'stale' = 'current';
+  /** A refusal from CheckPullMergeable (permissions, branch protection), after the merged/closed checks. */
+  refuseMerge: ((index: number, body: MergeBody) => Refusal | undefined) | undefined;
+  /** A refusal of a dispatch (e.g. 403 workflow disabled), after the ref check. */
+  refuseDispatch: ((workflowId: string, ref: string) => Refusal | undefined) | undefined;
+  merges: FakeMerge[] = [];
+  dispatches: FakeDispatch[] = [];
   private nextId = 100;
   private readonly signatures = new Map<string, { artifactId: number; expires: number }>();
+  /** Gitea's pullWorkingPool: one merge of a PR at a time. */
+  private readonly pullLocks = new Map<number, Promise<unknown>>();
 
   addRun(p: Partial<FakeRun> & { branch: string }): FakeRun {
     const id = p.id ?? this.nextId++;
@@ -113,7 +295,9 @@ export class FakeForge {
       state: p.state ?? 'success',
       event: p.event ?? 'push',
       headSha: p.headSha ?? randomBytes(20).toString('hex'),
-      startedAt: p.startedAt ?? new Date(Date.UTC(2025, 0, 1) + id * 60_000).toISOString()
+      startedAt: p.startedAt ?? new Date(Date.UTC(2025, 0, 1) + id * 60_000).toISOString(),
+      ...(p.workflowId === undefined ? {} : { workflowId: p.workflowId }),
+      ...(p.ref === undefined ? {} : { ref: p.ref })
     };
     this.runs.push(run);
     return run;
@@ -183,7 +367,11 @@ export class FakeForge {
         this.scoped(r, () => {
           this.issueLabels.set(Number(r.params.index), []);
           return { status: 204 };
-        })
+        }),
+      repoGetPullRequest: (r) => this.scoped(r, () => this.getPull(r)),
+      repoPullRequestIsMerged: (r) => this.scoped(r, () => this.isMerged(r)),
+      repoMergePullRequest: (r) => this.scoped(r, () => this.mergePull(r)),
+      ActionsDispatchWorkflow: (r) => this.scoped(r, () => this.dispatchWorkflow(r))
     };
   }
 
@@ -211,7 +399,10 @@ export class FakeForge {
     };
   }
 
-  private scoped(r: ContractRequest, fn: () => ContractResponse): ContractResponse {
+  private scoped(
+    r: ContractRequest,
+    fn: () => ContractResponse | Promise<ContractResponse>
+  ): ContractResponse | Promise<ContractResponse> {
     if (r.params.owner !== this.owner || r.params.repo !== this.repo) {
       return { status: 404, body: { message: "The target couldn't be found.", errors: [] } };
     }
@@ -265,7 +456,7 @@ export class FakeForge {
       head_sha: x.headSha,
       status,
       ...(done ? { conclusion: x.state } : {}),
-      path: `land.yml@refs/heads/${x.branch}`,
+      path: `${x.workflowId ?? 'land.yml'}@${x.ref ?? `refs/heads/${x.branch}`}`,
       started_at: x.startedAt,
       ...(done ? { completed_at: x.startedAt } : {}),
       repository_id: 1
@@ -470,6 +661,301 @@ export class FakeForge {
     );
     return { status: 204 };
   }
+
+  // ---- pull requests ---------------------------------------------------------------
+
+  private async getPull(r: ContractRequest): Promise<ContractResponse> {
+    const index = Number(r.params.index);
+    const pr = await this.backend?.pull(index);
+    if (!pr) return NOT_FOUND;
+    // Gitea's Mergeable(): false while the checker has the PR as conflicting.
+    const mergeable =
+      pr.state === 'open' && this.patchChecker === 'current'
+        ? await this.backend!.mergeable(index)
+        : true;
+    return { status: 200, body: this.pullJson(r, pr, mergeable) };
+  }
+
+  /** Gitea's IsPullRequestMerged: 204 when merged, else 404 (no such PR too). */
+  private async isMerged(r: ContractRequest): Promise<ContractResponse> {
+    const pr = await this.backend?.pull(Number(r.params.index));
+    return pr?.merged ? { status: 204 } : NOT_FOUND;
+  }
+
+  private async mergePull(r: ContractRequest): Promise<ContractResponse> {
+    const index = Number(r.params.index);
+    const body = (r.body ?? {}) as MergeBody;
+    const rec: FakeMerge = {
+      index,
+      style: body.Do,
+      ...(body.head_commit_id === undefined ? {} : { headCommitId: body.head_commit_id }),
+      status: 0,
+      deleteBranch: body.delete_branch_after_merge === true,
+      at: new Date().toISOString()
+    };
+    this.merges.push(rec);
+    const previous = this.pullLocks.get(index) ?? Promise.resolve();
+    const answer = previous.then(() => this.mergeAnswer(index, body, rec));
+    this.pullLocks.set(
+      index,
+      answer.catch(() => undefined)
+    );
+    const a = await answer;
+    rec.status = a.status;
+    const message = (a.body as { message?: unknown } | undefined)?.message;
+    if (typeof message === 'string') rec.message = message;
+    return a;
+  }
+
+  /** Gitea's MergePullRequest, its checks in Gitea's order. */
+  private async mergeAnswer(
+    index: number,
+    body: MergeBody,
+    rec: FakeMerge
+  ): Promise<ContractResponse> {
+    const backend = this.backend;
+    const pr = await backend?.pull(index);
+    if (!backend || !pr) return NOT_FOUND;
+    rec.headSha = pr.headSha;
+    // CheckPullMergeable
+    if (pr.merged) return { status: 405, body: { message: '' } };
+    if (pr.state === 'closed') return NOT_FOUND;
+    const refusal = this.refuseMerge?.(index, body);
+    if (refusal) return { status: refusal.status, body: { message: refusal.message } };
+    if (body.merge_when_checks_succeed) {
+      throw new Error(
+        'merge_when_checks_succeed is not modelled (Gitea may answer 201, which the contract does not declare)'
+      );
+    }
+    const style = body.Do;
+    const notAllowed: ContractResponse = {
+      status: 405,
+      body: { message: `${style} is not allowed an allowed merge style for this repository` }
+    };
+    if (style === 'manually-merged') {
+      if (!this.mergeStyles.includes(style)) return notAllowed;
+      const out = await backend.markMerged({ index, commit: body.MergeCommitID ?? '' });
+      // "Wrong commit ID" is answered as the Go error itself: {}.
+      if (out.kind !== 'merged') return { status: 409, body: {} };
+      rec.resultSha = out.sha;
+      return { status: 200 };
+    }
+    if (this.patchChecker === 'current' && !(await backend.mergeable(index))) {
+      return { status: 405, body: { message: 'Please try again later' } };
+    }
+    // pull_service.Merge
+    if (!this.mergeStyles.includes(style)) return notAllowed;
+    if (body.head_commit_id && body.head_commit_id !== pr.headSha) {
+      return { status: 409, body: { message: 'head out of date' } };
+    }
+    const out = await backend.merge({
+      index,
+      style,
+      message: mergeMessage(pr, style, body),
+      deleteBranch: body.delete_branch_after_merge === true
+    });
+    switch (out.kind) {
+      case 'merged':
+        rec.resultSha = out.sha;
+        return { status: 200 };
+      case 'conflict':
+        return {
+          status: 409,
+          body: { Style: style, StdOut: out.stdout, StdErr: out.stderr, Err: {} }
+        };
+      case 'rebase-conflict':
+        return {
+          status: 409,
+          body: {
+            Style: style,
+            CommitSHA: out.commit,
+            StdOut: out.stdout,
+            StdErr: out.stderr,
+            Err: {}
+          }
+        };
+      case 'not-fast-forward':
+        return {
+          status: 409,
+          body: {
+            message: `fast-forward-only merge not possible: ${pr.base} has commits that are not in the head`
+          }
+        };
+      case 'push-out-of-date':
+        return { status: 409, body: { message: 'merge push out of date' } };
+      case 'push-rejected':
+        return {
+          status: 409,
+          body: {
+            message:
+              out.remote === ''
+                ? 'PushRejected without remote error message'
+                : `PushRejected with remote message: ${out.remote}`
+          }
+        };
+      case 'wrong-commit':
+        throw new Error('the backend answered wrong-commit to a merge');
+    }
+  }
+
+  /** Gitea's convert.ToAPIPullRequest, the fields that mean something here. */
+  private pullJson(r: ContractRequest, pr: FakePull, mergeable: boolean): Record<string, unknown> {
+    const html = `${r.origin}/${this.owner}/${this.repo}/pulls/${pr.number}`;
+    const repo = this.repositoryJson(r);
+    const branch = (ref: string, sha: string) => ({ label: ref, ref, sha, repo_id: 1, repo });
+    const now = new Date().toISOString();
+    return {
+      id: 1000 + pr.number,
+      url: html,
+      number: pr.number,
+      user: this.userJson(r, pr.author ?? 'agent', 2),
+      title: pr.title,
+      body: '',
+      labels: pr.labels.map((l) => ({
+        id: l.id,
+        name: l.name,
+        color: l.color,
+        description: '',
+        exclusive: false,
+        is_archived: false,
+        url: `${r.apiUrl}/repos/${this.owner}/${this.repo}/labels/${l.id}`
+      })),
+      assignees: [],
+      requested_reviewers: [],
+      state: pr.state,
+      draft: false,
+      is_locked: false,
+      comments: 0,
+      review_comments: 0,
+      html_url: html,
+      diff_url: `${html}.diff`,
+      patch_url: `${html}.patch`,
+      mergeable,
+      merged: pr.merged,
+      ...(pr.merged
+        ? {
+            merged_at: pr.mergedAt ?? now,
+            merge_commit_sha: pr.mergeCommitSha ?? '',
+            merged_by: this.userJson(r, pr.mergedBy ?? 'gitea-actions', -2)
+          }
+        : {}),
+      allow_maintainer_edit: false,
+      base: branch(pr.base, pr.baseSha),
+      head: branch(pr.head, pr.headSha),
+      merge_base: pr.mergeBase ?? pr.baseSha,
+      created_at: pr.createdAt ?? now,
+      updated_at: pr.mergedAt ?? pr.closedAt ?? pr.createdAt ?? now,
+      ...(pr.state === 'closed' ? { closed_at: pr.closedAt ?? pr.mergedAt ?? now } : {}),
+      pin_order: 0
+    };
+  }
+
+  private userJson(r: ContractRequest, login: string, id: number): Record<string, unknown> {
+    return {
+      id,
+      login,
+      login_name: '',
+      full_name: '',
+      email: `${login.replace(/[^\w.-]/g, '')}@example.invalid`,
+      avatar_url: '',
+      html_url: `${r.origin}/${login}`
+    };
+  }
+
+  private repositoryJson(r: ContractRequest): Record<string, unknown> {
+    const full = `${this.owner}/${this.repo}`;
+    return {
+      id: 1,
+      owner: this.userJson(r, this.owner, 1),
+      name: this.repo,
+      full_name: full,
+      description: '',
+      private: false,
+      fork: false,
+      empty: false,
+      mirror: false,
+      archived: false,
+      html_url: `${r.origin}/${full}`,
+      clone_url: `${r.origin}/${full}.git`,
+      default_branch: 'main',
+      has_actions: true,
+      has_pull_requests: true,
+      allow_merge_commits: this.mergeStyles.includes('merge'),
+      allow_rebase: this.mergeStyles.includes('rebase'),
+      allow_rebase_explicit: this.mergeStyles.includes('rebase-merge'),
+      allow_squash_merge: this.mergeStyles.includes('squash'),
+      allow_fast_forward_only_merge: this.mergeStyles.includes('fast-forward-only'),
+      allow_manual_merge: this.mergeStyles.includes('manually-merged')
+    };
+  }
+
+  // ---- workflow dispatch -------------------------------------------------------------
+
+  private async dispatchWorkflow(r: ContractRequest): Promise<ContractResponse> {
+    const workflowId = r.params.workflow_id;
+    const body = (r.body ?? {}) as { ref?: string; inputs?: Record<string, string> };
+    const rec: FakeDispatch = {
+      workflowId,
+      ref: body.ref ?? '',
+      inputs: { ...(body.inputs ?? {}) },
+      status: 0,
+      at: new Date().toISOString()
+    };
+    this.dispatches.push(rec);
+    const a = await this.dispatchAnswer(rec);
+    rec.status = a.status;
+    const message = (a.body as { message?: unknown } | undefined)?.message;
+    if (typeof message === 'string') rec.message = message;
+    return a;
+  }
+
+  private async dispatchAnswer(rec: FakeDispatch): Promise<ContractResponse> {
+    if (rec.ref === '') return { status: 422, body: { message: 'ref is required parameter' } };
+    const refusal = this.refuseDispatch?.(rec.workflowId, rec.ref);
+    if (refusal) return { status: refusal.status, body: { message: refusal.message } };
+    const noWorkflow: ContractResponse = {
+      status: 404,
+      body: { message: `workflow "${rec.workflowId}" doesn't exist` }
+    };
+    if (!this.backend) return noWorkflow;
+    const out = await this.backend.dispatch({
+      workflowId: rec.workflowId,
+      ref: rec.ref,
+      inputs: rec.inputs
+    });
+    switch (out.kind) {
+      case 'no-ref':
+        return { status: 404, body: { message: `ref "${rec.ref}" doesn't exist` } };
+      case 'no-workflow':
+        return noWorkflow;
+      case 'no-dispatch-trigger':
+        return {
+          status: 422,
+          body: { message: `workflow "${rec.workflowId}" has no workflow_dispatch event trigger` }
+        };
+      case 'queued':
+        rec.runId = out.runId;
+        rec.ignoredInputs = out.ignored;
+        return { status: 204 };
+    }
+  }
+}
+
+const NOT_FOUND: ContractResponse = {
+  status: 404,
+  body: { message: "The target couldn't be found.", errors: [] }
+};
+
+/** Gitea's merge commit message: MergeTitleField, else GetDefaultMergeMessage; then MergeMessageField. */
+function mergeMessage(pr: FakePull, style: GitMergeStyle, body: MergeBody): string {
+  let message = (body.MergeTitleField ?? '').trim();
+  if (message === '') {
+    if (style === 'squash') message = `${pr.title} (#${pr.number})`;
+    else if (style !== 'rebase')
+      message = `Merge pull request '${pr.title}' (#${pr.number}) from ${pr.head} into ${pr.base}`;
+  }
+  const extra = (body.MergeMessageField ?? '').trim();
+  return extra === '' ? message : `${message}\n\n${extra}`;
 }
 
 function matchesName(a: FakeArtifact, r: ContractRequest): boolean {

@@ -2,6 +2,8 @@
 // store functions, with a fake clock: the lease (held, then stale), the
 // waiting list, every baseline of the repository, recent runs and counters,
 // as markdown and as the `json` output; a missing state is reported, not made.
+// The merge queue's own view (PRs, wake-ups, grouped counters, the CLI's
+// printing): tests/unit/merge-status-queue.test.ts.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../../packages/core/src/context.ts';
@@ -94,18 +96,19 @@ describe('status tool', () => {
     expect(r.summary).toBe(
       'lease held by agent/a for 3m; 2 waiting; baseline main 82.50%; 10 runs'
     );
-    expect(r.body).toContain('| held | agent/a | aaa111 | 41.1 | 2024-05-01T10:00:00.000Z | 3m |');
-    expect(r.body).toContain('| 2024-05-01T10:30:00.000Z | in 27m |');
-    expect(r.body).toContain('| agent/b | 2024-05-01T10:01:00.000Z | 2m |');
-    expect(r.body).toContain('| agent/c | 2024-05-01T10:02:00.000Z | 1m |');
+    expect(r.body).toContain(
+      '| agent/a | - | aaa111 | 41.1 | 2024-05-01T10:00:00.000Z | 3m | 27m | gated, waiting to land | - |'
+    );
+    expect(r.body).toContain('| 1 | agent/b | - | 2024-05-01T10:01:00.000Z | 2m | never | 0 | - |');
+    expect(r.body).toContain('| 2 | agent/c | - | 2024-05-01T10:02:00.000Z | 1m | never | 0 | - |');
     expect(r.body).toContain('| main | 82.50% | m1 |');
     expect(r.body).toContain('| release/1 | 70.00% | r1 |');
     expect(r.body).not.toContain('other/x');
     expect(r.body).not.toContain('| 10.00% |');
     expect(r.body).toContain('| agent/r11 | merge | s11 | PASS | run \\| 11 |');
     expect(r.body).not.toContain('agent/r1 |');
-    expect(r.body).toContain('| pass | 3 |');
-    expect(r.body).toContain('| fail:red | 1 |');
+    expect(r.body).toContain('| passes | 3 |');
+    expect(r.body).toContain('| fails: red | 1 |');
 
     const j = JSON.parse(r.outputs.json ?? '') as RepositoryStatus;
     expect(j.repository).toBe('acme/service');
@@ -129,7 +132,8 @@ describe('status tool', () => {
     expect(j.runs).toHaveLength(10);
     expect(j.runs[0]?.branch).toBe('agent/r11');
     expect(j.runs[9]?.branch).toBe('agent/r2');
-    expect(j.counters).toEqual({ 'fail:red': 1, pass: 3 });
+    expect(j.counters.all).toEqual({ 'fail:red': 1, pass: 3 });
+    expect(j.counters).toMatchObject({ pass: 3, fail: { total: 1, byClass: { red: 1 } } });
   });
 
   it('shows the retry counts per branch and gate, cancelled branches and the merge window', async () => {
@@ -157,7 +161,9 @@ describe('status tool', () => {
     expect(r.summary).toBe(
       'lease held by agent/a for 3m; 2 waiting; baseline main 82.50%; 10 runs; 1 cancelled'
     );
-    expect(r.body).toContain('| in 27m | since 2024-05-01T10:01:00.000Z |');
+    expect(r.body).toContain(
+      '| 27m | in merge window (rebase, re-test, push) | 2024-05-01T10:01:00.000Z |'
+    );
     expect(r.body).toContain(
       '| agent/a | security | 2 | 0 | FAIL | c2 | 2024-05-01T10:00:02.000Z |'
     );
@@ -187,8 +193,8 @@ describe('status tool', () => {
     prepare(state);
     const r = await runTool(status, inputs(state), ctx(at(45 * MIN)));
     expect(r.summary).toMatch(/^lease stale, held by agent\/a for 45m \(expired 15m ago\); /);
-    expect(r.body).toContain('| stale | agent/a |');
-    expect(r.body).toContain('| 15m ago |');
+    expect(r.body).toContain('| agent/a | - | aaa111 |');
+    expect(r.body).toContain('| expired 15m ago | stale (past its TTL) | - |');
     const j = JSON.parse(r.outputs.json ?? '') as RepositoryStatus;
     expect(j.lease.state).toBe('stale');
     expect(j.lease.expiresInMs).toBe(-15 * MIN);

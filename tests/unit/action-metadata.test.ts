@@ -10,6 +10,7 @@ import { coverageGate } from '../../packages/coverage/src/gate.ts';
 import { mergeGate } from '../../packages/merge/src/gate.ts';
 import { imageFreshnessGate } from '../../packages/image/src/gate.ts';
 import { leaseRelease } from '../../packages/merge/src/lease-release.ts';
+import { land } from '../../packages/merge/src/land.ts';
 import { stopTool } from '../../packages/stop/src/stop.ts';
 import { coverageRatchet } from '../../packages/coverage/src/ratchet.ts';
 import { coverageBaseline } from '../../packages/coverage/src/baseline-override.ts';
@@ -28,6 +29,7 @@ const TOOL_ACTIONS = {
   'coverage-ratchet': coverageRatchet,
   'coverage-baseline': coverageBaseline,
   'lease-release': leaseRelease,
+  land,
   stop: stopTool
 };
 const actionDirs = readdirSync(join(root, 'actions')).filter((d) =>

@@ -8,6 +8,7 @@ import {
   currentLease,
   leaseEvents,
   markWaiting,
+  noteWake,
   releaseLease,
   tryAcquireLease,
   waitingBranches,
@@ -201,10 +202,25 @@ describe('waiting list and counters', () => {
     markWaiting(db, REPO, 'feat/b', T0);
     markWaiting(db, REPO, 'feat/b', at(5000));
     markWaiting(db, REPO, 'feat/c', at(1000));
+    const idle = { prNumber: null, wokenAt: null, wakeAttempts: 0, wakeError: null };
     expect(waitingBranches(db, REPO)).toEqual([
-      { repo: 'acme/app', branch: 'feat/b', since: T0.toISOString() },
-      { repo: 'acme/app', branch: 'feat/c', since: at(1000).toISOString() }
+      { repo: 'acme/app', branch: 'feat/b', since: T0.toISOString(), ...idle },
+      { repo: 'acme/app', branch: 'feat/c', since: at(1000).toISOString(), ...idle }
     ]);
+    // The queue's bookkeeping: the pull request sticks, wake-ups are counted with their last error.
+    markWaiting(db, REPO, 'feat/c', at(7000), 12);
+    expect(noteWake(db, REPO, 'feat/c', at(8000), 'dispatch failed')).toBe(true);
+    expect(noteWake(db, REPO, 'feat/c', at(9000))).toBe(true);
+    expect(noteWake(db, REPO, 'feat/zzz', at(9000))).toBe(false);
+    expect(waitingBranches(db, REPO)[1]).toEqual({
+      repo: 'acme/app',
+      branch: 'feat/c',
+      since: at(1000).toISOString(),
+      prNumber: 12,
+      wokenAt: at(9000).toISOString(),
+      wakeAttempts: 2,
+      wakeError: null
+    });
     tryAcquireLease(db, req('feat/b', 'run-2'), at(6000));
     expect(waitingBranches(db, REPO).map((w) => w.branch)).toEqual(['feat/c']);
     expect(clearWaiting(db, REPO, 'feat/c')).toBe(true);

@@ -301,6 +301,8 @@ const ARTIFACT_STATE_READERS = [
   'coverage-baseline',
   'lease-release'
 ];
+/** Actions that wake the next waiting branch when they free the lease. */
+const WAKERS = ['merge-gate', 'lease-release', 'land', 'stop'];
 /** Publishing gates: commit statuses, the sticky comment, the needs-human label. */
 const PUBLISHING = ['security-gate', 'merge-gate', 'coverage-gate', 'image-freshness-gate'];
 
@@ -324,6 +326,18 @@ function needs(job: Job): [string, Access, string][] {
       );
     if (ARTIFACT_STATE_READERS.includes(name) && step.with?.['state-backend'] !== undefined)
       out.push(['actions', 'read', `${name}: the artifact state backend's download`]);
+    // The merge queue's wake-up: a workflow_dispatch of the caller when the lease frees.
+    if (WAKERS.includes(name) && step.with?.['wake-workflow'] !== 'off')
+      out.push(
+        ['actions', 'write', `${name}: the merge queue's wake-up (workflow_dispatch)`],
+        ['pull-requests', 'read', `${name}: the wake-up skips closed pull requests`]
+      );
+    if (name === 'land')
+      out.push(
+        ['contents', 'write', 'land: git-ref state and the merge'],
+        ['pull-requests', 'write', 'land: the merge through the API'],
+        ['issues', 'write', 'land: the one-line refusal comment']
+      );
     if (name === 'stop')
       out.push(
         ['contents', 'write', 'stop: the branch deletion'],
@@ -419,6 +433,7 @@ jobs:
     permissions: { statuses: write, issues: write, pull-requests: write, actions: write }
     steps:
       - uses: OWNER/quality-gates/actions/merge-gate@v1
+        with: { wake-workflow: 'off' }
   bare:
     runs-on: x
     steps:

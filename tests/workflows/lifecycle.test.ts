@@ -57,7 +57,7 @@ describe('around the edge', () => {
     const [error] = r.run.annotations('error');
     expect(error.title).toBe('merge gate DEFER (not a code fault)');
     expect(error.message).toMatch(
-      /^merge lock busy, held by agent\/a since .+\. The later gates did not run: run this workflow again when the merge lock is free\.$/
+      /^merge lock busy, held by agent\/a since .+; queued 1 of 1: the edge runs again for it when the lock is free \(quality-gates\.yml dispatched\)\. The later gates did not run\.$/
     );
     expect(statusesOn(w.forge, b.headSha)['quality-gates/security']).toBe('success');
     expect(descriptionsOn(w.forge, b.headSha)['quality-gates/merge']).toMatch(/DEFER/);

@@ -201,7 +201,12 @@ const OPERATION_NEEDS: Record<string, { scopes: string[]; level: 'read' | 'write
   getArtifacts: { scopes: ['actions'], level: 'read' },
   getArtifactsOfRun: { scopes: ['actions'], level: 'read' },
   getArtifact: { scopes: ['actions'], level: 'read' },
-  downloadArtifact: { scopes: ['actions'], level: 'read' }
+  downloadArtifact: { scopes: ['actions'], level: 'read' },
+  // The merge queue: auto-land and the wake-up.
+  repoMergePullRequest: { scopes: ['contents'], level: 'write' },
+  repoPullRequestIsMerged: { scopes: ['pull-requests'], level: 'read' },
+  repoGetPullRequest: { scopes: ['pull-requests'], level: 'read' },
+  ActionsDispatchWorkflow: { scopes: ['actions'], level: 'write' }
 };
 
 function grants(perms: unknown, scope: string, level: 'read' | 'write'): boolean {
@@ -313,13 +318,20 @@ export function cancelledEverywhere(forge: GiteaContractServer, sha: string): vo
   for (const c of contexts) expect(descriptionsOn(forge, sha)[c]).toBe('cancelled');
 }
 
-type EdgeJob = 'security' | 'merge' | 'coverage' | 'image-freshness' | 'release-lease';
+type EdgeJob = 'security' | 'merge' | 'coverage' | 'image-freshness' | 'land' | 'release-lease';
 
 /** The results of a caller run's jobs: the edge jobs given, every other one skipped, `gates` failed when one of them did. */
 export function edgeJobs(
   results: Partial<Record<EdgeJob, JobConclusion>>
 ): Record<string, JobConclusion> {
-  const jobs: EdgeJob[] = ['security', 'merge', 'coverage', 'image-freshness', 'release-lease'];
+  const jobs: EdgeJob[] = [
+    'security',
+    'merge',
+    'coverage',
+    'image-freshness',
+    'land',
+    'release-lease'
+  ];
   const out: Record<string, JobConclusion> = {
     gates: Object.values(results).includes('failure') ? 'failure' : 'success'
   };

@@ -2,17 +2,19 @@
 // Each issue that adds a gate adds it here.
 
 import type { GateDefinition } from '../../core/src/gate.ts';
-import type { ToolDefinition } from '../../core/src/tool.ts';
+import type { ToolDefinition, ToolOutcome } from '../../core/src/tool.ts';
 import { coverageBaseline } from '../../coverage/src/baseline-override.ts';
 import { coverageGate } from '../../coverage/src/gate.ts';
 import { coverageRatchet } from '../../coverage/src/ratchet.ts';
 import { imageFreshnessGate } from '../../image/src/gate.ts';
 import { securityGate } from '../../security/src/gate.ts';
 import { mergeGate } from '../../merge/src/gate.ts';
+import { land } from '../../merge/src/land.ts';
 import { leaseRelease } from '../../merge/src/lease-release.ts';
 import { status } from '../../merge/src/status.ts';
 import { stateTool } from '../../store/src/state-tool.ts';
 import { stopTool } from '../../stop/src/stop.ts';
+import { printStatus } from './status-output.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const EDGE: readonly GateDefinition<any>[] = [
@@ -28,6 +30,8 @@ export interface ToolCommand {
   /** The input the first word after the command fills (quality-gates baseline set ...). */
   positional?: string;
   help: string;
+  /** What the command prints (json: --json); undefined, or no print: the summary, or the generic tool JSON. */
+  print?: (r: ToolOutcome, json: boolean) => string | undefined;
 }
 
 /** Commands that are tools, not gates. */
@@ -36,6 +40,10 @@ export const TOOLS: Record<string, ToolCommand> = {
     def: coverageBaseline,
     positional: 'operation',
     help: 'show | set --value N --reason R | reset --reason R'
+  },
+  land: {
+    def: land,
+    help: 'merge a pull request through the forge API pinned to the tested head (--pr-number N --head-sha SHA --branch NAME), ratchet, release the lease, wake the next branch'
   },
   'lease-release': {
     def: leaseRelease,
@@ -51,7 +59,8 @@ export const TOOLS: Record<string, ToolCommand> = {
   },
   status: {
     def: status,
-    help: 'show the merge lease, waiting branches, baselines, recent runs and counters (read-only)'
+    help: 'show the lease holder, the merge queue (waiting branches, wake-ups), baselines, runs and counters (read-only)',
+    print: printStatus
   },
   state: {
     def: stateTool,

@@ -47,6 +47,7 @@ const ACTION_OF: Record<string, string> = {
   coverage: 'coverage-gate',
   'image-freshness': 'image-freshness-gate',
   baseline: 'coverage-baseline',
+  land: 'land',
   'lease-release': 'lease-release',
   ratchet: 'coverage-ratchet',
   stop: 'stop'

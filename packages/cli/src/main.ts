@@ -113,9 +113,10 @@ async function runToolCommand(
   const r = await runTool(tool.def, mapInputSource(inputs), ctx);
   for (const w of r.warnings) ctx.logger.warning(w);
   process.stdout.write(
-    args.own.json === 'true'
-      ? `${JSON.stringify({ ok: r.ok, summary: r.summary, outputs: r.outputs }, null, 2)}\n`
-      : `${r.summary}\n`
+    tool.print?.(r, args.own.json === 'true') ??
+      (args.own.json === 'true'
+        ? `${JSON.stringify({ ok: r.ok, summary: r.summary, outputs: r.outputs }, null, 2)}\n`
+        : `${r.summary}\n`)
   );
   return r.ok ? 0 : 1;
 }

@@ -60,6 +60,22 @@ export function readEvent(env: NodeJS.ProcessEnv): EventInfo {
     const num = (payload as { number?: unknown }).number ?? pr.number;
     if (typeof num === 'number') info.prNumber = num;
   }
+  // The merge queue's wake-up: the edge dispatched for a waiting branch
+  // (workflow_dispatch with inputs branch and pr-number) gates that branch
+  // and publishes on that pull request.
+  const inputs = (payload as { inputs?: Record<string, unknown> } | null)?.inputs;
+  if (!pr && info.name === 'workflow_dispatch' && inputs && typeof inputs === 'object') {
+    const branch = typeof inputs.branch === 'string' ? inputs.branch.trim() : '';
+    if (branch !== '') info.headRef = branch.replace(/^refs\/heads\//, '');
+    const n = inputs['pr-number'];
+    const num =
+      typeof n === 'number'
+        ? n
+        : typeof n === 'string' && /^[1-9]\d{0,9}$/.test(n.trim())
+          ? Number(n)
+          : undefined;
+    if (num !== undefined && Number.isSafeInteger(num)) info.prNumber = num;
+  }
   return info;
 }
 

@@ -7,6 +7,7 @@ import { readInteger, readList, readString, type InputSource } from '../../core/
 import { DEFAULT_PROTECTED, validBranchName } from '../../git/src/git.ts';
 import { repositoryKey } from '../../coverage/src/config.ts';
 import { readStateConfig, STATE_INPUTS, type StateConfig } from '../../store/src/state-inputs.ts';
+import { readWakeConfig, WAKE_INPUTS, type WakeConfig } from './wake.ts';
 import {
   readUserCommandConfig,
   USER_COMMAND_INPUTS,
@@ -22,6 +23,7 @@ export const MERGE_INPUTS = {
   infraRetries: 'infra-retries',
   leaseTtlMinutes: 'lease-ttl-minutes',
   leaseWaitMinutes: 'lease-wait-minutes',
+  leaseWaitSeconds: 'lease-wait-seconds',
   protectedBranches: 'protected-branches'
 } as const;
 
@@ -40,6 +42,8 @@ export interface MergeConfig {
   repository: string;
   runId: string;
   state: StateConfig;
+  /** The merge queue's wake-up when this gate frees the lease. */
+  wake: WakeConfig;
   /** How the test command runs: its environment allowlist additions and isolation. */
   user: UserCommandConfig;
 }
@@ -96,18 +100,36 @@ export function readMergeConfig(src: InputSource, ctx: RunContext): MergeConfig 
     retestTimeoutMs,
     infraRetries,
     leaseTtlMs,
-    leaseWaitMs: readInteger(src, I.leaseWaitMinutes, 20, 0, 12 * 60) * 60_000,
+    leaseWaitMs: leaseWaitMs(src),
     protectedBranches: protectedBranches.length > 0 ? protectedBranches : [...DEFAULT_PROTECTED],
     repository: repositoryKey(ctx),
     // The workflow run, not the attempt: re-running a failed job renews its own lease instead of waiting for it.
     runId: ctx.env.GITHUB_RUN_ID || `local-${process.pid}-${ctx.now().getTime()}`,
     state,
+    wake: readWakeConfig(src, ctx, {
+      ref: baseRef,
+      repository: repositoryKey(ctx),
+      token: state.token
+    }),
     user: readUserCommandConfig(src)
   };
 }
 
+/**
+ * How long a busy lease is polled before DEFER. The branch keeps its place
+ * in the queue and is woken when the lease frees, so the poll is short
+ * (default 30 s): a waiting run does not hold a runner. lease-wait-minutes,
+ * the older input, wins when set.
+ */
+function leaseWaitMs(src: InputSource): number {
+  if (readString(src, MERGE_INPUTS.leaseWaitMinutes) !== '')
+    return readInteger(src, MERGE_INPUTS.leaseWaitMinutes, 0, 0, 12 * 60) * 60_000;
+  return readInteger(src, MERGE_INPUTS.leaseWaitSeconds, 30, 0, 3600) * 1000;
+}
+
 export const MERGE_INPUT_NAMES: readonly string[] = [
   ...Object.values(MERGE_INPUTS),
+  ...Object.values(WAKE_INPUTS),
   ...Object.values(USER_COMMAND_INPUTS),
   ...Object.values(STATE_INPUTS)
 ];

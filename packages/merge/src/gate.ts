@@ -22,7 +22,13 @@ import { guardGitConfig } from '../../git/src/config-guard.ts';
 import type { StateBackend } from '../../store/src/backend.ts';
 import { bumpCounter, COUNTER } from '../../store/src/counters.ts';
 import { recordGateRun } from '../../store/src/gate-run.ts';
-import { acquireLeaseWithWait, confirmLease, releaseLease } from '../../store/src/lease.ts';
+import {
+  acquireLeaseWithWait,
+  confirmLease,
+  releaseLease,
+  waitingBranches
+} from '../../store/src/lease.ts';
+import { wakeNext, type WakeResult } from './wake.ts';
 import { findGreenTest, recordGreenTest, type GreenTest } from '../../store/src/green-test.ts';
 import { stateBackendFor } from '../../store/src/state-inputs.ts';
 import { isTampered } from '../../store/src/errors.ts';
@@ -197,15 +203,28 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
       ...(ctx.event.prNumber !== undefined ? { prNumber: ctx.event.prNumber } : {}),
       ...(ctx.event.headRepo ? { headRepo: ctx.event.headRepo } : {})
     },
-    { waitMs: c.leaseWaitMs }
+    {
+      waitMs: c.leaseWaitMs,
+      // DEFER keeps the branch's place: the release wakes it (wake.ts).
+      queue: ctx.event.prNumber !== undefined ? { prNumber: ctx.event.prNumber } : {}
+    }
   );
   const holder = `${lease.holder.branch}@${lease.holder.headSha.slice(0, 12)} (run ${lease.holder.runId})`;
   let d: Decision;
+  let wake: WakeResult | undefined;
   if (!lease.acquired) {
+    const queue = await backend.withDb('read', (db) => waitingBranches(db, c.repository));
+    const place = queue.findIndex((w) => w.branch === (branch || 'HEAD')) + 1;
+    const then =
+      c.wake.workflow === ''
+        ? 'run the edge again when the lock is free (wake-ups are off)'
+        : `the edge runs again for it when the lock is free (${c.wake.workflow} dispatched)`;
     d = {
       verdict: 'DEFER',
       failureClass: 'lock-busy',
-      summary: `merge lock busy, held by ${lease.holder.branch} since ${lease.holder.acquiredAt}`,
+      summary:
+        `merge lock busy, held by ${lease.holder.branch} since ${lease.holder.acquiredAt}` +
+        (place > 0 ? `; queued ${place} of ${queue.length}: ${then}` : ''),
       holdLease: false
     };
   } else {
@@ -294,8 +313,10 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
         };
       }
     }
-    if (!d.holdLease && d.failureClass !== 'lease-lost')
+    if (!d.holdLease && d.failureClass !== 'lease-lost') {
       await release(backend, c, branch || 'HEAD', lease.leaseId);
+      wake = await wakeNext(backend, c.wake, ctx);
+    }
   }
   const now = new Date();
   const newHead = d.catchUp && !d.catchUp.conflict ? d.catchUp.newHead : head;
@@ -336,7 +357,8 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
     state_integrity: backend.tamper && backend.tamper.length > 0 ? 'tampered' : 'ok',
     retest_proof: d.proof ? `${d.proof.sha}@${d.proof.at}` : null,
     attempts: d.retest?.attempts ?? 0,
-    duration_s: Math.round((Date.now() - started) / 100) / 10
+    duration_s: Math.round((Date.now() - started) / 100) / 10,
+    queue_wake: wake ? wake.line : null
   };
   // Test output is the user's, and may echo a token: mask before publishing it.
   const tail =
@@ -378,6 +400,7 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
     ...(d.catchUp?.conflict
       ? ['### Conflicting files', '', ...d.catchUp.files.map((f) => `- ${f}`), '']
       : []),
+    ...(wake ? ['### Merge queue', '', wake.line, ''] : []),
     ...(tail ? ['### Last test output', '', '```', tail, '```', ''] : [])
   ].join('\n');
   return {

@@ -17,6 +17,7 @@ import { Git, validBranchName } from '../../git/src/git.ts';
 import { gateCredential } from '../../git/src/credentials.ts';
 import type { StateBackend } from '../../store/src/backend.ts';
 import { branchLanded } from './landed.ts';
+import { readWakeConfig, wakeNext, WAKE_INPUTS, type WakeConfig } from './wake.ts';
 import { repositoryKey } from '../../coverage/src/config.ts';
 import { currentLease, releaseLease } from '../../store/src/lease.ts';
 import {
@@ -45,6 +46,7 @@ export interface LeaseReleaseConfig {
   remote: string;
   repository: string;
   state: StateConfig;
+  wake: WakeConfig;
 }
 
 export function readLeaseReleaseConfig(src: InputSource, ctx: RunContext): LeaseReleaseConfig {
@@ -63,15 +65,26 @@ export function readLeaseReleaseConfig(src: InputSource, ctx: RunContext): Lease
   if (remote.startsWith('-') || /\s/.test(remote))
     throw new ConfigurationError(LEASE_RELEASE_INPUTS.remote, 'a git remote name or URL', remote);
   const pushed = (ctx.env.GITHUB_REF ?? '').replace(/^refs\/heads\//, '');
+  const baseRef = readString(
+    src,
+    LEASE_RELEASE_INPUTS.baseRef,
+    ctx.event.baseRef || pushed || 'main'
+  );
+  const state = readStateConfig(src, ctx);
   return {
     branch,
     ...(ctx.event.prNumber !== undefined ? { prNumber: ctx.event.prNumber } : {}),
     ...(ctx.event.headRepo ? { headRepo: ctx.event.headRepo } : {}),
     refuseInWindow: ctx.event.prState !== 'closed',
     remote,
-    baseRef: readString(src, LEASE_RELEASE_INPUTS.baseRef, ctx.event.baseRef || pushed || 'main'),
+    baseRef,
     repository: repositoryKey(ctx),
-    state: readStateConfig(src, ctx)
+    state,
+    wake: readWakeConfig(src, ctx, {
+      ref: baseRef,
+      repository: repositoryKey(ctx),
+      token: state.token
+    })
   };
 }
 
@@ -97,6 +110,10 @@ export async function runLeaseRelease(c: LeaseReleaseConfig, ctx: RunContext): P
     }),
     { message: (x) => `merge lease release by ${c.branch}: ${x.outcome}` }
   );
+  const wake =
+    r.outcome === 'released' || r.outcome === 'absent'
+      ? await wakeNext(backend, c.wake, ctx)
+      : undefined;
   const who = `${c.branch}${c.prNumber !== undefined ? ` (PR #${c.prNumber}${c.headRepo ? ` from ${c.headRepo}` : ''})` : ''}`;
   const held = r.holder
     ? `${r.holder.branch}${r.holder.prNumber !== null ? ` (PR #${r.holder.prNumber}${r.holder.headRepo ? ` from ${r.holder.headRepo}` : ''})` : ''}`
@@ -111,9 +128,9 @@ export async function runLeaseRelease(c: LeaseReleaseConfig, ctx: RunContext): P
           : `${who} does not hold the merge lease (held by ${held}); left as it is`;
   return {
     summary,
-    outputs: { outcome: r.outcome },
-    body: `## Merge lease\n\n${summary}\n`,
-    warnings: []
+    outputs: { outcome: r.outcome, ...(wake ? { woke: wake.woke?.branch ?? '' } : {}) },
+    body: `## Merge lease\n\n${summary}\n${wake ? `\n${wake.line}\n` : ''}`,
+    warnings: wake?.error ? [wake.error] : []
   };
 }
 
@@ -130,7 +147,12 @@ async function releaseLanded(
     body: `## Merge lease\n\n${summary}\n`,
     warnings: []
   });
-  if (!holder) return done(`no merge lease held in ${c.repository}: nothing to release`, 'absent');
+  if (!holder) {
+    // Nothing held: a queue left behind (a lost wake-up) moves now.
+    const wake = await wakeNext(backend, c.wake, ctx);
+    const r = done(`no merge lease held in ${c.repository}: nothing to release`, 'absent');
+    return { ...r, body: `${r.body}\n${wake.line}\n`, warnings: wake.error ? [wake.error] : [] };
+  }
   const credential = await gateCredential({
     workspace: ctx.workspace,
     token: c.state.token,
@@ -154,17 +176,25 @@ async function releaseLanded(
     (db) => releaseLease(db, { repo: c.repository, branch: holder.branch }, now),
     { message: () => `merge lease of ${holder.branch} released: landed (${landing.how})` }
   );
-  return done(
+  const wake = outcome === 'released' ? await wakeNext(backend, c.wake, ctx) : undefined;
+  const r = done(
     outcome === 'released'
       ? `merge lease released: ${holder.branch} landed on ${c.baseRef} (${landing.how})`
       : `${holder.branch} landed on ${c.baseRef} (${landing.how}) but no longer holds the lease`,
     outcome
   );
+  return wake
+    ? { ...r, body: `${r.body}\n${wake.line}\n`, warnings: wake.error ? [wake.error] : [] }
+    : r;
 }
 
 export const leaseRelease: ToolDefinition<LeaseReleaseConfig> = {
   name: 'lease-release',
-  inputs: [...Object.values(LEASE_RELEASE_INPUTS), ...Object.values(STATE_INPUTS)],
+  inputs: [
+    ...Object.values(LEASE_RELEASE_INPUTS),
+    ...Object.values(STATE_INPUTS),
+    ...Object.values(WAKE_INPUTS)
+  ],
   buildConfig: readLeaseReleaseConfig,
   run: runLeaseRelease
 };

@@ -1,19 +1,26 @@
 // `quality-gates status`: a read-only view of the state of one repository:
-// who holds the merge lease (and whether it is stale), who waits for it, the
-// coverage baselines of every branch, the last gate runs and the counters,
-// the retry counts per branch and gate, and the branches STOP cancelled,
-// and whether the state verifies against its chain (packages/store/src/
-// state-chain.ts): a status shows what the tables hold next to that line,
-// never refuses to show it. The whole status object is also an output
-// (`json`) for machine readers.
+// the merge queue (who holds the merge lease and in which phase: inside its
+// merge window, gated and waiting to land, or stale; then the branches
+// waiting for it in order, with the wake-ups sent to them), the coverage
+// baselines of every branch, the last gate runs, the counters (landings,
+// auto-land refusals by reason, wake-ups, waits, passes, fails by class,
+// stale reclaims), the retry counts per branch and gate, the branches STOP
+// cancelled, and whether the state verifies against its chain
+// (packages/store/src/state-chain.ts): a status shows what the tables hold
+// next to that line, never refuses to show it. The whole status object
+// (RepositoryStatus) is also an output (`json`) for machine readers; the
+// CLI prints the tables, or that object with --json (packages/cli/src/
+// status-output.ts).
 
 import type { Database } from 'better-sqlite3';
 import type { RunContext } from '../../core/src/context.ts';
 import { readString, type InputSource } from '../../core/src/inputs.ts';
+import { markdownTable } from '../../core/src/markdown.ts';
 import type { ToolDefinition, ToolResult } from '../../core/src/tool.ts';
+import { oneLine } from '../../core/src/verdict.ts';
 import { repositoryKey } from '../../coverage/src/config.ts';
 import { repositoryBaselines, type Baseline } from '../../store/src/baseline.ts';
-import { counters } from '../../store/src/counters.ts';
+import { COUNTER, counters } from '../../store/src/counters.ts';
 import { recentGateRuns, type GateRun } from '../../store/src/gate-run.ts';
 import { stoppedBranches, type BranchState } from '../../store/src/branch-state.ts';
 import { repoKey } from '../../store/src/keys.ts';
@@ -45,6 +52,8 @@ export interface LeaseStatus {
   branch?: string;
   headSha?: string;
   runId?: string;
+  /** The pull request the holder gates, when known. */
+  prNumber?: number | null;
   acquiredAt?: string;
   expiresAt?: string;
   /** Milliseconds since the lease was acquired. */
@@ -55,10 +64,81 @@ export interface LeaseStatus {
   criticalSince?: string;
 }
 
-export interface WaitingStatus {
+/**
+ * What the lease holder is doing: `merge-window` inside its merge window
+ * (rebase, re-test, push), `gated` holding the lease after PASS until its
+ * pull request lands, `stale` past its TTL (the next acquire reclaims it).
+ */
+export type HolderPhase = 'merge-window' | 'gated' | 'stale';
+
+/** The lease holder as the merge queue sees it (the head of the queue). */
+export interface HolderStatus {
   branch: string;
+  prNumber: number | null;
+  headSha: string;
+  runId: string;
+  /** When it took the lease. */
+  since: string;
+  heldMs: number;
+  expiresAt: string;
+  /** Milliseconds until expiry (negative once stale). */
+  expiresInMs: number;
+  phase: HolderPhase;
+  /** When it entered its merge window; null outside it. */
+  windowSince: string | null;
+}
+
+/** A branch waiting for the lease, in queue order. */
+export interface WaitingStatus {
+  /** 1 gets the lease next, then 2, ... */
+  place: number;
+  branch: string;
+  prNumber: number | null;
+  /** When it first found the lease busy (its place in the queue). */
   since: string;
   waitingMs: number;
+  /** The last wake-up sent or attempted for it; null: never. */
+  wokenAt: string | null;
+  wakeAttempts: number;
+  /** Why the last wake-up failed; null when it was sent (or none was). */
+  wakeError: string | null;
+}
+
+/** One place of the queue: the holder at place 0, then the waiting branches from 1. */
+export interface QueuePlace {
+  place: number;
+  branch: string;
+  prNumber: number | null;
+  role: 'holder' | 'waiting';
+}
+
+/** Auto-land refusal reasons the merge queue counts as `land-refused:<reason>`. */
+export const LAND_REFUSAL_REASONS = [
+  'head-moved',
+  'conflict',
+  'not-allowed',
+  'permission',
+  'base-moved',
+  'other'
+] as const;
+
+/** The store's counters of the repository, grouped. */
+export interface CounterStatus {
+  /** Pull requests the queue landed (`landed`). */
+  landed: number;
+  /** Auto-land refusals (`land-refused:<reason>`): every known reason (0 when never counted), and any other seen. */
+  landRefused: { total: number; byReason: Record<string, number> };
+  /** Wake-ups of waiting branches: sent (`wake`), failed (`wake-failed`), skipped (`wake-skipped`). */
+  wake: { sent: number; failed: number; skipped: number };
+  /** Waits for a busy lease (`defer`). */
+  defer: number;
+  pass: number;
+  /** FAILs by class (`fail:<class>`). */
+  fail: { total: number; byClass: Record<string, number> };
+  staleReclaim: number;
+  infraRetry: number;
+  /** Every counter by its name in the store. */
+  all: Record<string, number>;
 }
 
 export interface RepositoryStatus {
@@ -67,11 +147,17 @@ export interface RepositoryStatus {
   at: string;
   /** False when the store holds nothing at all for the repository. */
   hasState: boolean;
-  lease: LeaseStatus;
+  /** The lease holder with its phase; null when the lease is free. */
+  holder: HolderStatus | null;
+  /** The queue in order: the holder (place 0), then the waiting branches. */
+  queue: QueuePlace[];
+  /** Branches waiting for the lease, longest-waiting (place 1) first. */
   waiting: WaitingStatus[];
+  /** The lease row as the table holds it. */
+  lease: LeaseStatus;
+  counters: CounterStatus;
   baselines: Baseline[];
   runs: GateRun[];
-  counters: Record<string, number>;
   /** FAIL counts (the retry cap) and defer streaks, by branch and gate. */
   failures: GateFailure[];
   /** Branches cancelled by STOP, or with a STOP waiting for the merge window. */
@@ -102,6 +188,38 @@ export function readStatusConfig(src: InputSource, ctx: RunContext): StatusConfi
   };
 }
 
+// The merge queue's counter names (written by the queue, read here).
+const LANDED = 'landed';
+const LAND_REFUSED = 'land-refused:';
+const WAKE = 'wake';
+const WAKE_FAILED = 'wake-failed';
+const WAKE_SKIPPED = 'wake-skipped';
+const FAIL = COUNTER.fail('');
+
+/** Groups the store's counters (`all`: every one by its name). */
+export function groupCounters(all: Record<string, number>): CounterStatus {
+  const n = (name: string): number => all[name] ?? 0;
+  const byReason: Record<string, number> = {};
+  for (const reason of LAND_REFUSAL_REASONS) byReason[reason] = 0;
+  const byClass: Record<string, number> = {};
+  for (const [name, value] of Object.entries(all)) {
+    if (name.startsWith(LAND_REFUSED)) byReason[name.slice(LAND_REFUSED.length)] = value;
+    else if (name.startsWith(FAIL)) byClass[name.slice(FAIL.length)] = value;
+  }
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+  return {
+    landed: n(LANDED),
+    landRefused: { total: sum(byReason), byReason },
+    wake: { sent: n(WAKE), failed: n(WAKE_FAILED), skipped: n(WAKE_SKIPPED) },
+    defer: n(COUNTER.defer),
+    pass: n(COUNTER.pass),
+    fail: { total: sum(byClass), byClass },
+    staleReclaim: n(COUNTER.staleReclaim),
+    infraRetry: n(COUNTER.infraRetry),
+    all: { ...all }
+  };
+}
+
 /** Reads the status of `repo` from an open database at `now`. */
 export function readStatus(
   db: Database,
@@ -119,24 +237,57 @@ export function readStatus(
   };
   // As the table holds it; the integrity line says whether to believe it.
   const l = liveLease(db, repo);
+  const stale = l !== undefined && leaseExpired(l, now);
+  const criticalSince = l && !stale ? liveCriticalSince(db, repo) : undefined;
   const lease: LeaseStatus = l
     ? {
-        state: leaseExpired(l, now) ? 'stale' : 'held',
+        state: stale ? 'stale' : 'held',
         branch: l.branch,
         headSha: l.headSha,
         runId: l.runId,
+        prNumber: l.prNumber,
         acquiredAt: l.acquiredAt,
         expiresAt: l.expiresAt,
         ageMs: t - Date.parse(l.acquiredAt),
         expiresInMs: Date.parse(l.expiresAt) - t,
-        criticalSince: leaseExpired(l, now) ? undefined : liveCriticalSince(db, repo)
+        criticalSince
       }
     : { state: 'free' };
-  const waiting = waitingBranches(db, repo).map((w) => ({
+  const holder: HolderStatus | null = l
+    ? {
+        branch: l.branch,
+        prNumber: l.prNumber,
+        headSha: l.headSha,
+        runId: l.runId,
+        since: l.acquiredAt,
+        heldMs: t - Date.parse(l.acquiredAt),
+        expiresAt: l.expiresAt,
+        expiresInMs: Date.parse(l.expiresAt) - t,
+        phase: stale ? 'stale' : criticalSince ? 'merge-window' : 'gated',
+        windowSince: criticalSince ?? null
+      }
+    : null;
+  const waiting: WaitingStatus[] = waitingBranches(db, repo).map((w, i) => ({
+    place: i + 1,
     branch: w.branch,
+    prNumber: w.prNumber ?? null,
     since: w.since,
-    waitingMs: t - Date.parse(w.since)
+    waitingMs: t - Date.parse(w.since),
+    wokenAt: w.wokenAt ?? null,
+    wakeAttempts: w.wakeAttempts ?? 0,
+    wakeError: w.wakeError ?? null
   }));
+  const queue: QueuePlace[] = [
+    ...(holder
+      ? [{ place: 0, branch: holder.branch, prNumber: holder.prNumber, role: 'holder' as const }]
+      : []),
+    ...waiting.map((w) => ({
+      place: w.place,
+      branch: w.branch,
+      prNumber: w.prNumber,
+      role: 'waiting' as const
+    }))
+  ];
   const baselines = repositoryBaselines(db, repo);
   const runs = recentGateRuns(db, repo, STATUS_RUNS);
   const counts = counters(db, repo);
@@ -153,11 +304,13 @@ export function readStatus(
   return {
     at: now.toISOString(),
     hasState,
-    lease,
+    holder,
+    queue,
     waiting,
+    lease,
+    counters: groupCounters(counts),
     baselines,
     runs,
-    counters: counts,
     failures,
     stopped,
     integrity
@@ -176,18 +329,109 @@ export function formatDuration(ms: number): string {
   return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
 }
 
-function cell(v: string | number): string {
-  return String(v)
-    .replace(/\|/g, '\\|')
-    .replace(/[\r\n]+/g, ' ');
+/** How a person reads a holder's phase. */
+export const PHASE_TEXT: Record<HolderPhase, string> = {
+  'merge-window': 'in merge window (rebase, re-test, push)',
+  gated: 'gated, waiting to land',
+  stale: 'stale (past its TTL)'
+};
+
+/** The longest last wake error the queue table shows (on one line). */
+const WAKE_ERROR_CHARS = 160;
+
+const pr = (n: number | null): string => (n === null ? '-' : `#${n}`);
+
+/** The holder table's head (columns) and its one row. */
+export function holderRow(h: HolderStatus): { head: string[]; row: string[] } {
+  return {
+    head: [
+      'branch',
+      'PR',
+      'head',
+      'run',
+      'since',
+      'held for',
+      'expires in',
+      'phase',
+      'window since'
+    ],
+    row: [
+      h.branch,
+      pr(h.prNumber),
+      h.headSha.slice(0, 12),
+      h.runId,
+      h.since,
+      formatDuration(h.heldMs),
+      h.expiresInMs > 0
+        ? formatDuration(h.expiresInMs)
+        : `expired ${formatDuration(h.expiresInMs)} ago`,
+      PHASE_TEXT[h.phase],
+      h.windowSince ?? '-'
+    ]
+  };
 }
 
-function table(head: string[], rows: (string | number)[][]): string {
-  return [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)
-  ].join('\n');
+/** The queue table's head and rows, place 1 first. */
+export function queueRows(waiting: readonly WaitingStatus[]): {
+  head: string[];
+  rows: string[][];
+} {
+  return {
+    head: [
+      'place',
+      'branch',
+      'PR',
+      'waiting since',
+      'waited',
+      'last wake-up',
+      'wake attempts',
+      'last wake error'
+    ],
+    rows: waiting.map((w) => [
+      String(w.place),
+      w.branch,
+      pr(w.prNumber),
+      w.since,
+      formatDuration(w.waitingMs),
+      w.wokenAt ?? 'never',
+      String(w.wakeAttempts),
+      w.wakeError === null || w.wakeError.trim() === ''
+        ? '-'
+        : oneLine(w.wakeError, WAKE_ERROR_CHARS)
+    ])
+  };
+}
+
+/** The counters table's rows: what a person asks first, then any other counter by its name. */
+export function counterRows(c: CounterStatus): string[][] {
+  const rows: (string | number)[][] = [['landings', c.landed]];
+  rows.push(['auto-land refusals', c.landRefused.total]);
+  for (const [reason, n] of Object.entries(c.landRefused.byReason))
+    if (n !== 0) rows.push([`auto-land refused: ${reason}`, n]);
+  rows.push(
+    ['wake-ups sent', c.wake.sent],
+    ['wake-ups failed', c.wake.failed],
+    ['wake-ups skipped', c.wake.skipped],
+    ['waits (defer)', c.defer],
+    ['passes', c.pass],
+    ['fails', c.fail.total]
+  );
+  for (const [cls, n] of Object.entries(c.fail.byClass)) rows.push([`fails: ${cls}`, n]);
+  rows.push(['stale reclaims', c.staleReclaim], ['infra retries', c.infraRetry]);
+  const known = new Set([
+    LANDED,
+    WAKE,
+    WAKE_FAILED,
+    WAKE_SKIPPED,
+    COUNTER.defer,
+    COUNTER.pass,
+    COUNTER.staleReclaim,
+    COUNTER.infraRetry
+  ]);
+  for (const [name, n] of Object.entries(c.all))
+    if (!known.has(name) && !name.startsWith(LAND_REFUSED) && !name.startsWith(FAIL))
+      rows.push([name, n]);
+  return rows.map((r) => r.map(String));
 }
 
 function leaseLine(l: LeaseStatus): string {
@@ -228,44 +472,23 @@ export function statusBody(s: RepositoryStatus, summary: string): string {
   for (const line of s.integrity.lines) out.push(`- ${line}`);
   if (s.integrity.lines.length > 0) out.push('');
   if (!s.hasState) return `${out.join('\n')}\n`;
-  const l = s.lease;
-  out.push('### Merge lease', '');
-  if (l.state === 'free') out.push('free');
-  else
-    out.push(
-      table(
-        ['state', 'branch', 'head', 'run', 'acquired', 'age', 'expires', 'expiry', 'merge window'],
-        [
-          [
-            l.state,
-            l.branch ?? '',
-            l.headSha ?? '',
-            l.runId ?? '',
-            l.acquiredAt ?? '',
-            formatDuration(l.ageMs ?? 0),
-            l.expiresAt ?? '',
-            (l.expiresInMs ?? 0) > 0
-              ? `in ${formatDuration(l.expiresInMs ?? 0)}`
-              : `${formatDuration(l.expiresInMs ?? 0)} ago`,
-            l.criticalSince ? `since ${l.criticalSince}` : '-'
-          ]
-        ]
-      )
-    );
-  out.push('', '### Waiting for the lease', '');
-  out.push(
-    s.waiting.length === 0
-      ? 'nobody'
-      : table(
-          ['branch', 'since', 'waiting'],
-          s.waiting.map((w) => [w.branch, w.since, formatDuration(w.waitingMs)])
-        )
-  );
+  out.push('### Merge lease holder', '');
+  if (s.holder === null) out.push('free');
+  else {
+    const h = holderRow(s.holder);
+    out.push(markdownTable(h.head, [h.row]));
+  }
+  out.push('', '### Merge queue (waiting for the lease)', '');
+  if (s.waiting.length === 0) out.push('nobody');
+  else {
+    const q = queueRows(s.waiting);
+    out.push(markdownTable(q.head, q.rows));
+  }
   out.push('', '### Coverage baselines', '');
   out.push(
     s.baselines.length === 0
       ? 'none'
-      : table(
+      : markdownTable(
           ['branch', 'percent', 'sha', 'updated', 'by', 'reason'],
           s.baselines.map((b) => [
             b.branch,
@@ -281,7 +504,7 @@ export function statusBody(s: RepositoryStatus, summary: string): string {
   out.push(
     s.runs.length === 0
       ? 'none'
-      : table(
+      : markdownTable(
           ['at', 'branch', 'gate', 'sha', 'verdict', 'summary'],
           s.runs.map((r) => [r.at, r.branch, r.gate, r.sha, r.verdict, r.summary])
         )
@@ -290,7 +513,7 @@ export function statusBody(s: RepositoryStatus, summary: string): string {
   out.push(
     s.failures.length === 0
       ? 'none'
-      : table(
+      : markdownTable(
           ['branch', 'gate', 'failures', 'defer streak', 'last verdict', 'last sha', 'updated'],
           s.failures.map((f) => [
             f.branch,
@@ -307,7 +530,7 @@ export function statusBody(s: RepositoryStatus, summary: string): string {
   out.push(
     s.stopped.length === 0
       ? 'none'
-      : table(
+      : markdownTable(
           ['branch', 'state', 'at', 'by', 'reason'],
           s.stopped.map((b) =>
             b.state === 'cancelled'
@@ -323,15 +546,7 @@ export function statusBody(s: RepositoryStatus, summary: string): string {
         )
   );
   out.push('', '### Counters', '');
-  const names = Object.keys(s.counters);
-  out.push(
-    names.length === 0
-      ? 'none'
-      : table(
-          ['counter', 'value'],
-          names.map((n) => [n, s.counters[n] ?? 0])
-        )
-  );
+  out.push(markdownTable(['counter', 'value'], counterRows(s.counters)));
   return `${out.join('\n')}\n`;
 }
 

@@ -2,6 +2,7 @@
 // A hostile or empty branch name and a non-atomic state backend are refused
 // here, before anything is touched.
 
+import { readWakeConfig, WAKE_INPUTS, type WakeConfig } from '../../merge/src/wake.ts';
 import type { RunContext } from '../../core/src/context.ts';
 import { ConfigurationError } from '../../core/src/errors.ts';
 import { readInteger, readList, readString, type InputSource } from '../../core/src/inputs.ts';
@@ -21,7 +22,8 @@ export const STOP_INPUTS = {
 
 export const STOP_INPUT_NAMES: readonly string[] = [
   ...Object.values(STOP_INPUTS),
-  ...Object.values(STATE_INPUTS)
+  ...Object.values(STATE_INPUTS),
+  ...Object.values(WAKE_INPUTS)
 ];
 
 export interface StopConfig {
@@ -42,6 +44,8 @@ export interface StopConfig {
   token: string;
   apiUrl: string;
   state: StateConfig;
+  /** The merge queue's wake-up when STOP frees the lease. */
+  wake: WakeConfig;
   /**
    * Set on a pull_request label event: whether the event added the stop
    * label (GitHub's `label`, Gitea's `changes.added_labels` or the pull
@@ -94,6 +98,11 @@ export function readStopConfig(src: InputSource, ctx: RunContext): StopConfig {
     token: state.token,
     apiUrl: (ctx.env.GITHUB_API_URL ?? '').trim(),
     state,
+    wake: readWakeConfig(src, ctx, {
+      ref: baseRef,
+      repository: repositoryKey(ctx),
+      token: state.token
+    }),
     request: stopRequestFromEnv(ctx.env)
   };
 }

@@ -8,6 +8,7 @@
 // every gate's status to error "cancelled" and cancel the branch's in-flight
 // runs where the forge can. Nothing here touches a protected branch.
 
+import { wakeNext } from '../../merge/src/wake.ts';
 import type { RunContext } from '../../core/src/context.ts';
 import { describeError } from '../../core/src/errors.ts';
 import type { ToolDefinition, ToolResult } from '../../core/src/tool.ts';
@@ -194,6 +195,12 @@ export async function runStop(
     ['retry counts', `reset (${decision.countersCleared} gate row(s))`]
   ];
   const warnings: string[] = [...(backend.warnings ?? [])];
+  // The queue moves: the longest-waiting live branch is woken.
+  if (leaseReleased) {
+    const wake = await wakeNext(backend, c.wake, ctx, deps);
+    rows.push(['merge queue', wake.line]);
+    if (wake.error) warnings.push(wake.error);
+  }
 
   // 4. The task branch on the remote.
   let branch: 'deleted' | 'absent' | 'failed' = 'failed';

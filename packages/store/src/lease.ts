@@ -130,7 +130,15 @@ export interface LeaseEvent {
 export interface Waiting {
   repo: string;
   branch: string;
+  /** When it first found the lease busy (its place in the queue). */
   since: string;
+  /** The pull request it waits for, when the run knew it (the wake-up dispatches it). */
+  prNumber: number | null;
+  /** The last wake-up sent for it (a workflow_dispatch of the edge), if any. */
+  wokenAt: string | null;
+  wakeAttempts: number;
+  /** Why the last wake-up failed; null when it was sent. */
+  wakeError: string | null;
 }
 
 interface LeaseRow {
@@ -410,17 +418,41 @@ export function chainLease(db: Database, repo: string, change: ChangeInput): voi
   recordChange(db, 'lease', chainKey(repoKey(repo)), change);
 }
 
-/** Puts the branch on the waiting list; a branch already waiting keeps its first `since`. */
-export function markWaiting(db: Database, repo: string, branch: string, now: Date): void {
+/** Puts the branch on the waiting list; a branch already waiting keeps its first `since` (its place). */
+export function markWaiting(
+  db: Database,
+  repo: string,
+  branch: string,
+  now: Date,
+  prNumber?: number
+): void {
   const r = repoKey(repo);
   const b = branchKey(branch);
   db.transaction(() =>
     db
       .prepare(
-        'INSERT INTO waiting (repo, branch, since) VALUES (?, ?, ?) ON CONFLICT (repo, branch) DO NOTHING'
+        `INSERT INTO waiting (repo, branch, since, pr_number) VALUES (?, ?, ?, ?)
+         ON CONFLICT (repo, branch) DO UPDATE SET pr_number = COALESCE(excluded.pr_number, pr_number)`
       )
-      .run(r, b, now.toISOString())
+      .run(r, b, now.toISOString(), prNumber ?? null)
   ).immediate();
+}
+
+/** Records a wake-up sent (error undefined) or attempted for a waiting branch; false when it no longer waits. */
+export function noteWake(
+  db: Database,
+  repo: string,
+  branch: string,
+  now: Date,
+  error?: string
+): boolean {
+  return (
+    db
+      .prepare(
+        'UPDATE waiting SET woken_at = ?, wake_attempts = wake_attempts + 1, wake_error = ? WHERE repo = ? AND branch = ?'
+      )
+      .run(now.toISOString(), error ?? null, repoKey(repo), branchKey(branch)).changes > 0
+  );
 }
 
 /** Takes the branch off the waiting list; true when it was on it. */
@@ -437,7 +469,11 @@ export function clearWaiting(db: Database, repo: string, branch: string): boolea
 /** Branches waiting for the lease, longest-waiting first. */
 export function waitingBranches(db: Database, repo: string): Waiting[] {
   return db
-    .prepare('SELECT repo, branch, since FROM waiting WHERE repo = ? ORDER BY since, branch')
+    .prepare(
+      `SELECT repo, branch, since, pr_number AS prNumber, woken_at AS wokenAt,
+              wake_attempts AS wakeAttempts, wake_error AS wakeError
+       FROM waiting WHERE repo = ? ORDER BY since, branch`
+    )
     .all(repoKey(repo)) as Waiting[];
 }
 
@@ -478,6 +514,13 @@ export interface WaitOptions {
   /** First delay (default 1000 ms), doubling up to maxDelayMs (default 30000 ms). */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * The merge queue: a branch that does not get the lease stays on the
+   * waiting list after the wait (its place is kept for the wake-up), with
+   * its pull request when known. Without it the branch waits only while it
+   * polls.
+   */
+  queue?: { prNumber?: number };
 }
 
 export interface WaitResult {
@@ -518,14 +561,15 @@ export async function acquireLeaseWithWait(
       attempts++;
       const first = attempts === 1;
       const at = now();
-      const markIfBusy = first && deadline > at.getTime();
+      const markIfBusy = first && (deadline > at.getTime() || opts.queue !== undefined);
       const r = await backend.withDb(
         'write',
         (db) =>
           db
             .transaction(() => {
               const res = tryAcquireLease(db, req, at, { logRefusal: first });
-              if (res.outcome === 'busy' && markIfBusy) markWaiting(db, req.repo, req.branch, at);
+              if (res.outcome === 'busy' && markIfBusy)
+                markWaiting(db, req.repo, req.branch, at, opts.queue?.prNumber);
               return res;
             })
             .immediate(),
@@ -546,7 +590,7 @@ export async function acquireLeaseWithWait(
     failed = true;
     throw err;
   } finally {
-    if (waiting) {
+    if (waiting && (failed || opts.queue === undefined)) {
       const clear = backend.withDb('write', (db) => clearWaiting(db, req.repo, req.branch), {
         message: () => `merge lease ${repoKey(req.repo)}: ${req.branch} stopped waiting`
       });

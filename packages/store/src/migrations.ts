@@ -217,6 +217,18 @@ CREATE TABLE IF NOT EXISTS green_test (
     sql: CHAIN_SQL,
     seal: (db, ctx) =>
       sealGenesis(db, { key: ctx.stateKey, at: ctx.now, fromVersion: ctx.fromVersion })
+  },
+  {
+    version: 6,
+    description:
+      'merge queue: a waiting branch keeps its pull request and the wake-ups sent for it (dispatches, their last error)',
+    tables: [],
+    sql: `
+ALTER TABLE waiting ADD COLUMN pr_number INTEGER;
+ALTER TABLE waiting ADD COLUMN woken_at TEXT;
+ALTER TABLE waiting ADD COLUMN wake_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE waiting ADD COLUMN wake_error TEXT;
+`
   }
 ];
 

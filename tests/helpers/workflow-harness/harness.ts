@@ -32,11 +32,38 @@
 //     them inside the caller's job: the same order and contexts), its
 //     outputs evaluated from `jobs`, the caller's result failure when one
 //     of them failed.
+//   - the forge's pull requests: the harness is the contract server's
+//     ForgeBackend (the newest harness made on a forge), so GET pulls/{n},
+//     GET/POST pulls/{n}/merge answer from its PRs and merge for real in a
+//     temporary clone pushed to origin (merge: --no-ff; rebase: the head
+//     rebased onto the base, fast-forwarded; rebase-merge: rebased, then
+//     --no-ff; squash: merge --squash and one commit authored by the PR's
+//     author; fast-forward-only: --ff-only), the PR then closed as merged.
+//     Such a merge is made with the job token (every token here is the
+//     forge's), so like any event of the Actions user it starts no run:
+//     no push, no pull_request closed; a test that means a maintainer's
+//     merge calls merged();
+//   - workflow_dispatch by the API (POST actions/workflows/{file}/dispatches)
+//     does start a run (Gitea's DispatchActionWorkflow inserts it directly;
+//     GitHub runs GITHUB_TOKEN dispatches too): the run is created on the
+//     forge at once, waiting, at the ref's commit of that moment, and
+//     queued for the runner. Nothing runs it until the test calls drain(),
+//     which runs the queue in arrival order, one run at a time, including
+//     what those runs dispatch, up to a bound. The event methods do not
+//     drain unless the harness was made with autoDrain: true (then each
+//     drains after its own runs and returns those runs too).
 // Not modelled, refused by name: matrix/strategy, containers, services,
 // defaults, continue-on-error, timeouts, composite and docker actions,
 // other third-party actions, hashFiles(), paths filters, pre/post scripts.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import type {
+  DispatchOutcome,
+  FakeRun,
+  ForgeBackend,
+  GitMergeOutcome,
+  GitMergeStyle
+} from '../contract-fake-forge.ts';
 import type { GiteaContractServer, RecordedRequest } from '../gitea-contract-server.ts';
 import type { TestRepo } from '../git-repo.ts';
 import { tempDir } from '../tmp.ts';
@@ -68,7 +95,7 @@ import {
   workflowCommands,
   type Annotation
 } from './file-commands.ts';
-import { git } from './process.ts';
+import { git, run, type Exited } from './process.ts';
 import {
   CHECKOUT,
   checkout,
@@ -253,6 +280,22 @@ export interface HarnessOptions {
   labels?: string[];
   /** More of the runner machine's environment (every job's processes see it). */
   runnerEnv?: Record<string, string>;
+  /** Each event method drains the dispatch queue after its own runs (default false: tests call drain()). */
+  autoDrain?: boolean;
+}
+
+/** A workflow_dispatch run created through the API, waiting for the runner. */
+export interface QueuedDispatch {
+  /** The installed workflow file, e.g. .gitea/workflows/land.yml. */
+  workflow: string;
+  /** The full ref the run is on (refs/heads/main). */
+  ref: string;
+  /** The ref's commit when it was dispatched: the commit the run checks out. */
+  sha: string;
+  /** The inputs the run sees (declared ones only, defaults filled in). */
+  inputs: Record<string, string>;
+  /** The run's id on the forge. */
+  runId: number;
 }
 
 interface EventContext {
@@ -288,9 +331,37 @@ interface CallFrame {
 export interface PullRequest extends PullRequestState {
   /** The origin ref Gitea keeps for it. */
   pullRef: string;
+  /** Who opened it (the forge's `user`). */
+  author?: string;
+  /** Who merged it: a maintainer (merged()), or the Actions user (the merge API with the job token). */
+  mergedBy?: string;
+  /** The merge base of head and base when it was merged. */
+  mergeBase?: string;
+  createdAt?: string;
+  mergedAt?: string;
+  closedAt?: string;
 }
 
 const HEX40 = /^[0-9a-f]{40}$/;
+
+/** Dispatched runs one drain() runs at most before it calls it a loop. */
+const DRAIN_MAX = 200;
+
+/** Who the job token acts as: the author of API merges and the sender of API dispatches. */
+const ACTIONS_USER: Record<Dialect, { name: string; email: string }> = {
+  gitea: { name: 'gitea-actions', email: 'teabot@gitea.io' },
+  github: {
+    name: 'github-actions[bot]',
+    email: '41898282+github-actions[bot]@users.noreply.github.com'
+  }
+};
+
+interface Queued {
+  def: WorkflowDef;
+  event: EventContext;
+  fakeRun: FakeRun;
+  inputs: Record<string, string>;
+}
 
 function changedRefs(before: Map<string, string>, after: Map<string, string>): string[] {
   const refs = new Set([...before.keys(), ...after.keys()]);
@@ -317,6 +388,9 @@ export class WorkflowHarness {
   private readonly running = new Set<{ exclusive: boolean }>();
   private readonly pulls = new Map<number, PullRequest>();
   private nextPull = 1;
+  private readonly autoDrain: boolean;
+  private readonly dispatchQueue: Queued[] = [];
+  private drainChain: Promise<unknown> = Promise.resolve();
 
   private constructor(opts: HarnessOptions) {
     this.dialect = opts.dialect ?? 'gitea';
@@ -328,6 +402,7 @@ export class WorkflowHarness {
     this.toolCacheMode = opts.toolCache ?? 'per-job';
     this.labels = opts.labels ?? ['ubuntu-latest'];
     this.machineEnv = opts.runnerEnv ?? {};
+    this.autoDrain = opts.autoDrain ?? false;
     this.root = tempDir('qg-harness-');
     this.sharedToolCache = join(this.root, 'toolcache');
     mkdirSync(this.sharedToolCache);
@@ -350,6 +425,7 @@ export class WorkflowHarness {
       const file = `.${h.dialect}/workflows/${'name' in spec ? spec.name : basename(spec.source)}`;
       h.installed.set(file, await parseWorkflowText(file, text, (uses) => h.calledText(uses)));
     }
+    h.forge.fake.backend = h.forgeBackend();
     for (const name of ['stop', 'needs-human']) {
       if (!h.forge.fake.repoLabels.some((l) => l.name === name)) {
         h.forge.fake.repoLabels.push({
@@ -427,7 +503,9 @@ export class WorkflowHarness {
       labels: [],
       state: 'open',
       merged: false,
-      pullRef: `refs/pull/${number}/head`
+      pullRef: `refs/pull/${number}/head`,
+      author: 'agent',
+      createdAt: new Date().toISOString()
     };
     await git(this.repo.origin, ['update-ref', pr.pullRef, pr.headSha], {});
     this.pulls.set(number, pr);
@@ -489,6 +567,7 @@ export class WorkflowHarness {
   /** Closes the PR without merging. */
   async closed(pr: PullRequest): Promise<RunResult[]> {
     pr.state = 'closed';
+    pr.closedAt = new Date().toISOString();
     return this.pullRequestEvent(pr, 'closed', { sender: 'maintainer' });
   }
 
@@ -511,6 +590,9 @@ export class WorkflowHarness {
     pr.state = 'closed';
     pr.merged = true;
     pr.mergeCommitSha = after;
+    pr.mergedBy = 'maintainer';
+    pr.mergeBase = before;
+    pr.mergedAt = pr.closedAt = new Date().toISOString();
     const push = () => this.pushed(pr.base, before, after, 'maintainer');
     const closed = () => this.pullRequestEvent(pr, 'closed', { sender: 'maintainer' });
     if (order === 'push-first') {
@@ -598,18 +680,310 @@ export class WorkflowHarness {
     for (const def of this.installed.values()) {
       if (triggers(def, event.info, this.dialect)) out.push(await this.runWorkflow(def, event));
     }
+    if (this.autoDrain) out.push(...(await this.drain()));
     return out;
+  }
+
+  // ---- workflow_dispatch through the API: the queue ------------------------------------
+
+  /** The dispatched runs waiting for the runner, oldest first. */
+  queuedDispatches(): QueuedDispatch[] {
+    return this.dispatchQueue.map((q) => ({
+      workflow: q.def.file,
+      ref: q.event.ref,
+      sha: q.event.sha,
+      inputs: { ...q.inputs },
+      runId: q.fakeRun.id
+    }));
+  }
+
+  /**
+   * Runs the dispatched runs in arrival order, one at a time, and the ones
+   * they dispatch, until none is left; more than `max` (default 200) is a
+   * loop (HarnessError). Calls made while one drains wait for it.
+   */
+  drain(opts: { max?: number } = {}): Promise<RunResult[]> {
+    const p = this.drainChain.then(() => this.drainNow(opts.max ?? DRAIN_MAX));
+    this.drainChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async drainNow(max: number): Promise<RunResult[]> {
+    const out: RunResult[] = [];
+    while (this.dispatchQueue.length > 0) {
+      if (out.length >= max) {
+        throw new HarnessError(
+          `drain: ${max} dispatched runs and ${this.dispatchQueue.length} more queued (${this.dispatchQueue
+            .slice(0, 3)
+            .map((q) => basename(q.def.file))
+            .join(', ')}...): a workflow that keeps dispatching?`
+        );
+      }
+      const next = this.dispatchQueue.shift()!;
+      out.push(await this.runWorkflow(next.def, next.event, next.fakeRun));
+    }
+    return out;
+  }
+
+  // ---- the forge's backend: pull requests, merges and dispatches for the contract server ----
+
+  private get actionsUser(): { name: string; email: string } {
+    return ACTIONS_USER[this.dialect];
+  }
+
+  private forgeBackend(): ForgeBackend {
+    return {
+      pull: async (index) => {
+        const pr = this.pulls.get(index);
+        if (pr?.state === 'open') await this.refreshPullRequest(pr);
+        return pr;
+      },
+      mergeable: (index) => this.mergeable(this.pull(index)),
+      merge: (req) => this.apiMerge(req),
+      markMerged: (req) => this.markMerged(req.index, req.commit),
+      dispatch: (req) => this.apiDispatch(req)
+    };
+  }
+
+  /** The identity and clean config of the merges the forge makes. */
+  private mergeEnv(): NodeJS.ProcessEnv {
+    const u = this.actionsUser;
+    return {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: this.root,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_AUTHOR_NAME: u.name,
+      GIT_AUTHOR_EMAIL: u.email,
+      GIT_COMMITTER_NAME: u.name,
+      GIT_COMMITTER_EMAIL: u.email
+    };
+  }
+
+  /** Gitea's patch checker: the PR's head merges into its base without conflicts. */
+  private async mergeable(pr: PullRequest): Promise<boolean> {
+    if (pr.state === 'open') await this.refreshPullRequest(pr);
+    const r = await run(
+      'git',
+      ['merge-tree', '--write-tree', '--no-messages', pr.baseSha, pr.headSha],
+      { cwd: this.repo.origin, env: this.mergeEnv() }
+    );
+    if (r.code === 0) return true;
+    if (r.code === 1) return false;
+    throw new HarnessError(`git merge-tree failed (${r.code}): ${r.stderr.trim()}`);
+  }
+
+  /** Gitea's doMergeAndPush: the base cloned, the PR head as `tracking`, merged in the style, pushed. */
+  private async apiMerge(req: {
+    index: number;
+    style: GitMergeStyle;
+    message: string;
+    deleteBranch: boolean;
+  }): Promise<GitMergeOutcome> {
+    const pr = this.pull(req.index);
+    const env = this.mergeEnv();
+    const work = join(tempDir('qg-api-merge-'), 'w');
+    await git(this.repo.root, ['clone', '-q', '--branch', pr.base, this.repo.origin, work], env);
+    await git(work, ['fetch', '-q', 'origin', `+${pr.pullRef}:refs/heads/tracking`], env);
+    const before = (await git(work, ['rev-parse', 'HEAD'], env)).trim();
+    const mergeBase = (await git(work, ['merge-base', 'HEAD', 'tracking'], env)).trim();
+    const attempt = (args: string[]) => run('git', args, { cwd: work, env });
+    const commit = (extra: string[] = []) =>
+      git(work, ['commit', '-q', '--no-verify', ...extra, '-m', req.message], env);
+    switch (req.style) {
+      case 'merge': {
+        const m = await attempt(['merge', '--no-ff', '--no-commit', 'tracking']);
+        if (m.code !== 0) return this.mergeFailure(work, env, m);
+        await commit();
+        break;
+      }
+      case 'squash': {
+        const m = await attempt(['merge', '--squash', 'tracking']);
+        if (m.code !== 0) return this.mergeFailure(work, env, m);
+        const author = pr.author ?? 'agent';
+        await commit([`--author=${author} <${author}@example.invalid>`]);
+        break;
+      }
+      case 'rebase':
+      case 'rebase-merge': {
+        await git(work, ['checkout', '-q', '-b', 'staging', 'tracking'], env);
+        const rb = await attempt(['rebase', '-q', pr.base]);
+        if (rb.code !== 0) {
+          if (!existsSync(join(work, '.git', 'REBASE_HEAD')))
+            throw new HarnessError(`git rebase failed (${rb.code}): ${rb.stderr.trim()}`);
+          const stopped = join(work, '.git', 'rebase-merge', 'stopped-sha');
+          return {
+            kind: 'rebase-conflict',
+            commit: existsSync(stopped) ? readFileSync(stopped, 'utf8').trim() : '',
+            stdout: rb.stdout,
+            stderr: rb.stderr
+          };
+        }
+        await git(work, ['checkout', '-q', pr.base], env);
+        if (req.style === 'rebase') {
+          await git(work, ['merge', '-q', '--ff-only', 'staging'], env);
+        } else {
+          const m = await attempt(['merge', '--no-ff', '--no-commit', 'staging']);
+          if (m.code !== 0) return this.mergeFailure(work, env, m);
+          await commit();
+        }
+        break;
+      }
+      case 'fast-forward-only': {
+        const m = await attempt(['merge', '--ff-only', 'tracking']);
+        if (m.code !== 0) {
+          if (/Not possible to fast-forward/i.test(m.stderr))
+            return { kind: 'not-fast-forward', stderr: m.stderr };
+          throw new HarnessError(`git merge --ff-only failed (${m.code}): ${m.stderr.trim()}`);
+        }
+        break;
+      }
+    }
+    const sha = (await git(work, ['rev-parse', 'HEAD'], env)).trim();
+    // Not forced: a base that moved since the clone refuses the push, as Gitea's does.
+    const push = await attempt(['push', '-q', 'origin', `HEAD:refs/heads/${pr.base}`]);
+    if (push.code !== 0) {
+      // Gitea's doMergeAndPush: ErrPushOutOfDate, else ErrPushRejected with the remote's lines.
+      if (/non-fast-forward|fetch first/.test(push.stderr)) return { kind: 'push-out-of-date' };
+      if (push.stderr.includes('! [remote rejected]')) {
+        const remote = push.stderr
+          .split('\n')
+          .filter((l) => l.startsWith('remote: '))
+          .map((l) => l.slice(8).trim())
+          .join('\n')
+          .trim();
+        return { kind: 'push-rejected', remote };
+      }
+      throw new HarnessError(`merge push failed (${push.code}): ${push.stderr.trim()}`);
+    }
+    pr.baseSha = before;
+    pr.mergeBase = mergeBase;
+    this.closeMerged(pr, sha);
+    if (req.deleteBranch) await this.deleteMergedHead(pr);
+    for (const other of this.pulls.values())
+      if (other.state === 'open') await this.refreshPullRequest(other);
+    return { kind: 'merged', sha };
+  }
+
+  /** A failed merge command: a conflict (Gitea's ErrMergeConflicts) or a harness failure. */
+  private async mergeFailure(
+    work: string,
+    env: NodeJS.ProcessEnv,
+    m: Exited
+  ): Promise<GitMergeOutcome> {
+    const unmerged = (await git(work, ['ls-files', '-u'], env)).trim();
+    if (existsSync(join(work, '.git', 'MERGE_HEAD')) || unmerged !== '') {
+      return { kind: 'conflict', stdout: m.stdout, stderr: m.stderr };
+    }
+    throw new HarnessError(`git merge failed (${m.code}): ${m.stderr.trim() || m.stdout.trim()}`);
+  }
+
+  private closeMerged(pr: PullRequest, sha: string): void {
+    pr.state = 'closed';
+    pr.merged = true;
+    pr.mergeCommitSha = sha;
+    pr.mergedBy = this.actionsUser.name;
+    pr.mergedAt = pr.closedAt = new Date().toISOString();
+  }
+
+  /** delete_branch_after_merge: not while another open PR has the same head, never the default branch. */
+  private async deleteMergedHead(pr: PullRequest): Promise<void> {
+    const shared = [...this.pulls.values()].some(
+      (o) => o !== pr && o.state === 'open' && o.head === pr.head
+    );
+    if (shared || pr.head === this.repoInfo.defaultBranch) return;
+    if (await this.originHas(`refs/heads/${pr.head}`))
+      await git(this.repo.origin, ['update-ref', '-d', `refs/heads/${pr.head}`], {});
+  }
+
+  /** manually-merged: the commit must be on the base branch; nothing moves in git. */
+  private async markMerged(index: number, commit: string): Promise<GitMergeOutcome> {
+    const pr = this.pull(index);
+    if (!HEX40.test(commit)) return { kind: 'wrong-commit' };
+    const onBase = await run(
+      'git',
+      ['merge-base', '--is-ancestor', commit, `refs/heads/${pr.base}`],
+      { cwd: this.repo.origin, env: this.mergeEnv() }
+    );
+    if (onBase.code !== 0) return { kind: 'wrong-commit' };
+    this.closeMerged(pr, commit);
+    return { kind: 'merged', sha: commit };
+  }
+
+  /**
+   * Gitea's DispatchActionWorkflow: the ref (a branch name, refs/heads/...
+   * or refs/tags/...) resolved now, the workflow file looked up by name,
+   * its declared inputs taken from the request or their defaults; a run
+   * waiting on the forge and in the queue.
+   */
+  private async apiDispatch(req: {
+    workflowId: string;
+    ref: string;
+    inputs: Record<string, string>;
+  }): Promise<DispatchOutcome> {
+    const full = /^refs\/(heads|tags)\//.test(req.ref) ? req.ref : `refs/heads/${req.ref}`;
+    if (!(await this.originHas(`${full}^{commit}`))) return { kind: 'no-ref' };
+    const sha = await this.originSha(`${full}^{commit}`);
+    const path = `.${this.dialect}/workflows/${req.workflowId}`;
+    const def = this.installed.get(path);
+    if (!def) return { kind: 'no-workflow' };
+    if (!def.dispatchInputs) return { kind: 'no-dispatch-trigger' };
+    const declared = def.dispatchInputs;
+    const inputs: Record<string, string> = {};
+    for (const [k, spec] of Object.entries(declared))
+      inputs[k] = Object.hasOwn(req.inputs, k) ? req.inputs[k] : (spec.default ?? '');
+    const ignored = Object.keys(req.inputs).filter((k) => !Object.hasOwn(declared, k));
+    const actor = this.actionsUser.name;
+    const branch = full.replace(/^refs\/(heads|tags)\//, '');
+    const payload = workflowDispatchEvent(
+      this.repoInfo,
+      { workflow: req.workflowId, ref: req.ref, inputs, sender: actor },
+      this.dialect
+    );
+    const fakeRun = this.forge.fake.addRun({
+      branch,
+      state: 'waiting',
+      event: 'workflow_dispatch',
+      headSha: sha,
+      workflowId: req.workflowId,
+      ref: full
+    });
+    this.dispatchQueue.push({
+      def,
+      event: {
+        info: { name: 'workflow_dispatch', payload, workflowFile: path },
+        ref: full,
+        sha,
+        headRef: '',
+        baseRef: '',
+        actor,
+        branch
+      },
+      fakeRun,
+      inputs
+    });
+    return { kind: 'queued', runId: fakeRun.id, inputs, ignored };
   }
 
   // ---- runs and jobs -------------------------------------------------------------------
 
-  private async runWorkflow(def: WorkflowDef, event: EventContext): Promise<RunResult> {
-    const fakeRun = this.forge.fake.addRun({
-      branch: event.branch,
-      state: 'running',
-      event: event.info.name,
-      headSha: event.sha
-    });
+  /** One run of a workflow; `queued`: the forge's run a dispatch created, waiting until now. */
+  private async runWorkflow(
+    def: WorkflowDef,
+    event: EventContext,
+    queued?: FakeRun
+  ): Promise<RunResult> {
+    const fakeRun =
+      queued ??
+      this.forge.fake.addRun({
+        branch: event.branch,
+        state: 'running',
+        event: event.info.name,
+        headSha: event.sha,
+        workflowId: basename(def.file),
+        ref: event.ref
+      });
+    fakeRun.state = 'running';
     const dir = join(this.root, `run-${fakeRun.id}-${basename(def.file, '.yml')}`);
     mkdirSync(join(dir, 'artifacts'), { recursive: true });
     writeFileSync(join(dir, 'event.json'), JSON.stringify(event.info.payload, null, 2));

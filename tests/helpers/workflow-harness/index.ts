@@ -9,6 +9,7 @@ export {
   type JobConclusion,
   type JobResult,
   type PullRequest,
+  type QueuedDispatch,
   type StepResult
 } from './harness.ts';
 export { readState, type StateLocation, type StateView } from './state.ts';

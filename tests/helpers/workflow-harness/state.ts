@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { getBaseline, type Baseline } from '../../../packages/store/src/baseline.ts';
 import { branchState, type BranchState } from '../../../packages/store/src/branch-state.ts';
-import { liveLease, type Lease } from '../../../packages/store/src/lease.ts';
+import { liveLease, waitingBranches, type Lease } from '../../../packages/store/src/lease.ts';
 import { openStateDatabase } from '../../../packages/store/src/open-database.ts';
 import { STATE_REF } from '../state-ref.ts';
 import { tempDir } from '../tmp.ts';
@@ -20,6 +20,8 @@ export interface StateView {
   lease: Lease | undefined;
   baseline(branch?: string): Baseline | undefined;
   branch(branch: string): BranchState | undefined;
+  /** The merge queue: branches waiting for the lease, longest-waiting first. */
+  waiting: string[];
 }
 
 /** A snapshot of the state, or undefined when there is none yet (no state ref, no file). */
@@ -61,6 +63,7 @@ export function readState(
   return {
     lease: read((db) => liveLease(db, repository)),
     baseline: (branch = 'main') => read((db) => getBaseline(db, repository, branch)),
-    branch: (b) => read((db) => branchState(db, repository, b))
+    branch: (b) => read((db) => branchState(db, repository, b)),
+    waiting: read((db) => waitingBranches(db, repository).map((x) => x.branch))
   };
 }
