@@ -68,7 +68,7 @@ describe('quality-gates CLI', () => {
     const r = cli(['secruity']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      "quality-gates: unknown command 'secruity': expected edge, security, merge, coverage, image-freshness, baseline, lease-release, ratchet, stop, status, state or help\n"
+      "quality-gates: unknown command 'secruity': expected edge, security, merge, coverage, image-freshness, baseline, land, lease-release, ratchet, stop, status, state or help\n"
     );
   });
 

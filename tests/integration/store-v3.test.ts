@@ -10,12 +10,7 @@ import { getBaseline, ratchetBaseline } from '../../packages/store/src/baseline.
 import { counters, bumpCounter, COUNTER } from '../../packages/store/src/counters.ts';
 import { StoreError } from '../../packages/store/src/errors.ts';
 import { recentGateRuns, recordGateRun } from '../../packages/store/src/gate-run.ts';
-import {
-  currentLease,
-  markWaiting,
-  tryAcquireLease,
-  waitingBranches
-} from '../../packages/store/src/lease.ts';
+import { currentLease, tryAcquireLease, waitingBranches } from '../../packages/store/src/lease.ts';
 import { enterCritical, mergeWindow } from '../../packages/store/src/merge-window.ts';
 import {
   MIGRATIONS,
@@ -23,6 +18,7 @@ import {
   latestVersion,
   type Migration
 } from '../../packages/store/src/migrations.ts';
+import { repoKey } from '../../packages/store/src/keys.ts';
 import { openStateDatabase } from '../../packages/store/src/open-database.ts';
 import { gateFailures, repositoryFailures } from '../../packages/store/src/retries.ts';
 import { NODE } from '../helpers/store-spawn.ts';
@@ -46,7 +42,12 @@ function v2State(): string {
     T0
   );
   bumpCounter(db, REPO, COUNTER.pass, 4);
-  markWaiting(db, REPO, 'agent/w', T0);
+  // As the v2 release wrote it (the queue's columns come with v6).
+  db.prepare('INSERT INTO waiting (repo, branch, since) VALUES (?, ?, ?)').run(
+    repoKey(REPO),
+    'agent/w',
+    T0.toISOString()
+  );
   recordGateRun(
     db,
     { repo: REPO, branch: 'agent/a', gate: 'merge', sha: sha(2), verdict: 'PASS', summary: 'ok' },
