@@ -28,7 +28,11 @@
 //   dispatch: ref "" 422; refuseDispatch; unknown ref or workflow file 404;
 //   no on.workflow_dispatch 422; inputs the workflow does not declare are
 //   dropped and missing ones take their defaults (Gitea reads only declared
-//   inputs); success 204 and a run waiting on the forge.
+//   inputs); success 204 and, when the backend starts one, a run waiting on
+//   the forge (the backend may accept a dispatch and start no run: the
+//   harness's rule on who starts runs; FakeDispatch.startedRun).
+// Every merge and dispatch tells the backend who made it (ForgeCaller: the
+// job token or a user's token, as the contract server classified it).
 
 import { randomBytes } from 'node:crypto';
 import {
@@ -143,9 +147,21 @@ export type GitMergeOutcome =
 
 export type DispatchOutcome =
   | { kind: 'queued'; runId: number; inputs: Record<string, string>; ignored: string[] }
+  /** Accepted (204) but no run created: the caller's events start no runs. */
+  | { kind: 'no-run'; inputs: Record<string, string>; ignored: string[] }
   | { kind: 'no-ref' }
   | { kind: 'no-workflow' }
   | { kind: 'no-dispatch-trigger' };
+
+/**
+ * Who made a merge or a dispatch: the contract server's classification of
+ * the request's token ('job': its `token`; 'user': one of its `userTokens`)
+ * and the token itself (the harness compares it with its own job token).
+ */
+export interface ForgeCaller {
+  credential: 'job' | 'user' | undefined;
+  token: string | undefined;
+}
 
 /** What the forge cannot know by itself: the pull requests, the git repository, the workflows. */
 export interface ForgeBackend {
@@ -159,14 +175,16 @@ export interface ForgeBackend {
     style: GitMergeStyle;
     message: string;
     deleteBranch: boolean;
+    caller: ForgeCaller;
   }): Promise<GitMergeOutcome>;
   /** manually-merged: marks the PR merged by `commit` when the commit is on its base branch. */
-  markMerged(req: { index: number; commit: string }): Promise<GitMergeOutcome>;
-  /** Creates a workflow_dispatch run of the workflow file at the ref, waiting for the runner. */
+  markMerged(req: { index: number; commit: string; caller: ForgeCaller }): Promise<GitMergeOutcome>;
+  /** Creates a workflow_dispatch run of the workflow file at the ref, waiting for the runner (or, by the caller, none). */
   dispatch(req: {
     workflowId: string;
     ref: string;
     inputs: Record<string, string>;
+    caller: ForgeCaller;
   }): Promise<DispatchOutcome>;
 }
 
@@ -183,6 +201,8 @@ export interface FakeMerge {
   /** The answer's message, if it had one. */
   message?: string;
   deleteBranch: boolean;
+  /** Who made it: the job token or a user's token (undefined: neither). */
+  credential?: 'job' | 'user';
   at: string;
 }
 
@@ -196,8 +216,12 @@ export interface FakeDispatch {
   message?: string;
   /** The run it created (waiting on the forge until the harness drains it). */
   runId?: number;
+  /** Answered 204: whether a run was created (false: the caller's dispatches start no run). */
+  startedRun?: boolean;
   /** Sent inputs the workflow does not declare (Gitea drops them). */
   ignoredInputs?: string[];
+  /** Who made it: the job token or a user's token (undefined: neither). */
+  credential?: 'job' | 'user';
   at: string;
 }
 
@@ -281,6 +305,8 @@ export class FakeForge {
   refuseDispatch: ((workflowId: string, ref: string) => Refusal | undefined) | undefined;
   merges: FakeMerge[] = [];
   dispatches: FakeDispatch[] = [];
+  /** Classifies a request's token; set by the contract server (its `token`: 'job', its `userTokens`: 'user'). */
+  credentialOf: (token: string | undefined) => 'job' | 'user' | undefined = () => undefined;
   private nextId = 100;
   private readonly signatures = new Map<string, { artifactId: number; expires: number }>();
   /** Gitea's pullWorkingPool: one merge of a PR at a time. */
@@ -691,11 +717,13 @@ export class FakeForge {
       ...(body.head_commit_id === undefined ? {} : { headCommitId: body.head_commit_id }),
       status: 0,
       deleteBranch: body.delete_branch_after_merge === true,
+      ...this.callerRecord(r),
       at: new Date().toISOString()
     };
     this.merges.push(rec);
+    const caller = this.caller(r);
     const previous = this.pullLocks.get(index) ?? Promise.resolve();
-    const answer = previous.then(() => this.mergeAnswer(index, body, rec));
+    const answer = previous.then(() => this.mergeAnswer(index, body, rec, caller));
     this.pullLocks.set(
       index,
       answer.catch(() => undefined)
@@ -711,7 +739,8 @@ export class FakeForge {
   private async mergeAnswer(
     index: number,
     body: MergeBody,
-    rec: FakeMerge
+    rec: FakeMerge,
+    caller: ForgeCaller
   ): Promise<ContractResponse> {
     const backend = this.backend;
     const pr = await backend?.pull(index);
@@ -734,7 +763,7 @@ export class FakeForge {
     };
     if (style === 'manually-merged') {
       if (!this.mergeStyles.includes(style)) return notAllowed;
-      const out = await backend.markMerged({ index, commit: body.MergeCommitID ?? '' });
+      const out = await backend.markMerged({ index, commit: body.MergeCommitID ?? '', caller });
       // "Wrong commit ID" is answered as the Go error itself: {}.
       if (out.kind !== 'merged') return { status: 409, body: {} };
       rec.resultSha = out.sha;
@@ -752,7 +781,8 @@ export class FakeForge {
       index,
       style,
       message: mergeMessage(pr, style, body),
-      deleteBranch: body.delete_branch_after_merge === true
+      deleteBranch: body.delete_branch_after_merge === true,
+      caller
     });
     switch (out.kind) {
       case 'merged':
@@ -804,6 +834,7 @@ export class FakeForge {
     const repo = this.repositoryJson(r);
     const branch = (ref: string, sha: string) => ({ label: ref, ref, sha, repo_id: 1, repo });
     const now = new Date().toISOString();
+    const mergedBy = pr.mergedBy ?? 'gitea-actions';
     return {
       id: 1000 + pr.number,
       url: html,
@@ -836,7 +867,8 @@ export class FakeForge {
         ? {
             merged_at: pr.mergedAt ?? now,
             merge_commit_sha: pr.mergeCommitSha ?? '',
-            merged_by: this.userJson(r, pr.mergedBy ?? 'gitea-actions', -2)
+            // Gitea's Actions user has id -2; anyone else is a real user.
+            merged_by: this.userJson(r, mergedBy, mergedBy === 'gitea-actions' ? -2 : 3)
           }
         : {}),
       allow_maintainer_edit: false,
@@ -899,17 +931,18 @@ export class FakeForge {
       ref: body.ref ?? '',
       inputs: { ...(body.inputs ?? {}) },
       status: 0,
+      ...this.callerRecord(r),
       at: new Date().toISOString()
     };
     this.dispatches.push(rec);
-    const a = await this.dispatchAnswer(rec);
+    const a = await this.dispatchAnswer(rec, this.caller(r));
     rec.status = a.status;
     const message = (a.body as { message?: unknown } | undefined)?.message;
     if (typeof message === 'string') rec.message = message;
     return a;
   }
 
-  private async dispatchAnswer(rec: FakeDispatch): Promise<ContractResponse> {
+  private async dispatchAnswer(rec: FakeDispatch, caller: ForgeCaller): Promise<ContractResponse> {
     if (rec.ref === '') return { status: 422, body: { message: 'ref is required parameter' } };
     const refusal = this.refuseDispatch?.(rec.workflowId, rec.ref);
     if (refusal) return { status: refusal.status, body: { message: refusal.message } };
@@ -921,7 +954,8 @@ export class FakeForge {
     const out = await this.backend.dispatch({
       workflowId: rec.workflowId,
       ref: rec.ref,
-      inputs: rec.inputs
+      inputs: rec.inputs,
+      caller
     });
     switch (out.kind) {
       case 'no-ref':
@@ -935,9 +969,23 @@ export class FakeForge {
         };
       case 'queued':
         rec.runId = out.runId;
+        rec.startedRun = true;
+        rec.ignoredInputs = out.ignored;
+        return { status: 204 };
+      case 'no-run':
+        rec.startedRun = false;
         rec.ignoredInputs = out.ignored;
         return { status: 204 };
     }
+  }
+
+  private caller(r: ContractRequest): ForgeCaller {
+    return { credential: this.credentialOf(r.token), token: r.token };
+  }
+
+  private callerRecord(r: ContractRequest): { credential?: 'job' | 'user' } {
+    const credential = this.credentialOf(r.token);
+    return credential === undefined ? {} : { credential };
   }
 }
 

@@ -16,6 +16,14 @@
 // second origin standing for object storage (ServeDirect), where a request
 // carrying a token is a violation. Faults (status, Retry-After, delay,
 // dropped connection) can be queued per operation.
+//
+// Credentials: the server accepts its `token` (the one the workflow harness
+// hands jobs as github.token: 'job') and any of `userTokens` (real users'
+// tokens, e.g. a bot account's personal access token: 'user'); any other
+// token is a 401. Each recorded request says which one it carried
+// (`credential`, `userToken`) without the secret, and the fake forge's
+// backend hears who made a merge or a dispatch (ForgeCaller), so the
+// harness can apply the forge's rule on who starts workflow runs.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ContractRequest, ContractResponse, Handler } from './contract-exchange.ts';
@@ -35,9 +43,17 @@ export const TEST_TOKEN = 'qgtok_0123456789abcdef0123456789abcdef';
 
 export interface ContractServerOptions {
   contractPath?: string;
-  /** The token requests must present. Default TEST_TOKEN. */
+  /** The token requests must present (the job token: credential 'job'). Default TEST_TOKEN. */
   token?: string;
+  /**
+   * More tokens the server accepts, each a real user's (e.g. a bot
+   * account's personal access token): credential 'user'. Default none.
+   */
+  userTokens?: string[];
 }
+
+/** Which accepted token a request carried: the server's `token`, or one of its `userTokens`. */
+export type Credential = 'job' | 'user';
 
 export interface RecordedRequest {
   /** 'api': a contract route; 'raw': Gitea's signed zip route; 'blob': the object-storage origin. */
@@ -48,6 +64,10 @@ export interface RecordedRequest {
   operationId?: string;
   /** The Authorization scheme with the credential masked ('token ***'), if a header was sent. */
   authorization?: string;
+  /** The accepted token it carried; undefined: none, or one the server does not know (401). */
+  credential?: Credential;
+  /** credential 'user': the index of the token in `userTokens`. */
+  userToken?: number;
   body?: unknown;
   status?: number;
 }
@@ -72,6 +92,7 @@ export class GiteaContractServer {
   readonly contract: Contract;
   readonly fake = new FakeForge();
   readonly token: string;
+  readonly userTokens: readonly string[];
   readonly requests: RecordedRequest[] = [];
   readonly violations: string[] = [];
   readonly fixtureErrors: string[] = [];
@@ -86,6 +107,14 @@ export class GiteaContractServer {
   private constructor(opts: ContractServerOptions) {
     this.contract = loadContract(opts.contractPath);
     this.token = opts.token ?? TEST_TOKEN;
+    this.userTokens = [...(opts.userTokens ?? [])];
+    if (this.userTokens.some((t) => t === '' || /\s/.test(t)))
+      throw new Error('a user token must be non-empty and without whitespace');
+    if (
+      this.userTokens.includes(this.token) ||
+      new Set(this.userTokens).size !== this.userTokens.length
+    )
+      throw new Error('the user tokens must differ from each other and from the job token');
     this.server = createServer((req, res) => void this.serve(req, res, 'api'));
     this.blobServer = createServer((req, res) => void this.serve(req, res, 'blob'));
   }
@@ -95,6 +124,7 @@ export class GiteaContractServer {
     s.port = await listenLocal(s.server);
     s.blobPort = await listenLocal(s.blobServer);
     s.fake.externalOrigin = s.blobOrigin;
+    s.fake.credentialOf = (t) => s.credentialOf(t)?.credential;
     return s;
   }
 
@@ -142,6 +172,16 @@ export class GiteaContractServer {
     assertResponse(this.contract, this.operation(operationId), status, body);
   }
 
+  /** Which accepted token `token` is: 'job' (the server's token), 'user' (index in userTokens), or undefined. */
+  credentialOf(
+    token: string | undefined
+  ): { credential: Credential; userToken?: number } | undefined {
+    if (token === undefined) return undefined;
+    if (token === this.token) return { credential: 'job' };
+    const i = this.userTokens.indexOf(token);
+    return i === -1 ? undefined : { credential: 'user', userToken: i };
+  }
+
   calls(operationId: string): RecordedRequest[] {
     return this.requests.filter((r) => r.operationId === operationId);
   }
@@ -170,12 +210,16 @@ export class GiteaContractServer {
     const query: Record<string, string[]> = {};
     for (const [k, v] of url.searchParams) query[k] = [...(query[k] ?? []), v];
     const auth = req.headers.authorization;
+    const token = auth?.startsWith('token ') ? auth.slice(6) : undefined;
+    const known = this.credentialOf(token);
     const rec: RecordedRequest = {
       target: server,
       method: req.method ?? 'GET',
       path: url.pathname,
       query,
-      authorization: auth === undefined ? undefined : `${auth.split(' ')[0]} ***`
+      authorization: auth === undefined ? undefined : `${auth.split(' ')[0]} ***`,
+      ...(known ? { credential: known.credential } : {}),
+      ...(known?.userToken === undefined ? {} : { userToken: known.userToken })
     };
     this.requests.push(rec);
     const violation = (problem: string): void => {
@@ -239,7 +283,7 @@ export class GiteaContractServer {
           body: { message: `contract violation: ${problems.list[0]}` }
         });
       }
-      if (rec.authorization && auth !== `token ${this.token}`) {
+      if (rec.authorization && !known) {
         return this.send(res, rec, { status: 401, body: { message: 'invalid token' } });
       }
       if (await this.applyFault(op.operationId, res, rec)) return;
@@ -258,7 +302,7 @@ export class GiteaContractServer {
         params: match.params,
         query,
         body: rec.body,
-        token: auth?.startsWith('token ') ? auth.slice(6) : undefined,
+        token,
         origin: this.origin,
         apiUrl: this.apiUrl
       };

@@ -57,6 +57,10 @@ beforeEach(async () => {
   h = await WorkflowHarness.create({
     repo,
     forge,
+    // This file tests the endpoints with the one token; who starts runs by
+    // token (the contract: not the job token's dispatch on Gitea) is
+    // harness-dispatch.test.ts's.
+    jobTokenDispatchRuns: true,
     workflows: [
       { name: 'wake.yml', text: WAKE },
       { name: 'push-only.yml', text: PUSH_ONLY }

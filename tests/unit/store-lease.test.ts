@@ -359,6 +359,65 @@ describe('acquireLeaseWithWait', () => {
     expect(c.sleeps).toEqual([1000, 2000, 4000]);
   });
 
+  it('with the queue, a polling branch reads as woken just now (no wake-up gates it twice); the attempt that ends in DEFER clears that, one write per attempt', async () => {
+    tryAcquireLease(db, { ...req('feat/a', 'run-1'), ttlMs: 3_600_000 }, T0);
+    const c = fakeClock();
+    const backend = memoryBackend(db);
+    const during: (string | null)[] = [];
+    const r = await acquireLeaseWithWait(backend, req('feat/b', 'run-2'), {
+      waitMs: 3000,
+      now: c.now,
+      random: () => 1,
+      sleep: async (ms) => {
+        during.push(waitingBranches(db, REPO)[0]?.wokenAt ?? null);
+        await c.sleep(ms);
+      },
+      queue: { prNumber: 7 }
+    });
+    expect(r).toMatchObject({ acquired: false, outcome: 'busy', attempts: 3 });
+    // Sleeps of 1 s and 2 s: each attempt before them marked the run alive at its time.
+    expect(during).toEqual([T0.toISOString(), new Date(T0.getTime() + 1000).toISOString()]);
+    const [w] = waitingBranches(db, REPO);
+    expect(w).toMatchObject({ branch: 'feat/b', prNumber: 7, wokenAt: null, wakeError: null });
+    expect(w.since).toBe(T0.toISOString());
+    expect(backend.writes).toBe(3);
+  });
+
+  it('with the queue and no wait, DEFER at once leaves the branch queued and not woken', async () => {
+    tryAcquireLease(db, req('feat/a', 'run-1'), T0);
+    const c = fakeClock();
+    noteWake(db, REPO, 'feat/b', T0); // nothing to note: not waiting yet
+    const r = await acquireLeaseWithWait(memoryBackend(db), req('feat/b', 'run-2'), {
+      waitMs: 0,
+      ...c,
+      queue: {}
+    });
+    expect(r.acquired).toBe(false);
+    expect(waitingBranches(db, REPO)).toMatchObject([{ branch: 'feat/b', wokenAt: null }]);
+  });
+
+  it('a DEFER keeps the mark of a wake-up on its way; the woken run itself losing the race clears it (the next release wakes it again)', async () => {
+    tryAcquireLease(db, req('feat/a', 'run-1'), T0);
+    markWaiting(db, REPO, 'feat/b', T0, 7);
+    const woken = new Date(T0.getTime() + 5000);
+    noteWake(db, REPO, 'feat/b', woken);
+    const c = fakeClock();
+    // Another run of the branch (a push's pull_request run) finds the lease busy.
+    await acquireLeaseWithWait(memoryBackend(db), req('feat/b', 'run-2'), {
+      waitMs: 0,
+      ...c,
+      queue: { prNumber: 7 }
+    });
+    expect(waitingBranches(db, REPO)[0].wokenAt).toBe(woken.toISOString());
+    // The dispatched run arrives and loses the lease to another branch.
+    await acquireLeaseWithWait(memoryBackend(db), req('feat/b', 'run-3'), {
+      waitMs: 0,
+      ...c,
+      queue: { prNumber: 7, woken: true }
+    });
+    expect(waitingBranches(db, REPO)[0]).toMatchObject({ wokenAt: null, since: T0.toISOString() });
+  });
+
   it('waitMs 0 tries once and never marks the branch waiting', async () => {
     tryAcquireLease(db, req('feat/a', 'run-1'), T0);
     const c = fakeClock();

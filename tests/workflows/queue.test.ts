@@ -7,10 +7,14 @@
 // (drain) until nobody waits. One branch goes red in the middle: it is
 // failed and skipped and the queue goes on. Nobody merges by hand; no PR is
 // merged twice; every commit main passes through is green. Per-job tool
-// caches and the default state (the git ref on origin).
+// caches and the default state (the git ref on origin). The actions use a
+// bot account's token (secrets.QG_TOKEN), as the docs tell Gitea users to:
+// Gitea starts no run for the job token's dispatch; the bot's merges then
+// start the landed and closed workflows, which the drain runs too.
 import { execFileSync } from 'node:child_process';
 import type { PullRequest, RunResult } from '../helpers/workflow-harness/index.ts';
-import { adopted, branch, gitRefState, originRefs, worldPerTest } from './scenario.ts';
+import { GiteaContractServer } from '../helpers/gitea-contract-server.ts';
+import { adopted, branch, gitRefState, originRefs, STATE_KEY, worldPerTest } from './scenario.ts';
 
 import { jest } from '@jest/globals';
 
@@ -20,10 +24,18 @@ const open = worldPerTest();
 const N = 10;
 const RED = 4; // agent/q04 is red: it carries `broken`
 const TEST = 'sleep 1 && test ! -e broken';
+const BOT_TOKEN = 'qgbot_' + '7'.repeat(34);
 
 async function tenAtOnce(dialect: 'gitea' | 'github'): Promise<void> {
   const workflows = adopted(dialect, { 'auto-land': 'merge', 'test-command': TEST });
-  const w = await open({ dialect, workflows, vars: {} });
+  const forge = await GiteaContractServer.start({ userTokens: [BOT_TOKEN] });
+  const w = await open({
+    dialect,
+    forge,
+    workflows,
+    vars: {},
+    secrets: { QG_STATE_KEY: STATE_KEY, QG_TOKEN: BOT_TOKEN }
+  });
   const names = Array.from({ length: N }, (_, i) => `agent/q${String(i + 1).padStart(2, '0')}`);
   for (const [i, name] of names.entries())
     branch(w.repo, name, {
@@ -46,10 +58,23 @@ async function tenAtOnce(dialect: 'gitea' | 'github'): Promise<void> {
   }
 
   // The queue moves by itself: the dispatched runs, one after another.
-  const woken = await w.h.drain();
+  const queued = await w.h.drain();
+  const woken = queued.filter((r) => r.event === 'workflow_dispatch');
   const all = [...first, ...woken];
   expect(woken.length).toBeGreaterThanOrEqual(N - passedFirst.length - 1);
   for (const r of woken) expect(r.eventPayload()).toHaveProperty('inputs.branch');
+  // Each wake-up ran on the waiting branch's own ref (its statuses on its PR, never on main).
+  const sent = w.forge.fake.dispatches.filter((d) => d.status === 204);
+  expect(sent.length).toBe(woken.length);
+  for (const d of sent) expect(d.ref).toBe(d.inputs.branch);
+  // No branch was woken again after it landed (its run would FAIL "already merged" on a merged PR).
+  const failedLanded = woken.filter((r) => {
+    const b = (r.eventPayload() as { inputs: { branch: string } }).inputs.branch;
+    return w.h.pull(prs.find((p) => p.head === b)!.number).merged && mergeStatus(r) === 'FAIL';
+  });
+  expect(failedLanded.map((r) => r.eventPayload().inputs)).toEqual([]);
+  // The bot's merges started the landed and closed workflows, one each per landing.
+  expect(queued.filter((r) => r.event === 'push')).toHaveLength(N - 1);
 
   // Every PR but the red one landed, each exactly once, through the API.
   const merges = w.forge.fake.merges.filter((m) => m.status === 200);

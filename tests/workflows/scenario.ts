@@ -6,7 +6,10 @@
 // comment, labels, the state store, origin's refs.
 import { execFileSync } from 'node:child_process';
 import { randomAwsAccessKeyId } from '../../packages/security/src/secrets/token-samples.ts';
-import { makeRepo, type TestRepo } from '../helpers/git-repo.ts';
+import type { TestRepo } from '../helpers/git-repo.ts';
+import { lcov, serviceRepo } from '../helpers/service-repo.ts';
+
+export { lcov, serviceRepo };
 import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
 import { GiteaContractServer } from '../helpers/gitea-contract-server.ts';
 import { cleanupTempDirs } from '../helpers/tmp.ts';
@@ -24,24 +27,6 @@ import {
 export const TEST_COMMAND = 'test ! -e broken';
 export const COVERAGE_COMMAND = 'cp coverage.lcov lcov.info';
 export const STATE_KEY = 'k'.repeat(16) + '-harness-state-key';
-
-/** An LCOV report of one file with `hit` of 10 lines covered. */
-export function lcov(hit: number): string {
-  const lines = Array.from({ length: 10 }, (_, i) => `DA:${i + 1},${i < hit ? 1 : 0}`);
-  return ['TN:', 'SF:src/app.js', ...lines, 'LF:10', `LH:${hit}`, 'end_of_record', ''].join('\n');
-}
-
-/** The service: main green at 80% line coverage. */
-export function serviceRepo(): TestRepo {
-  const repo = makeRepo();
-  repo.commitAll('service', {
-    '.gitignore': 'lcov.info\ngate-reports/\n',
-    'src/app.js': 'module.exports = () => 1;\n',
-    'coverage.lcov': lcov(8)
-  });
-  repo.git('push', '-q', 'origin', 'main');
-  return repo;
-}
 
 /** A task branch off origin's main with these files, pushed; returns its head. */
 export function branch(

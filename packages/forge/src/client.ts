@@ -321,21 +321,36 @@ export class ForgeClient {
   }
 
   private failure(method: string, shown: string, res: RawResponse): ForgeError {
-    const msg = serverMessage(res.bytes);
+    const said = serverText(res.bytes);
+    const msg = said === '' ? '' : ` (server: "${said}")`;
     if (res.status === 401 || res.status === 403 || res.status === 404) {
       const hint = permissionHint(res.status, method, shown, this.flavor);
       return this.error(
         `${res.status} from ${method} ${shown}: ${hint}${msg}`,
         method,
         shown,
-        res.status
+        res.status,
+        said
       );
     }
-    return this.error(`${res.status} from ${method} ${shown}${msg}`, method, shown, res.status);
+    return this.error(
+      `${res.status} from ${method} ${shown}${msg}`,
+      method,
+      shown,
+      res.status,
+      said
+    );
   }
 
-  private error(message: string, method: string, path: string, status?: number): ForgeError {
-    return new ForgeError(redact(message, [this.token]), { method, path, status });
+  private error(
+    message: string,
+    method: string,
+    path: string,
+    status?: number,
+    said?: string
+  ): ForgeError {
+    const safe = said === undefined ? {} : { said: redact(said, [this.token]) };
+    return new ForgeError(redact(message, [this.token]), { method, path, status, ...safe });
   }
 
   private networkProblem(err: unknown): string {
@@ -359,6 +374,12 @@ function pathOnly(path: string): string {
 
 /** ` (server: "…")` from a Gitea/GitHub error body, or ''. */
 function serverMessage(bytes: Buffer): string {
+  const one = serverText(bytes);
+  return one === '' ? '' : ` (server: "${one}")`;
+}
+
+/** The message of a Gitea/GitHub error body on one line (at most 200 characters), or ''. */
+function serverText(bytes: Buffer): string {
   if (bytes.length === 0) return '';
   const text = bytes.subarray(0, 4096).toString('utf8');
   let msg: string | undefined;
@@ -371,5 +392,5 @@ function serverMessage(bytes: Buffer): string {
   }
   if (!msg || msg.trim() === '') return '';
   const one = msg.replace(/\s+/g, ' ').trim();
-  return ` (server: "${one.length > 200 ? `${one.slice(0, 197)}...` : one}")`;
+  return one.length > 200 ? `${one.slice(0, 197)}...` : one;
 }

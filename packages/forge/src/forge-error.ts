@@ -13,11 +13,17 @@ export class ForgeError extends ToolError {
   readonly method: string;
   /** The API path (no query string), or origin + path for a hop outside the API. */
   readonly path: string;
-  constructor(message: string, request: { method: string; path: string; status?: number }) {
+  /** The server's own message (its JSON `message`, one line), '' when it gave none. */
+  readonly said: string;
+  constructor(
+    message: string,
+    request: { method: string; path: string; status?: number; said?: string }
+  ) {
     super(FORGE_API, message.replace(/\s*\n\s*/g, ' '));
     this.name = 'ForgeError';
     this.status = request.status;
     this.method = request.method;
     this.path = request.path;
+    this.said = request.said ?? '';
   }
 }

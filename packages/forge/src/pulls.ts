@@ -84,8 +84,8 @@ export async function getPullRequest(
 
 export type MergeResult =
   | { merged: true }
-  /** The forge refused: `status` is its HTTP status, `reason` one line. */
-  | { merged: false; status: number | undefined; reason: string };
+  /** The forge refused: `status` is its HTTP status, `reason` one line, `said` the forge's own message ('' when none). */
+  | { merged: false; status: number | undefined; reason: string; said: string };
 
 /**
  * Merges PR `n` only if its head is still `headSha`. A refusal (4xx) is an
@@ -138,7 +138,7 @@ export async function mergePullRequest(
       err.status >= 400 &&
       err.status < 500
     )
-      return { merged: false, status: err.status, reason: err.message };
+      return { merged: false, status: err.status, reason: err.message, said: err.said };
     throw err;
   }
 }

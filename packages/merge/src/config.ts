@@ -107,7 +107,6 @@ export function readMergeConfig(src: InputSource, ctx: RunContext): MergeConfig 
     runId: ctx.env.GITHUB_RUN_ID || `local-${process.pid}-${ctx.now().getTime()}`,
     state,
     wake: readWakeConfig(src, ctx, {
-      ref: baseRef,
       repository: repositoryKey(ctx),
       token: state.token
     }),

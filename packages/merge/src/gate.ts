@@ -206,10 +206,21 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
     {
       waitMs: c.leaseWaitMs,
       // DEFER keeps the branch's place: the release wakes it (wake.ts).
-      queue: ctx.event.prNumber !== undefined ? { prNumber: ctx.event.prNumber } : {}
+      queue: {
+        ...(ctx.event.prNumber !== undefined ? { prNumber: ctx.event.prNumber } : {}),
+        woken: ctx.event.name === 'workflow_dispatch'
+      }
     }
   );
   const holder = `${lease.holder.branch}@${lease.holder.headSha.slice(0, 12)} (run ${lease.holder.runId})`;
+  // The runner time spent polling a busy lease (bounded by lease-wait-seconds).
+  const waited = Math.round(lease.sleptMs / 100) / 10;
+  const took = Math.round(lease.waitedMs / 100) / 10;
+  if (lease.attempts > 1 || !lease.acquired)
+    ctx.logger.info(
+      `merge lease ${lease.acquired ? 'taken' : 'still busy'} after ${waited} s of polling ` +
+        `(${lease.attempts} attempts, ${took} s with the state writes)${lease.acquired ? '' : ': DEFER'}`
+    );
   let d: Decision;
   let wake: WakeResult | undefined;
   if (!lease.acquired) {
@@ -358,6 +369,7 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
     retest_proof: d.proof ? `${d.proof.sha}@${d.proof.at}` : null,
     attempts: d.retest?.attempts ?? 0,
     duration_s: Math.round((Date.now() - started) / 100) / 10,
+    lease_waited_s: waited,
     queue_wake: wake ? wake.line : null
   };
   // Test output is the user's, and may echo a token: mask before publishing it.

@@ -35,7 +35,7 @@ import { Git, validBranchName } from '../../git/src/git.ts';
 import { repositoryKey } from '../../coverage/src/config.ts';
 import { ratchetBaseline } from '../../store/src/baseline.ts';
 import { bumpCounter } from '../../store/src/counters.ts';
-import { currentLease, markWaiting, releaseLease, type Lease } from '../../store/src/lease.ts';
+import { currentLease, markWaiting, releaseLease } from '../../store/src/lease.ts';
 import { findMeasurementByTree, recordMeasurement } from '../../store/src/measurement.ts';
 import {
   openStateBackend,
@@ -60,7 +60,14 @@ export const LAND_COUNTER = {
 } as const;
 
 export type RefusalReason =
-  'not-holder' | 'base-moved' | 'head-moved' | 'conflict' | 'not-allowed' | 'permission' | 'other';
+  | 'not-holder'
+  | 'base-moved'
+  | 'head-moved'
+  | 'conflict'
+  | 'not-allowed'
+  | 'permission'
+  | 'closed'
+  | 'other';
 
 export interface LandConfig {
   style: MergeStyle;
@@ -132,7 +139,7 @@ export function readLandConfig(src: InputSource, ctx: RunContext): LandConfig {
     forgeRepo: ctx.repository,
     apiUrl,
     state,
-    wake: readWakeConfig(src, ctx, { ref: baseRef, repository, token: state.token })
+    wake: readWakeConfig(src, ctx, { repository, token: state.token })
   };
 }
 
@@ -141,11 +148,44 @@ export interface LandDeps {
   backoffMs?: number;
 }
 
-function classify(status: number | undefined, reason: string): RefusalReason {
+/** What each refusal of the forge means, in the one line the pull request gets. */
+const REFUSED: Record<RefusalReason, string> = {
+  'not-holder': 'the run does not hold the merge lease',
+  'base-moved':
+    'the target branch moved while the forge merged; the branch is queued to be gated again',
+  'head-moved':
+    'the pull request moved after the gates tested it; its new head is gated by its own run',
+  conflict: 'the forge finds that it does not merge cleanly (or is still checking it)',
+  'not-allowed': "a protection rule or the repository's merge settings refuse it",
+  permission: 'the token may not merge it (code write, and a user allowed to merge)',
+  closed: 'the pull request is closed or gone',
+  other: 'the forge refused the merge'
+};
+
+/**
+ * The forge's refusal as a reason. Gitea: 405 "Please try again later" is
+ * its not-mergeable answer (a conflict, or the patch check still running),
+ * 405 "User not allowed to merge PR" a permission, other 405s protection
+ * rules or styles; 409 a head that moved ("head out of date") or a merge
+ * that failed (a conflict found while merging, a base pushed under it);
+ * 404 a closed or missing pull request. GitHub: 405 "not mergeable" or a
+ * protection rule, 409 "Head branch was modified", 422 a style the
+ * repository does not allow.
+ */
+export function classify(status: number | undefined, said: string): RefusalReason {
   if (status === 401 || status === 403) return 'permission';
-  if (status === 409)
-    return /head|out of date|modified|sha/i.test(reason) ? 'head-moved' : 'conflict';
-  if (status === 405) return /conflict/i.test(reason) ? 'conflict' : 'not-allowed';
+  if (status === 404) return 'closed';
+  if (status === 409) {
+    if (/push/i.test(said)) return 'base-moved';
+    return /head|modified|\bsha\b/i.test(said) ? 'head-moved' : 'conflict';
+  }
+  if (status === 405) {
+    if (/conflict|try again later|not mergeable/i.test(said)) return 'conflict';
+    // "User not allowed to merge PR"; protection rules say "not allowed to merge [reason: ...]".
+    if (/^user not allowed to merge/i.test(said)) return 'permission';
+    return 'not-allowed';
+  }
+  if (status === 422) return 'not-allowed';
   return 'other';
 }
 
@@ -238,23 +278,45 @@ export async function runLand(
     return refuse('other', `cannot fetch ${c.baseRef} from ${c.remote}`);
   const baseTip = (await git.resolveCommit(`refs/remotes/${c.remote}/${c.baseRef}`)) ?? '';
   const contains = await git.exec(['merge-base', '--is-ancestor', baseTip, c.headSha]);
-  if (contains.exitCode !== 0)
+  // A run repeated after a merge that went through (the job died before the
+  // release): the target moved by that very merge, and the PR says so.
+  const mergedAtHead = async (): Promise<boolean> => {
+    const state = await getPullRequest(client, repo, c.prNumber).catch(() => undefined);
+    return state?.merged === true && state.headSha === c.headSha;
+  };
+  const repeated = contains.exitCode !== 0 && (await mergedAtHead());
+  if (contains.exitCode !== 0 && !repeated)
     return refuse(
       'base-moved',
       `${c.baseRef} moved to ${baseTip.slice(0, 12)} after the gates tested ${c.headSha.slice(0, 12)}; the branch is queued to be gated again`,
       { requeue: true, comment: false }
     );
 
-  const result = await mergePullRequest(client, repo, c.prNumber, {
-    style: c.style,
-    headSha: c.headSha,
-    title: `Merge ${c.branch} (${pr}) gated by quality-gates`
-  });
+  let result: Awaited<ReturnType<typeof mergePullRequest>>;
+  try {
+    result = repeated
+      ? { merged: true }
+      : await mergePullRequest(client, repo, c.prNumber, {
+          style: c.style,
+          headSha: c.headSha,
+          title: `Merge ${c.branch} (${pr}) gated by quality-gates`
+        });
+  } catch (err) {
+    // No answer (network, 5xx after the retries): the PR says whether it went through;
+    // otherwise the lease is not kept until its TTL: released, the next branch woken.
+    if (!(await mergedAtHead()))
+      return refuse('other', `the forge did not answer the merge: ${describeError(err)}`);
+    result = { merged: true };
+  }
   if (!result.merged) {
-    // A run repeated after a landing that went through: already merged is landed.
-    const state = await getPullRequest(client, repo, c.prNumber).catch(() => undefined);
-    if (!(state?.merged && state.headSha === c.headSha))
-      return refuse(classify(result.status, result.reason), result.reason);
+    // Merged meanwhile at the tested head (a repeated request): landed.
+    if (!(await mergedAtHead())) {
+      const reason = classify(result.status, result.said);
+      const said = result.said ? `"${result.said}"` : `HTTP ${result.status ?? '?'}`;
+      return refuse(reason, `${REFUSED[reason]} (the forge said: ${said})`, {
+        requeue: reason === 'base-moved'
+      });
+    }
   }
 
   // Landed: the ratchet from the gated measurement, the release, the wake-up.
@@ -315,8 +377,7 @@ export async function runLand(
   );
   const wake = await wakeNext(backend, c.wake, ctx, deps);
   if (wake.error) warnings.push(wake.error);
-  const held = (h: Lease | undefined) =>
-    h ? `${Math.round((now.getTime() - Date.parse(h.acquiredAt)) / 1000)} s` : '-';
+  const heldSeconds = Math.round((now.getTime() - Date.parse(holder!.acquiredAt)) / 1000);
   const summary = `${c.branch} (${pr}) landed on ${c.baseRef} at ${mergeSha.slice(0, 12)} (${c.style}); ${after.ratchet}; lease ${after.released}`;
   return {
     summary,
@@ -324,9 +385,7 @@ export async function runLand(
       landed: 'true',
       reason: '',
       'merge-sha': mergeSha,
-      'lease-held-seconds': String(
-        Math.round((now.getTime() - Date.parse(holder!.acquiredAt)) / 1000)
-      ),
+      'lease-held-seconds': String(heldSeconds),
       woke: wake.woke?.branch ?? ''
     },
     body: [
@@ -343,7 +402,7 @@ export async function runLand(
             c.headSha.slice(0, 12),
             mergeSha.slice(0, 12),
             c.style,
-            held(holder),
+            `${heldSeconds} s`,
             after.ratchet
           ]
         ]

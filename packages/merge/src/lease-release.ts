@@ -64,7 +64,10 @@ export function readLeaseReleaseConfig(src: InputSource, ctx: RunContext): Lease
   const remote = readString(src, LEASE_RELEASE_INPUTS.remote, 'origin');
   if (remote.startsWith('-') || /\s/.test(remote))
     throw new ConfigurationError(LEASE_RELEASE_INPUTS.remote, 'a git remote name or URL', remote);
-  const pushed = (ctx.env.GITHUB_REF ?? '').replace(/^refs\/heads\//, '');
+  // The branch a push landed on; a run on another event (a wake-up is
+  // dispatched on the task branch's own ref) says nothing about the target.
+  const pushed =
+    ctx.event.name === 'push' ? (ctx.env.GITHUB_REF ?? '').replace(/^refs\/heads\//, '') : '';
   const baseRef = readString(
     src,
     LEASE_RELEASE_INPUTS.baseRef,
@@ -81,7 +84,6 @@ export function readLeaseReleaseConfig(src: InputSource, ctx: RunContext): Lease
     repository: repositoryKey(ctx),
     state,
     wake: readWakeConfig(src, ctx, {
-      ref: baseRef,
       repository: repositoryKey(ctx),
       token: state.token
     })

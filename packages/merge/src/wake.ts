@@ -3,21 +3,31 @@
 // (the landing, a failed gate, the lease-release action, STOP) then starts
 // the edge again for the longest-waiting live branch by dispatching the
 // caller workflow (workflow_dispatch with inputs `branch` and `pr-number`),
-// first come first served. A branch whose pull request is closed, or that
-// STOP cancelled, leaves the queue and the next one is woken. A dispatch
-// that fails stays on record (status shows it) and is tried again by the
-// next release. A branch woken a moment ago is not woken twice: its run is
-// on its way.
+// first come first served. A branch whose pull request is closed, that
+// STOP cancelled or whose branch is gone leaves the queue and the next one
+// is woken. A dispatch that fails stays on record (status shows it) and is
+// tried again by the next release; the branches behind it are tried in the
+// meantime (a few per release), so one branch whose workflow cannot be
+// dispatched does not hold the line. A branch woken a moment ago is not
+// woken twice: its run is on its way.
+//
+// The dispatch runs on the waiting branch's own ref, not the target's: the
+// run's job statuses then land on the branch's head (where the pull
+// request shows them, never on main's tip), and Gitea before 1.25, which
+// cancels the running workflow_dispatch runs of the same workflow and ref
+// on every dispatch, cancels only that branch's older wake-up, not the
+// run that is waking it. The run reads the caller workflow of that branch,
+// as its pull_request runs do.
 //
 // Gitea starts no run for events caused by the Actions job token, so the
 // wake-up needs a real user's token (QG_TOKEN); GitHub lets the job token
 // dispatch (with `actions: write`).
 
 import type { RunContext } from '../../core/src/context.ts';
-import { describeError } from '../../core/src/errors.ts';
+import { ConfigurationError, describeError } from '../../core/src/errors.ts';
 import { readString, type InputSource } from '../../core/src/inputs.ts';
-import { ConfigurationError } from '../../core/src/errors.ts';
 import { ForgeClient } from '../../forge/src/client.ts';
+import { ForgeError } from '../../forge/src/forge-error.ts';
 import type { FetchLike } from '../../forge/src/fetch-like.ts';
 import { dispatchWorkflow, getPullRequest } from '../../forge/src/pulls.ts';
 import type { StateBackend } from '../../store/src/backend.ts';
@@ -43,8 +53,6 @@ export const QUEUE_COUNTER = {
 export interface WakeConfig {
   /** File name of the workflow to dispatch (the caller of the edge); '' = no wake-ups. */
   workflow: string;
-  /** The ref the dispatched run starts on (the target branch). */
-  ref: string;
   /** Store key of the repository. */
   repository: string;
   /** owner/name on the forge ('' off a forge). */
@@ -58,7 +66,7 @@ export interface WakeConfig {
 export function readWakeConfig(
   src: InputSource,
   ctx: RunContext,
-  s: { ref: string; repository: string; token: string }
+  s: { repository: string; token: string }
 ): WakeConfig {
   const raw = readString(src, WAKE_INPUTS.wakeWorkflow, 'quality-gates.yml');
   const workflow = ['off', 'false', 'none'].includes(raw.toLowerCase()) ? '' : raw;
@@ -70,7 +78,6 @@ export function readWakeConfig(
     );
   return {
     workflow,
-    ref: s.ref,
     repository: s.repository,
     forgeRepo: ctx.repository,
     apiUrl: (ctx.env.GITHUB_API_URL ?? '').trim().replace(/\/+$/, ''),
@@ -87,6 +94,15 @@ export interface WakeResult {
   line: string;
   /** The dispatch failed (kept on record, retried by the next release). */
   error?: string;
+}
+
+/** Failed dispatches one wake-up tries before it leaves the rest to the next release. */
+const MAX_FAILED_DISPATCHES = 3;
+
+/** The dispatch failed because the ref is not there (Gitea 404 `ref "x" doesn't exist`, GitHub 422 `No ref found for: x`). */
+function branchGone(err: unknown): boolean {
+  if (!(err instanceof ForgeError) || (err.status !== 404 && err.status !== 422)) return false;
+  return /^ref\b.*\b(doesn't|does not) exist|^no ref found/i.test(err.said);
 }
 
 export interface WakeDeps {
@@ -115,7 +131,8 @@ export async function wakeNext(
         cancelled: isCancelled(db, cfg.repository, w.branch)
       }))
     }));
-    if (view.holder)
+    // A lease past its TTL holds nobody back: the woken run reclaims it.
+    if (view.holder && Date.parse(view.holder.expiresAt) > ctx.now().getTime())
       return done(
         `the lease is held by ${view.holder.branch}: the queue moves when it is released`
       );
@@ -140,6 +157,7 @@ export async function wakeNext(
         });
     const repo = { owner: owner ?? '', repo: name ?? '' };
     const grace = cfg.graceMs ?? 10 * 60_000;
+    const failures: string[] = [];
     for (const { w, cancelled } of view.waiting) {
       let why: string | undefined = cancelled ? 'cancelled by STOP' : undefined;
       if (!why && client && w.prNumber !== null) {
@@ -172,7 +190,10 @@ export async function wakeNext(
         return done(`${w.branch} was woken at ${w.wokenAt}; its run is on its way`);
       if (!client) {
         const error = `cannot wake ${w.branch}: ${missing}`;
-        await backend.withDb('write', (db) => noteWake(db, cfg.repository, w.branch, now, error));
+        await backend.withDb('write', (db) => {
+          noteWake(db, cfg.repository, w.branch, now, error);
+          bumpCounter(db, cfg.repository, QUEUE_COUNTER.wakeFailed);
+        });
         return done(error, { error });
       }
       const inputs = {
@@ -180,9 +201,23 @@ export async function wakeNext(
         'pr-number': w.prNumber === null ? '' : String(w.prNumber)
       };
       try {
-        await dispatchWorkflow(client, repo, cfg.workflow, cfg.ref, inputs);
+        await dispatchWorkflow(client, repo, cfg.workflow, w.branch, inputs);
       } catch (err) {
-        const error = `dispatch of ${cfg.workflow} for ${w.branch} failed: ${describeError(err)}`;
+        const said = describeError(err);
+        if (branchGone(err)) {
+          const why = `its branch is gone (${said})`;
+          await backend.withDb(
+            'write',
+            (db) => {
+              clearWaiting(db, cfg.repository, w.branch);
+              bumpCounter(db, cfg.repository, QUEUE_COUNTER.wakeSkipped);
+            },
+            { message: () => `merge queue: ${w.branch} left the queue (branch gone)` }
+          );
+          skipped.push({ branch: w.branch, why });
+          continue;
+        }
+        const error = `dispatch of ${cfg.workflow} on ${w.branch} failed: ${said}`;
         await backend.withDb(
           'write',
           (db) => {
@@ -191,7 +226,9 @@ export async function wakeNext(
           },
           { message: () => `merge queue: wake-up of ${w.branch} failed` }
         );
-        return done(`${error}; the next release tries again`, { error });
+        failures.push(error);
+        if (failures.length >= MAX_FAILED_DISPATCHES) break;
+        continue;
       }
       await backend.withDb(
         'write',
@@ -202,10 +239,15 @@ export async function wakeNext(
         { message: () => `merge queue: woke ${w.branch}` }
       );
       const pr = w.prNumber === null ? '' : ` (PR #${w.prNumber})`;
+      const before = failures.length ? ` (before it: ${failures.join('; ')})` : '';
       return done(
-        `woke ${w.branch}${pr}, waiting since ${w.since}: ${cfg.workflow} dispatched on ${cfg.ref}`,
-        { woke: w }
+        `woke ${w.branch}${pr}, waiting since ${w.since}: ${cfg.workflow} dispatched on its branch${before}`,
+        { woke: w, ...(failures.length ? { error: failures.join('; ') } : {}) }
       );
+    }
+    if (failures.length > 0) {
+      const error = failures.join('; ');
+      return done(`${error}; the next release tries again`, { error });
     }
     return done(`nobody left waiting (${skipped.map((s) => `${s.branch}: ${s.why}`).join('; ')})`);
   } catch (err) {

@@ -99,7 +99,6 @@ export function readStopConfig(src: InputSource, ctx: RunContext): StopConfig {
     apiUrl: (ctx.env.GITHUB_API_URL ?? '').trim(),
     state,
     wake: readWakeConfig(src, ctx, {
-      ref: baseRef,
       repository: repositoryKey(ctx),
       token: state.token
     }),

@@ -455,6 +455,16 @@ export function noteWake(
   );
 }
 
+/**
+ * A waiting branch whose run is polling the lease right now (`at`), or whose
+ * run stopped polling and ended DEFER (undefined: the next release wakes it).
+ */
+function notePolling(db: Database, repo: string, branch: string, at: Date | undefined): void {
+  db.prepare(
+    'UPDATE waiting SET woken_at = ?, wake_error = NULL WHERE repo = ? AND branch = ?'
+  ).run(at ? at.toISOString() : null, repoKey(repo), branchKey(branch));
+}
+
 /** Takes the branch off the waiting list; true when it was on it. */
 export function clearWaiting(db: Database, repo: string, branch: string): boolean {
   const r = repoKey(repo);
@@ -520,7 +530,11 @@ export interface WaitOptions {
    * its pull request when known. Without it the branch waits only while it
    * polls.
    */
-  queue?: { prNumber?: number };
+  queue?: {
+    prNumber?: number;
+    /** This run is the branch's wake-up (dispatched by a release): a DEFER clears its woken mark so the next release wakes it again. */
+    woken?: boolean;
+  };
 }
 
 export interface WaitResult {
@@ -530,7 +544,10 @@ export interface WaitResult {
   holder: Lease;
   leaseId: string | undefined;
   attempts: number;
+  /** From the first attempt to the result, state writes included. */
   waitedMs: number;
+  /** Of that, the time spent sleeping between attempts (the poll; bounded by waitMs). */
+  sleptMs: number;
 }
 
 /**
@@ -555,6 +572,8 @@ export async function acquireLeaseWithWait(
   const deadline = start + Math.max(0, opts.waitMs);
   let attempts = 0;
   let waiting = false;
+  let polling = false;
+  let sleptMs = 0;
   let failed = false;
   try {
     for (;;) {
@@ -562,6 +581,11 @@ export async function acquireLeaseWithWait(
       const first = attempts === 1;
       const at = now();
       const markIfBusy = first && (deadline > at.getTime() || opts.queue !== undefined);
+      // The queue's wake-up must not dispatch a branch whose run is alive and
+      // polling (it would gate the branch twice): while it polls, its row
+      // says it was woken just now; the attempt that ends the wait (DEFER)
+      // clears that, so the next release wakes it.
+      const last = at.getTime() >= deadline;
       const r = await backend.withDb(
         'write',
         (db) =>
@@ -570,6 +594,14 @@ export async function acquireLeaseWithWait(
               const res = tryAcquireLease(db, req, at, { logRefusal: first });
               if (res.outcome === 'busy' && markIfBusy)
                 markWaiting(db, req.repo, req.branch, at, opts.queue?.prNumber);
+              // A dispatch for this branch may be on its way: its woken_at
+              // is left alone unless this run set it (polling) or this run
+              // is that wake-up (it lost the lease to another branch).
+              if (res.outcome === 'busy' && opts.queue !== undefined) {
+                if (!last) notePolling(db, req.repo, req.branch, at);
+                else if (polling || opts.queue.woken)
+                  notePolling(db, req.repo, req.branch, undefined);
+              }
               return res;
             })
             .immediate(),
@@ -578,13 +610,25 @@ export async function acquireLeaseWithWait(
       if (r.outcome === 'busy' && markIfBusy) waiting = true;
       if (r.outcome !== 'busy') {
         waiting = false; // acquiring cleared it in the same transaction
-        return { acquired: true, ...pick(r), attempts, waitedMs: now().getTime() - start };
+        return { acquired: true, ...pick(r), attempts, waitedMs: now().getTime() - start, sleptMs };
       }
+      polling = opts.queue !== undefined && !last;
       const remaining = deadline - now().getTime();
-      if (remaining <= 0)
-        return { acquired: false, ...pick(r), attempts, waitedMs: now().getTime() - start };
+      if (remaining <= 0) {
+        if (polling)
+          await backend.withDb('write', (db) => notePolling(db, req.repo, req.branch, undefined));
+        return {
+          acquired: false,
+          ...pick(r),
+          attempts,
+          waitedMs: now().getTime() - start,
+          sleptMs
+        };
+      }
       const step = Math.min(max, base * 2 ** (attempts - 1));
-      await sleep(Math.max(0, Math.min(remaining, step / 2 + random() * (step / 2))));
+      const nap = Math.max(0, Math.min(remaining, step / 2 + random() * (step / 2)));
+      sleptMs += nap;
+      await sleep(nap);
     }
   } catch (err) {
     failed = true;

@@ -97,6 +97,21 @@ export function toJs(value: data.ExpressionData): unknown {
 }
 
 /**
+ * The library's tokens, its string literals unescaped as the runner does:
+ * every '' is one ' (@actions/expressions 0.3.61 replaces only the first,
+ * so `run: echo 'a' 'b' ${{ x }}`, which the parser turns into
+ * format('echo ''a'' ''b'' {0}', x), came out as echo 'a'' ''b'').
+ */
+function lexTokens(expression: string): ReturnType<Lexer['lex']>['tokens'] {
+  const tokens = new Lexer(expression).lex().tokens;
+  for (const t of tokens) {
+    if (typeof t.value === 'string' && t.lexeme.length >= 2 && t.lexeme.startsWith("'"))
+      t.value = t.lexeme.slice(1, -1).replace(/''/g, "'");
+  }
+  return tokens;
+}
+
+/**
  * Evaluates `expression` (no `${{ }}`). `allowed` is the schema's list for
  * the key it sits in (contexts and `fn(min,max)` entries); undefined allows
  * every context in the scope and the status functions when the scope has them.
@@ -117,7 +132,7 @@ export function evaluate(
   }
   let tree: Expr;
   try {
-    tree = new Parser(new Lexer(expression).lex().tokens, namedContexts, functions).parse();
+    tree = new Parser(lexTokens(expression), namedContexts, functions).parse();
   } catch (err) {
     throw new HarnessError(
       `${scope.where}: expression \`${expression}\` does not parse: ${(err as Error).message}`

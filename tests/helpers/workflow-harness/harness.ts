@@ -9,11 +9,10 @@
 //     inputs); `OWNER/quality-gates/...@v1` resolves to this checkout's
 //     files (reusable workflow, action.yml files, dist bundles);
 //   - triggers by Gitea's rules (triggers.ts), one run per triggered
-//     workflow, registered as a run on the fake forge (GITHUB_RUN_ID). Only
-//     the events a test sends start runs: the installed set stands for
-//     .gitea/workflows at every ref, and a push a job makes starts nothing
-//     (Gitea starts no run for the Actions user; a test that means a push
-//     by a real user's token sends the event itself);
+//     workflow, registered as a run on the fake forge (GITHUB_RUN_ID). Runs
+//     start from the events a test sends (the event methods) and from the
+//     API calls below that start runs (see "who starts runs"); the
+//     installed set stands for .gitea/workflows at every ref;
 //   - jobs in `needs` order, one at a time (a runner with capacity 1), each
 //     in a fresh workspace, HOME and RUNNER_TEMP, with a fresh
 //     RUNNER_TOOL_CACHE (the default: nothing under it outlives a job) or
@@ -26,7 +25,7 @@
 //     token), `vars`, `inputs` (workflow_call and workflow_dispatch, with
 //     defaults and types), `runs-on` checked against the runner's labels,
 //     `permissions` and `concurrency` evaluated and recorded (not enforced:
-//     the contract server knows one token);
+//     every token the contract server accepts may do everything);
 //   - `jobs.<id>.uses` (workflow_call): the called workflow's jobs run as
 //     jobs of the same run (Gitea >= 1.27 expands them; before, act runs
 //     them inside the caller's job: the same order and contexts), its
@@ -38,20 +37,49 @@
 //     temporary clone pushed to origin (merge: --no-ff; rebase: the head
 //     rebased onto the base, fast-forwarded; rebase-merge: rebased, then
 //     --no-ff; squash: merge --squash and one commit authored by the PR's
-//     author; fast-forward-only: --ff-only), the PR then closed as merged.
-//     Such a merge is made with the job token (every token here is the
-//     forge's), so like any event of the Actions user it starts no run:
-//     no push, no pull_request closed; a test that means a maintainer's
-//     merge calls merged();
-//   - workflow_dispatch by the API (POST actions/workflows/{file}/dispatches)
-//     does start a run (Gitea's DispatchActionWorkflow inserts it directly;
-//     GitHub runs GITHUB_TOKEN dispatches too): the run is created on the
-//     forge at once, waiting, at the ref's commit of that moment, and
-//     queued for the runner. Nothing runs it until the test calls drain(),
-//     which runs the queue in arrival order, one run at a time, including
-//     what those runs dispatch, up to a bound. The event methods do not
-//     drain unless the harness was made with autoDrain: true (then each
-//     drains after its own runs and returns those runs too).
+//     author; fast-forward-only: --ff-only), the PR then closed as merged
+//     by the caller (the Actions user, or `userLogin`); manually-merged
+//     marks it merged by a commit already on the base;
+//   - workflow_dispatch by the API (POST actions/workflows/{file}/dispatches):
+//     the ref resolved and the workflow and its inputs checked as Gitea's
+//     DispatchActionWorkflow does, answered 204; whether a run starts is
+//     the rule below.
+//   - who starts runs, by the token of the API call. The job token is
+//     `jobToken` (github.token, default the forge's `token`); any other
+//     token the forge accepts (its `userTokens`) is a real user's, whose
+//     login is `userLogin` (default 'qg-bot'). The rule is the platform
+//     contract's (/work/shared/contracts/gitea-event-payloads.md, "Who
+//     starts runs": events whose doer is the Actions user, pushes and API
+//     calls made with a job's token, start no workflow runs, since Gitea
+//     1.19; a real user's token's do) and GitHub's (events made with
+//     GITHUB_TOKEN start no new runs, except workflow_dispatch and
+//     repository_dispatch; a personal access token's do):
+//       dispatch, job token: Gitea dialect, 204 and no run (recorded on the
+//         FakeDispatch as startedRun false and in droppedDispatches(); set
+//         jobTokenDispatchRuns: true to run them: Gitea's
+//         DispatchActionWorkflow itself inserts the run without looking at
+//         the doer, the contract's rule is stricter); GitHub dialect, a run;
+//       dispatch, user token: a run, with the user as sender and actor;
+//       merge, job token: no run (no push, no pull_request closed);
+//       merge, user token: the user's events start what they trigger, the
+//         push to the base branch first, then pull_request closed (merged),
+//         the order Gitea's notifier sends them (Gitea handles the push
+//         through a queue: a real server may insert the closed run first;
+//         merged(pr, 'closed-first') models that for a maintainer's merge);
+//         manually-merged: pull_request closed only;
+//     A run an API call starts is created on the forge at once, waiting
+//     (a dispatch's at the ref's commit of that moment; an event's with the
+//     payload of that moment), and queued for the runner. Nothing runs it
+//     until the test calls drain(), which runs the queue in arrival order,
+//     one run at a time, including what those runs start, up to a bound.
+//     The event methods do not drain unless the harness was made with
+//     autoDrain: true (then each drains after its own runs and returns
+//     those runs too). Not modelled: a git push a job makes starts nothing,
+//     whatever token it pushed with (the origin is a local bare repository
+//     that sees no token; a test that means a user's push sends pushed()
+//     itself); the head branch a user's merge deletes sends no delete
+//     event; the event methods (merged(), labeled(), ...) run at once,
+//     whoever the test says sent them.
 // Not modelled, refused by name: matrix/strategy, containers, services,
 // defaults, continue-on-error, timeouts, composite and docker actions,
 // other third-party actions, hashFiles(), paths filters, pre/post scripts.
@@ -61,6 +89,7 @@ import type {
   DispatchOutcome,
   FakeRun,
   ForgeBackend,
+  ForgeCaller,
   GitMergeOutcome,
   GitMergeStyle
 } from '../contract-fake-forge.ts';
@@ -282,6 +311,49 @@ export interface HarnessOptions {
   runnerEnv?: Record<string, string>;
   /** Each event method drains the dispatch queue after its own runs (default false: tests call drain()). */
   autoDrain?: boolean;
+  /**
+   * The login of whoever owns the forge's user tokens (forge userTokens, or
+   * any accepted token that is not the job token): the sender of their
+   * dispatches, the merger, pusher and sender of their merges. Default 'qg-bot'.
+   */
+  userLogin?: string;
+  /**
+   * Whether a workflow_dispatch made through the API with the job token
+   * starts a run. Default: false with the Gitea dialect (the contract's
+   * rule, /work/shared/contracts/gitea-event-payloads.md "Who starts
+   * runs"), true with GitHub's (its documented exception).
+   */
+  jobTokenDispatchRuns?: boolean;
+}
+
+/** A run waiting for the runner: dispatched through the API, or started by a user token's merge. */
+export interface QueuedRun {
+  /** The installed workflow file, e.g. .gitea/workflows/quality-gates-landed.yml. */
+  workflow: string;
+  /** workflow_dispatch, push or pull_request. */
+  event: string;
+  /** pull_request: the payload's action (Gitea's or GitHub's, by dialect). */
+  action?: string;
+  /** The full ref the run is on. */
+  ref: string;
+  /** The commit the run checks out. */
+  sha: string;
+  /** Who caused it (github.actor). */
+  actor: string;
+  /** The run's id on the forge. */
+  runId: number;
+}
+
+/** A workflow_dispatch the forge accepted (204) and started no run for (the job token's, on Gitea). */
+export interface DroppedDispatch {
+  /** The installed workflow file. */
+  workflow: string;
+  /** The full ref it named. */
+  ref: string;
+  /** The ref's commit then. */
+  sha: string;
+  /** The inputs the run would have seen (declared ones only, defaults filled in). */
+  inputs: Record<string, string>;
 }
 
 /** A workflow_dispatch run created through the API, waiting for the runner. */
@@ -344,10 +416,10 @@ export interface PullRequest extends PullRequestState {
 
 const HEX40 = /^[0-9a-f]{40}$/;
 
-/** Dispatched runs one drain() runs at most before it calls it a loop. */
+/** Queued runs one drain() runs at most before it calls it a loop. */
 const DRAIN_MAX = 200;
 
-/** Who the job token acts as: the author of API merges and the sender of API dispatches. */
+/** Who the job token acts as: the author of its API merges and the sender of its API dispatches. */
 const ACTIONS_USER: Record<Dialect, { name: string; email: string }> = {
   gitea: { name: 'gitea-actions', email: 'teabot@gitea.io' },
   github: {
@@ -389,7 +461,10 @@ export class WorkflowHarness {
   private readonly pulls = new Map<number, PullRequest>();
   private nextPull = 1;
   private readonly autoDrain: boolean;
+  readonly userLogin: string;
+  private readonly jobTokenDispatchRuns: boolean;
   private readonly dispatchQueue: Queued[] = [];
+  private readonly dropped: DroppedDispatch[] = [];
   private drainChain: Promise<unknown> = Promise.resolve();
 
   private constructor(opts: HarnessOptions) {
@@ -403,6 +478,8 @@ export class WorkflowHarness {
     this.labels = opts.labels ?? ['ubuntu-latest'];
     this.machineEnv = opts.runnerEnv ?? {};
     this.autoDrain = opts.autoDrain ?? false;
+    this.userLogin = opts.userLogin ?? 'qg-bot';
+    this.jobTokenDispatchRuns = opts.jobTokenDispatchRuns ?? this.dialect === 'github';
     this.root = tempDir('qg-harness-');
     this.sharedToolCache = join(this.root, 'toolcache');
     mkdirSync(this.sharedToolCache);
@@ -528,9 +605,17 @@ export class WorkflowHarness {
     action: PullRequestAction,
     opts: { added?: Label; sender?: string; before?: string } = {}
   ): Promise<RunResult[]> {
+    return this.emit(this.pullRequestContext(pr, action, opts));
+  }
+
+  private pullRequestContext(
+    pr: PullRequest,
+    action: PullRequestAction,
+    opts: { added?: Label; sender?: string; before?: string } = {}
+  ): EventContext {
     const payload = pullRequestEvent(this.repoInfo, pr, action, { dialect: this.dialect, ...opts });
     // Gitea: refs/pull/N/head at the head commit; GitHub would test refs/pull/N/merge.
-    return this.emit({
+    return {
       info: { name: 'pull_request', payload },
       ref: pr.pullRef,
       sha: pr.headSha,
@@ -538,7 +623,7 @@ export class WorkflowHarness {
       baseRef: pr.base,
       actor: opts.sender ?? 'agent',
       branch: pr.head
-    });
+    };
   }
 
   async opened(pr: PullRequest): Promise<RunResult[]> {
@@ -610,6 +695,15 @@ export class WorkflowHarness {
     after: string,
     pusher = 'maintainer'
   ): Promise<RunResult[]> {
+    return this.emit(await this.pushContext(branch, before, after, pusher));
+  }
+
+  private async pushContext(
+    branch: string,
+    before: string,
+    after: string,
+    pusher: string
+  ): Promise<EventContext> {
     const range = HEX40.test(before) ? `${before}..${after}` : after;
     const log = (await git(this.repo.origin, ['log', '--format=%H %s', range], {})).trim();
     const commits = log
@@ -623,7 +717,7 @@ export class WorkflowHarness {
       { ref: `refs/heads/${branch}`, before, after, commits, pusher },
       this.dialect
     );
-    return this.emit({
+    return {
       info: { name: 'push', payload },
       ref: `refs/heads/${branch}`,
       sha: after,
@@ -631,7 +725,7 @@ export class WorkflowHarness {
       baseRef: '',
       actor: pusher,
       branch
-    });
+    };
   }
 
   /** Runs an installed workflow by hand (workflow_dispatch) on `ref` (a branch). */
@@ -684,22 +778,65 @@ export class WorkflowHarness {
     return out;
   }
 
-  // ---- workflow_dispatch through the API: the queue ------------------------------------
+  /**
+   * Every installed workflow the event triggers, as a run waiting on the
+   * forge and in the queue (Gitea's notifier inserts the runs at once; the
+   * runner takes them later).
+   */
+  private enqueue(event: EventContext): void {
+    for (const def of this.installed.values()) {
+      if (!triggers(def, event.info, this.dialect)) continue;
+      const fakeRun = this.forge.fake.addRun({
+        branch: event.branch,
+        state: 'waiting',
+        event: event.info.name,
+        headSha: event.sha,
+        workflowId: basename(def.file),
+        ref: event.ref
+      });
+      this.dispatchQueue.push({ def, event, fakeRun, inputs: {} });
+    }
+  }
 
-  /** The dispatched runs waiting for the runner, oldest first. */
+  // ---- runs started through the API: the queue -----------------------------------------
+
+  /** Every run waiting for the runner (dispatched, or started by a user token's merge), oldest first. */
+  queuedRuns(): QueuedRun[] {
+    return this.dispatchQueue.map((q) => {
+      const action = q.event.info.payload.action;
+      return {
+        workflow: q.def.file,
+        event: q.event.info.name,
+        ...(typeof action === 'string' ? { action } : {}),
+        ref: q.event.ref,
+        sha: q.event.sha,
+        actor: q.event.actor,
+        runId: q.fakeRun.id
+      };
+    });
+  }
+
+  /** The workflow_dispatch runs waiting for the runner, oldest first (queuedRuns() has the others too). */
   queuedDispatches(): QueuedDispatch[] {
-    return this.dispatchQueue.map((q) => ({
-      workflow: q.def.file,
-      ref: q.event.ref,
-      sha: q.event.sha,
-      inputs: { ...q.inputs },
-      runId: q.fakeRun.id
-    }));
+    return this.dispatchQueue
+      .filter((q) => q.event.info.name === 'workflow_dispatch')
+      .map((q) => ({
+        workflow: q.def.file,
+        ref: q.event.ref,
+        sha: q.event.sha,
+        inputs: { ...q.inputs },
+        runId: q.fakeRun.id
+      }));
+  }
+
+  /** Dispatches the forge accepted (204) and started no run for (the job token's, on Gitea), oldest first. */
+  droppedDispatches(): DroppedDispatch[] {
+    return this.dropped.map((d) => ({ ...d, inputs: { ...d.inputs } }));
   }
 
   /**
-   * Runs the dispatched runs in arrival order, one at a time, and the ones
-   * they dispatch, until none is left; more than `max` (default 200) is a
+   * Runs the queued runs in arrival order, one at a time, and the ones
+   * they start, until none is left; more than `max` (default 200) is a
    * loop (HarnessError). Calls made while one drains wait for it.
    */
   drain(opts: { max?: number } = {}): Promise<RunResult[]> {
@@ -713,7 +850,7 @@ export class WorkflowHarness {
     while (this.dispatchQueue.length > 0) {
       if (out.length >= max) {
         throw new HarnessError(
-          `drain: ${max} dispatched runs and ${this.dispatchQueue.length} more queued (${this.dispatchQueue
+          `drain: ${max} queued runs and ${this.dispatchQueue.length} more queued (${this.dispatchQueue
             .slice(0, 3)
             .map((q) => basename(q.def.file))
             .join(', ')}...): a workflow that keeps dispatching?`
@@ -740,14 +877,29 @@ export class WorkflowHarness {
       },
       mergeable: (index) => this.mergeable(this.pull(index)),
       merge: (req) => this.apiMerge(req),
-      markMerged: (req) => this.markMerged(req.index, req.commit),
+      markMerged: (req) => this.markMerged(req.index, req.commit, req.caller),
       dispatch: (req) => this.apiDispatch(req)
     };
   }
 
-  /** The identity and clean config of the merges the forge makes. */
-  private mergeEnv(): NodeJS.ProcessEnv {
-    const u = this.actionsUser;
+  /**
+   * Whose call it is: the job token's (the Actions user's), or a user's (any
+   * other token the forge accepted: a real user's, `userLogin`).
+   */
+  private callerOf(caller: ForgeCaller): 'job' | 'user' {
+    if (caller.token === undefined) throw new HarnessError('a forge call without a token');
+    return caller.token === this.jobToken ? 'job' : 'user';
+  }
+
+  /** The git identity of a merge the caller makes. */
+  private identityOf(who: 'job' | 'user'): { name: string; email: string } {
+    return who === 'job'
+      ? this.actionsUser
+      : { name: this.userLogin, email: `${this.userLogin}@example.invalid` };
+  }
+
+  /** The identity and clean config of the merges the forge makes (default: the Actions user's). */
+  private mergeEnv(u: { name: string; email: string } = this.actionsUser): NodeJS.ProcessEnv {
     return {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: this.root,
@@ -773,15 +925,23 @@ export class WorkflowHarness {
     throw new HarnessError(`git merge-tree failed (${r.code}): ${r.stderr.trim()}`);
   }
 
-  /** Gitea's doMergeAndPush: the base cloned, the PR head as `tracking`, merged in the style, pushed. */
+  /**
+   * Gitea's doMergeAndPush: the base cloned, the PR head as `tracking`,
+   * merged in the style, pushed; the caller is the merger. A user's merge
+   * then queues the runs its events start: the push to the base, then the
+   * pull request closed (merged), as Gitea's notifier sends them. The job
+   * token's starts none.
+   */
   private async apiMerge(req: {
     index: number;
     style: GitMergeStyle;
     message: string;
     deleteBranch: boolean;
+    caller: ForgeCaller;
   }): Promise<GitMergeOutcome> {
     const pr = this.pull(req.index);
-    const env = this.mergeEnv();
+    const who = this.callerOf(req.caller);
+    const env = this.mergeEnv(this.identityOf(who));
     const work = join(tempDir('qg-api-merge-'), 'w');
     await git(this.repo.root, ['clone', '-q', '--branch', pr.base, this.repo.origin, work], env);
     await git(work, ['fetch', '-q', 'origin', `+${pr.pullRef}:refs/heads/tracking`], env);
@@ -858,7 +1018,12 @@ export class WorkflowHarness {
     }
     pr.baseSha = before;
     pr.mergeBase = mergeBase;
-    this.closeMerged(pr, sha);
+    this.closeMerged(pr, sha, who);
+    if (who === 'user') {
+      // Snapshots of this moment, as Gitea stores each run's payload when the event happens.
+      this.enqueue(await this.pushContext(pr.base, before, sha, this.userLogin));
+      this.enqueue(this.pullRequestContext(pr, 'closed', { sender: this.userLogin }));
+    }
     if (req.deleteBranch) await this.deleteMergedHead(pr);
     for (const other of this.pulls.values())
       if (other.state === 'open') await this.refreshPullRequest(other);
@@ -878,11 +1043,11 @@ export class WorkflowHarness {
     throw new HarnessError(`git merge failed (${m.code}): ${m.stderr.trim() || m.stdout.trim()}`);
   }
 
-  private closeMerged(pr: PullRequest, sha: string): void {
+  private closeMerged(pr: PullRequest, sha: string, who: 'job' | 'user'): void {
     pr.state = 'closed';
     pr.merged = true;
     pr.mergeCommitSha = sha;
-    pr.mergedBy = this.actionsUser.name;
+    pr.mergedBy = who === 'job' ? this.actionsUser.name : this.userLogin;
     pr.mergedAt = pr.closedAt = new Date().toISOString();
   }
 
@@ -896,9 +1061,18 @@ export class WorkflowHarness {
       await git(this.repo.origin, ['update-ref', '-d', `refs/heads/${pr.head}`], {});
   }
 
-  /** manually-merged: the commit must be on the base branch; nothing moves in git. */
-  private async markMerged(index: number, commit: string): Promise<GitMergeOutcome> {
+  /**
+   * manually-merged: the commit must be on the base branch; nothing moves in
+   * git. A user's: Gitea's MergedManually notifies the merge, so the pull
+   * request closed (merged) starts runs (queued); no push happened.
+   */
+  private async markMerged(
+    index: number,
+    commit: string,
+    caller: ForgeCaller
+  ): Promise<GitMergeOutcome> {
     const pr = this.pull(index);
+    const who = this.callerOf(caller);
     if (!HEX40.test(commit)) return { kind: 'wrong-commit' };
     const onBase = await run(
       'git',
@@ -906,7 +1080,9 @@ export class WorkflowHarness {
       { cwd: this.repo.origin, env: this.mergeEnv() }
     );
     if (onBase.code !== 0) return { kind: 'wrong-commit' };
-    this.closeMerged(pr, commit);
+    this.closeMerged(pr, commit, who);
+    if (who === 'user')
+      this.enqueue(this.pullRequestContext(pr, 'closed', { sender: this.userLogin }));
     return { kind: 'merged', sha: commit };
   }
 
@@ -914,13 +1090,17 @@ export class WorkflowHarness {
    * Gitea's DispatchActionWorkflow: the ref (a branch name, refs/heads/...
    * or refs/tags/...) resolved now, the workflow file looked up by name,
    * its declared inputs taken from the request or their defaults; a run
-   * waiting on the forge and in the queue.
+   * waiting on the forge and in the queue, the caller its sender. With the
+   * job token and jobTokenDispatchRuns false (Gitea's default here): the
+   * same answer and no run, recorded in droppedDispatches().
    */
   private async apiDispatch(req: {
     workflowId: string;
     ref: string;
     inputs: Record<string, string>;
+    caller: ForgeCaller;
   }): Promise<DispatchOutcome> {
+    const who = this.callerOf(req.caller);
     const full = /^refs\/(heads|tags)\//.test(req.ref) ? req.ref : `refs/heads/${req.ref}`;
     if (!(await this.originHas(`${full}^{commit}`))) return { kind: 'no-ref' };
     const sha = await this.originSha(`${full}^{commit}`);
@@ -933,7 +1113,11 @@ export class WorkflowHarness {
     for (const [k, spec] of Object.entries(declared))
       inputs[k] = Object.hasOwn(req.inputs, k) ? req.inputs[k] : (spec.default ?? '');
     const ignored = Object.keys(req.inputs).filter((k) => !Object.hasOwn(declared, k));
-    const actor = this.actionsUser.name;
+    if (who === 'job' && !this.jobTokenDispatchRuns) {
+      this.dropped.push({ workflow: path, ref: full, sha, inputs });
+      return { kind: 'no-run', inputs, ignored };
+    }
+    const actor = who === 'job' ? this.actionsUser.name : this.userLogin;
     const branch = full.replace(/^refs\/(heads|tags)\//, '');
     const payload = workflowDispatchEvent(
       this.repoInfo,

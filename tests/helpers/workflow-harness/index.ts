@@ -8,8 +8,10 @@ export {
   type InstallSpec,
   type JobConclusion,
   type JobResult,
+  type DroppedDispatch,
   type PullRequest,
   type QueuedDispatch,
+  type QueuedRun,
   type StepResult
 } from './harness.ts';
 export { readState, type StateLocation, type StateView } from './state.ts';
