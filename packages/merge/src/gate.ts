@@ -37,7 +37,6 @@ import { classifyError, type MergeFailureClass } from './classify.ts';
 import { MERGE_INPUT_NAMES, readMergeConfig, type MergeConfig } from './config.ts';
 import { retest, type RetestResult } from './retest.ts';
 import { redactText } from '../../security/src/secrets/redact.ts';
-import type { PendingStop } from '../../store/src/branch-state.ts';
 import { CANCELLED_BY_STOP, enterWindow, finishDeferredStop, leaveWindow } from './merge-window.ts';
 
 export const MERGE_REPORT_FILE = '19-merge-report.md';
@@ -204,6 +203,9 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
       ...(ctx.event.headRepo ? { headRepo: ctx.event.headRepo } : {})
     },
     {
+      // The critical window (rebase, re-test, push) is entered in the write that takes the lease.
+      whenAcquired: (db, r, at) =>
+        enterWindow(db, c.repository, { branch: branch || 'HEAD', leaseId: r.leaseId }, at),
       waitMs: c.leaseWaitMs,
       // DEFER keeps the branch's place: the release wakes it (wake.ts).
       queue: {
@@ -243,9 +245,8 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
       ctx.logger.warning(`merge lease reclaimed from a stale holder (past its TTL)`);
     // The critical window (rebase, re-test, push): STOP waits for it to end.
     const holder = { branch: branch || 'HEAD', leaseId: lease.leaseId };
-    let stop: PendingStop | undefined;
+    const entry = lease.acquiredWith ?? 'lost';
     try {
-      const entry = await enterWindow(backend, c.repository, holder, new Date());
       d =
         entry === 'entered'
           ? await decide(c, git, branch, ctx, backend, notes)
@@ -259,70 +260,84 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
         summary: describeError(err),
         holdLease: false
       };
-    } finally {
-      stop = await leaveWindow(backend, c.repository, holder, new Date());
-    }
-    if (stop) {
-      d = { ...d, ...stopped(CANCELLED_BY_STOP) };
-      await finishDeferredStop(git, c.remote, holder.branch, stop, ctx.logger);
     }
     // A green re-test is a fact about the tree, whoever holds the lease now.
-    if (d.retest?.outcome === 'pass' && d.catchUp && !d.catchUp.conflict) {
-      const tested = d.catchUp.newHead;
-      const tree = await treeOf(git, tested);
-      await backend.withDb(
-        'write',
-        (db) =>
-          recordGreenTest(
-            db,
-            {
-              repo: c.repository,
-              treeSha: tree,
-              command: c.testCommand,
-              sha: tested,
-              branch: holder.branch,
-              gate: 'merge'
-            },
-            new Date()
-          ),
-        { message: () => `merge: green re-test of ${holder.branch} on tree ${tree.slice(0, 12)}` }
-      );
-    }
-    if (d.verdict === 'PASS') {
-      // Fencing: PASS only while the lease is still ours, with our token.
-      const fence = await backend.withDb(
-        'write',
-        (db) =>
-          confirmLease(
-            db,
-            c.repository,
-            {
-              branch: holder.branch,
-              leaseId: lease.leaseId ?? '',
-              token: lease.holder.token,
-              ttlMs: c.leaseTtlMs
-            },
-            new Date()
-          ),
-        {
-          message: (r) =>
-            r.held
-              ? `merge lease confirmed by ${holder.branch} (token ${r.lease.token})`
-              : `merge lease lost by ${holder.branch}`
-        }
-      );
-      if (!fence.held) {
-        ctx.logger.error(
-          `merge: the lease was lost while the gate held it (${fence.why}); not saying PASS`
-        );
-        d = {
-          ...d,
-          verdict: 'FAIL',
-          failureClass: 'lease-lost',
-          summary: `merge lease lost before PASS: ${fence.why}; run the edge again`,
-          holdLease: false
-        };
+    const green =
+      d.retest?.outcome === 'pass' && d.catchUp && !d.catchUp.conflict
+        ? { sha: d.catchUp.newHead, tree: await treeOf(git, d.catchUp.newHead) }
+        : undefined;
+    const verdict = d.verdict;
+    // One write: leave the window (honouring a STOP that waited), record the
+    // green tree, and, for PASS, the fencing check: PASS only while the lease
+    // is still ours, with our token.
+    const after = await backend.withDb(
+      'write',
+      (db) =>
+        db
+          .transaction(() => {
+            const now = new Date();
+            const stop = leaveWindow(db, c.repository, holder, now);
+            if (green)
+              recordGreenTest(
+                db,
+                {
+                  repo: c.repository,
+                  treeSha: green.tree,
+                  command: c.testCommand,
+                  sha: green.sha,
+                  branch: holder.branch,
+                  gate: 'merge'
+                },
+                now
+              );
+            const fence =
+              verdict === 'PASS' && !stop
+                ? confirmLease(
+                    db,
+                    c.repository,
+                    {
+                      branch: holder.branch,
+                      leaseId: lease.leaseId ?? '',
+                      token: lease.holder.token,
+                      ttlMs: c.leaseTtlMs
+                    },
+                    now
+                  )
+                : undefined;
+            return { stop, fence };
+          })
+          .immediate(),
+      {
+        message: (r) =>
+          [
+            `merge window of ${holder.branch} left`,
+            r.stop ? `STOP by ${r.stop.by} honoured, branch cancelled` : '',
+            green ? `green re-test on tree ${green.tree.slice(0, 12)}` : '',
+            r.fence
+              ? r.fence.held
+                ? `lease confirmed (token ${r.fence.lease.token})`
+                : 'merge lease lost'
+              : ''
+          ]
+            .filter(Boolean)
+            .join('; ')
       }
+    );
+    if (after.stop) {
+      d = { ...d, ...stopped(CANCELLED_BY_STOP) };
+      await finishDeferredStop(git, c.remote, holder.branch, after.stop, ctx.logger);
+    }
+    if (after.fence && !after.fence.held) {
+      ctx.logger.error(
+        `merge: the lease was lost while the gate held it (${after.fence.why}); not saying PASS`
+      );
+      d = {
+        ...d,
+        verdict: 'FAIL',
+        failureClass: 'lease-lost',
+        summary: `merge lease lost before PASS: ${after.fence.why}; run the edge again`,
+        holdLease: false
+      };
     }
     if (!d.holdLease && d.failureClass !== 'lease-lost') {
       await release(backend, c, branch || 'HEAD', lease.leaseId);

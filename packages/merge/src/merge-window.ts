@@ -8,7 +8,7 @@
 import type { Logger } from '../../core/src/logger.ts';
 import { describeError } from '../../core/src/errors.ts';
 import type { Git } from '../../git/src/git.ts';
-import type { StateBackend } from '../../store/src/backend.ts';
+import type { Database } from 'better-sqlite3';
 import { honourPendingStop } from '../../store/src/branch-cancel.ts';
 import { isCancelled, type PendingStop } from '../../store/src/branch-state.ts';
 import { enterCritical, type WindowHolder } from '../../store/src/merge-window.ts';
@@ -18,39 +18,25 @@ export const CANCELLED_BY_STOP = 'cancelled by STOP';
 /** entered; cancelled: the branch was stopped; lost: the lease is no longer ours. */
 export type WindowEntry = 'entered' | 'cancelled' | 'lost';
 
+/** Enters the window, in the caller's transaction (the one that took the lease). */
 export function enterWindow(
-  backend: StateBackend,
+  db: Database,
   repo: string,
   holder: WindowHolder,
   now: Date
-): Promise<WindowEntry> {
-  return backend.withDb(
-    'write',
-    (db): WindowEntry =>
-      db
-        .transaction((): WindowEntry => {
-          if (isCancelled(db, repo, holder.branch)) return 'cancelled';
-          return enterCritical(db, repo, holder, now) ? 'entered' : 'lost';
-        })
-        .immediate(),
-    { message: (e) => `merge window of ${holder.branch}: ${e}` }
-  );
+): WindowEntry {
+  if (isCancelled(db, repo, holder.branch)) return 'cancelled';
+  return enterCritical(db, repo, holder, now) ? 'entered' : 'lost';
 }
 
-/** Leaves the window; the deferred STOP it honoured, if one was waiting. */
-export async function leaveWindow(
-  backend: StateBackend,
+/** Leaves the window, in the caller's transaction; the deferred STOP it honoured, if one was waiting. */
+export function leaveWindow(
+  db: Database,
   repo: string,
   holder: WindowHolder,
   now: Date
-): Promise<PendingStop | undefined> {
-  const r = await backend.withDb('write', (db) => honourPendingStop(db, repo, holder, now), {
-    message: (x) =>
-      x
-        ? `merge window of ${holder.branch} left: STOP by ${x.stop.by} honoured, branch cancelled`
-        : `merge window of ${holder.branch} left`
-  });
-  return r?.stop;
+): PendingStop | undefined {
+  return honourPendingStop(db, repo, holder, now)?.stop;
 }
 
 /** The rest of a deferred STOP: delete the task branch on the remote (a failure only warns). */

@@ -557,11 +557,14 @@ export interface WaitResult {
  * it waits the branch is on the waiting list; it is taken off at the end,
  * whatever the result. Refuses a backend without atomic updates.
  */
-export async function acquireLeaseWithWait(
+export async function acquireLeaseWithWait<W = undefined>(
   backend: StateBackend,
   req: LeaseRequest,
-  opts: WaitOptions
-): Promise<WaitResult> {
+  opts: WaitOptions & {
+    /** Runs in the transaction that takes the lease (one state write for both); its value comes back as `acquiredWith`. */
+    whenAcquired?: (db: Database, r: AcquireResult, at: Date) => W;
+  }
+): Promise<WaitResult & { acquiredWith?: W }> {
   requireAtomic(backend, 'the merge lease');
   const now = opts.now ?? (() => new Date());
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -586,12 +589,34 @@ export async function acquireLeaseWithWait(
       // says it was woken just now; the attempt that ends the wait (DEFER)
       // clears that, so the next release wakes it.
       const last = at.getTime() >= deadline;
+      // Polling reads: a busy lease costs no write (on git-ref, no push that
+      // every other waiter must then fetch); the write comes when the lease
+      // looks free (or expired), and at the end of the wait.
+      if (!first && !last) {
+        const held = await backend.withDb('read', (db) => liveLease(db, req.repo));
+        const free =
+          held === undefined ||
+          Date.parse(held.expiresAt) <= at.getTime() ||
+          held.runId === req.runId;
+        const left = deadline - now().getTime();
+        if (!free && left > 0) {
+          const step = Math.min(max, base * 2 ** (attempts - 1));
+          const nap = Math.max(0, Math.min(left, step / 2 + random() * (step / 2)));
+          sleptMs += nap;
+          await sleep(nap);
+          continue;
+        }
+      }
       const r = await backend.withDb(
         'write',
         (db) =>
           db
             .transaction(() => {
-              const res = tryAcquireLease(db, req, at, { logRefusal: first });
+              const res: AcquireResult & { with?: W } = tryAcquireLease(db, req, at, {
+                logRefusal: first
+              });
+              if (res.outcome !== 'busy' && opts.whenAcquired)
+                res.with = opts.whenAcquired(db, res, at);
               if (res.outcome === 'busy' && markIfBusy)
                 markWaiting(db, req.repo, req.branch, at, opts.queue?.prNumber);
               // A dispatch for this branch may be on its way: its woken_at
@@ -610,7 +635,14 @@ export async function acquireLeaseWithWait(
       if (r.outcome === 'busy' && markIfBusy) waiting = true;
       if (r.outcome !== 'busy') {
         waiting = false; // acquiring cleared it in the same transaction
-        return { acquired: true, ...pick(r), attempts, waitedMs: now().getTime() - start, sleptMs };
+        return {
+          acquired: true,
+          ...pick(r),
+          attempts,
+          waitedMs: now().getTime() - start,
+          sleptMs,
+          ...(opts.whenAcquired ? { acquiredWith: r.with } : {})
+        };
       }
       polling = opts.queue !== undefined && !last;
       const remaining = deadline - now().getTime();
