@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseGoProfile } from '../../packages/coverage/src/formats/go-profile.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const hand = (f: string): string => join(here, '../fixtures/coverage/hand', f);
+const real = (f: string): string => join(here, '../fixtures/coverage/real', f);
 const text = (t: string): ReturnType<typeof parseGoProfile> =>
   parseGoProfile({ text: t, name: 'cover.out' });
 
@@ -43,6 +45,27 @@ describe('Go cover profile', () => {
   it('keeps file paths with colons (Windows) whole', async () => {
     const r = await text('mode: atomic\r\nC:/src/m/a.go:1.1,2.3 1 5\r\n');
     expect(r.files).toEqual([{ path: 'C:/src/m/a.go', covered: 2, total: 2 }]);
+  });
+
+  it('reads a profile that starts with a UTF-8 BOM (PowerShell redirects write one)', async () => {
+    const plain = await parseGoProfile({ path: real('go124-count.out') });
+    const text = readFileSync(real('go124-count.out'), 'utf8');
+    const withBom = await parseGoProfile({ text: `\ufeff${text}` });
+    expect(withBom).toEqual(plain);
+    expect([withBom.covered, withBom.total]).toEqual([13, 27]);
+  });
+
+  it('one file written two ways is one file, its blocks merged', async () => {
+    const r = await text(
+      'mode: set\n./m/a.go:1.1,2.2 1 0\nm/a.go:1.1,2.2 1 1\nm//a.go:4.1,4.9 1 0\nC:\\m\\b.go:1.1,1.5 1 1\n'
+    );
+    expect(r.files).toEqual([
+      { path: 'C:/m/b.go', covered: 1, total: 1 },
+      { path: 'm/a.go', covered: 2, total: 3 }
+    ]);
+    expect(r.notes[1]).toBe(
+      '"m/a.go" names the same file as "./m/a.go" (and 1 more); each file is counted once'
+    );
   });
 
   it.each([

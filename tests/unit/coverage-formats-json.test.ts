@@ -129,6 +129,29 @@ describe('JsonStreamParser', () => {
     expect(() => JSON.parse(text)).toThrow();
   });
 
+  it('names a selected number no double can hold by its path and its text, split anywhere', () => {
+    const text = '{"f.js": {"s": {"0": 1, "3": 1e400}}, "k": [1, {"big x": -2E+999}]}';
+    const built = (select: (p: JsonPath) => JsonSelection) => (pieces: Buffer[]) => {
+      const p = new JsonStreamParser({ select, value: () => {} });
+      for (const piece of pieces) p.write(piece);
+      p.end();
+    };
+    const walkToLeaves = built((p) => (p.length === 3 && p[1] === 's' ? 'build' : 'walk'));
+    const buildAllOf = built(() => 'build');
+    const buildK = built((p) => (p.length === 0 ? 'walk' : p[0] === 'k' ? 'build' : 'skip'));
+    for (const pieces of splits(text)) {
+      expect(() => walkToLeaves(pieces)).toThrow(
+        /^"f\.js"\.s\["3"\] is 1e400, out of range for a number \(byte 29\)$/
+      );
+      expect(() => buildAllOf(pieces)).toThrow(/^"f\.js"\.s\["3"\] is 1e400/);
+      expect(() => buildK(pieces)).toThrow(/^"k"\[1\]\["big x"\] is -2E\+999, out of range/);
+    }
+    // Skipped, it is only checked as JSON: nothing reads it.
+    expect(() =>
+      built((p) => (p.length === 0 ? 'walk' : 'skip'))([Buffer.from(text)])
+    ).not.toThrow();
+  });
+
   it('agrees with JSON.parse on thousands of mutated documents', () => {
     const rnd = prng(1234);
     const base =
@@ -328,6 +351,41 @@ describe('coverage.py JSON', () => {
   });
 });
 
+describe('one file under two names in a summary format', () => {
+  it('coverage.py: normalised paths, the fuller entry kept, totals untouched', async () => {
+    const doc = {
+      meta: { version: '6.5.0' },
+      files: {
+        'src\\a.py': { summary: { covered_lines: 1, num_statements: 2 } },
+        './src/a.py': { summary: { covered_lines: 2, num_statements: 2 } },
+        'src//b.py': { summary: { covered_lines: 0, num_statements: 1 } }
+      },
+      totals: { covered_lines: 2, num_statements: 3, percent_covered: 66.666666 }
+    };
+    const r = await parseCoveragePy({ text: JSON.stringify(doc) });
+    expect([r.covered, r.total]).toEqual([2, 3]);
+    expect(r.files).toEqual([
+      { path: 'src/a.py', covered: 2, total: 2 },
+      { path: 'src/b.py', covered: 0, total: 1 }
+    ]);
+    expect(r.notes).toContain(
+      '"./src/a.py" names the same file as "src\\\\a.py"; each file is counted once'
+    );
+  });
+
+  it('istanbul coverage-summary.json: normalised paths', async () => {
+    const lines = (covered: number, total: number) => ({ lines: { total, covered, pct: 0 } });
+    const doc = {
+      total: { lines: { total: 3, covered: 1, pct: 33.33 } },
+      'C:\\repo\\a.js': { lines: { total: 3, covered: 1, pct: 33.33 } },
+      'c:/repo/./a.js': lines(0, 0)
+    };
+    const r = await parseIstanbulSummary({ text: JSON.stringify(doc) });
+    expect(r.files).toEqual([{ path: 'C:/repo/a.js', covered: 1, total: 3 }]);
+    expect(r.notes).toHaveLength(1);
+  });
+});
+
 describe('istanbul coverage-summary.json', () => {
   it('reads total.lines and each file', async () => {
     const r = await parseIstanbulSummary({ path: hand('istanbul-summary.json') });
@@ -439,6 +497,34 @@ describe('istanbul coverage-final.json', () => {
     ['coverage-final.json', /: 0 lines instrumented/]
   ])('%s: %p', async (file, message) => {
     await expect(parseIstanbulFinal({ path: hand(file) })).rejects.toThrow(message);
+  });
+
+  it('names an s entry of 1e400 and its value (it would read as Infinity)', async () => {
+    const doc = `{"/repo/src/a.js": {"path": "/repo/src/a.js", "statementMap": {"0": {"start": {"line": 1}}, "1": {"start": {"line": 2}}}, "s": {"0": 1, "1": 1e400}}}`;
+    await expect(parseIstanbulFinal({ text: doc, name: 'coverage-final.json' })).rejects.toThrow(
+      /^coverage report coverage-final\.json: "\/repo\/src\/a\.js"\.s\["1"\] is 1e400, out of range for a number \(byte \d+\)$/
+    );
+  });
+
+  it('unites one file under two keys line by line (./src/a.js and src/a.js)', async () => {
+    const entry = (path: string, lines: number[], s: number[]) => ({
+      path,
+      statementMap: Object.fromEntries(lines.map((line, i) => [i, { start: { line } }])),
+      s: Object.fromEntries(s.map((n, i) => [i, n]))
+    });
+    const doc = {
+      'src/a.js': entry('src/a.js', [1, 2, 3], [1, 0, 0]),
+      './src/a.js': entry('./src/a.js', [2, 3, 4], [5, 0, 0]),
+      'src\\b.js': entry('src\\b.js', [1], [1])
+    };
+    const r = await parseIstanbulFinal({ text: JSON.stringify(doc) });
+    expect(r.files).toEqual([
+      { path: 'src/a.js', covered: 2, total: 4 },
+      { path: 'src/b.js', covered: 1, total: 1 }
+    ]);
+    expect(r.notes).toEqual([
+      '"./src/a.js" names the same file as "src/a.js"; each file is counted once'
+    ]);
   });
 
   it('refuses a start line that is not a line number', async () => {

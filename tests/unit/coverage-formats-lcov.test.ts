@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseLcov } from '../../packages/coverage/src/formats/lcov.ts';
@@ -6,6 +6,7 @@ import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const hand = (f: string): string => join(here, '../fixtures/coverage/hand', f);
+const real = (f: string): string => join(here, '../fixtures/coverage/real', f);
 const text = (t: string, name = 'lcov.info'): ReturnType<typeof parseLcov> =>
   parseLcov({ text: t, name });
 
@@ -53,7 +54,7 @@ describe('LCOV', () => {
     const r = await text(
       'VER:2.0\r\nTN:\r\nSF:C:\\src\\a.c\r\nFNL:0,1,3\r\nFNA:0,1,main\r\nDA:1,1,abc123\r\nDA:2,0 \r\nDA:3,12345678901234567890\r\n\r\nend_of_record\r\n'
     );
-    expect(r.files).toEqual([{ path: 'C:\\src\\a.c', covered: 2, total: 3 }]);
+    expect(r.files).toEqual([{ path: 'C:/src/a.c', covered: 2, total: 3 }]);
   });
 
   it('accepts a last end_of_record without a newline', async () => {
@@ -89,8 +90,82 @@ describe('LCOV', () => {
     expect(r.files[0].path).toBe('/src/dir/file-\u00e90.ts');
   });
 
+  it('LH above LF is only refused where a record has no DA: its DA lines are counted', async () => {
+    const r = await parseLcov({ path: hand('lcov-lh-gt-lf.info') });
+    expect([r.covered, r.total]).toEqual([2, 2]);
+    expect(r.notes).toEqual(['src/a.ts: LF/LH say 3/2 but its DA lines give 2/2; DA is used']);
+  });
+
+  it("coverage.py 6.5's lcov (LH > LF, docstrings listed as DA) gives coverage.py's own figure", async () => {
+    // `coverage report` of the same run: 26 statements, 7 missed; __init__.py
+    // is empty (DA:0,1, LF 0, LH 1), ops.py lists its docstring and a
+    // `pragma: no cover` line as run (20 DA lines, LF 18, LH 18, 2 missed).
+    const r = await parseLcov({ path: real('py-run.info') });
+    expect([r.covered, r.total]).toEqual([19, 26]);
+    expect(r.files).toEqual([
+      { path: 'src/calc/__init__.py', covered: 0, total: 0 },
+      { path: 'src/calc/ops.py', covered: 16, total: 18 },
+      { path: 'src/calc/text.py', covered: 3, total: 8 }
+    ]);
+    expect(r.notes).toEqual([
+      '2 records list DA lines that LF does not count while LH counts every hit one (coverage.py lists docstrings and excluded lines that ran): read as LF lines with the missed DA lines uncovered, e.g. src/calc/__init__.py (1 DA lines, LF 0, LH 1: 0/0)'
+    ]);
+  });
+
+  it('counts DA as written when LF/LH disagree with it any other way', async () => {
+    // LH is not the hit DA lines: not coverage.py's shape.
+    const a = await text('SF:a\nDA:1,1\nDA:2,1\nDA:3,0\nLF:2\nLH:1\nend_of_record\n');
+    expect([a.covered, a.total]).toEqual([2, 3]);
+    // More missed DA lines than LF: they cannot all be instrumented lines.
+    const b = await text('SF:a\nDA:1,0\nDA:2,0\nDA:3,1\nLF:1\nLH:1\nend_of_record\n');
+    expect([b.covered, b.total]).toEqual([1, 3]);
+    expect(b.notes).toEqual(['a: LF/LH say 1/1 but its DA lines give 1/3; DA is used']);
+  });
+
+  it('one DA line per function instance (geninfo 1.16 with gcc 12) counts each line once', async () => {
+    // Lines 6-11 of the template are listed once per instantiation; gcovr's
+    // text report of the same run says 13 of 17 lines.
+    const r = await parseLcov({ path: real('geninfo-lcov.info') });
+    expect([r.covered, r.total]).toEqual([13, 17]);
+    expect(r.files).toEqual([
+      { path: '/tmp/qg-cpp/src/clamp.hpp', covered: 8, total: 10 },
+      { path: '/tmp/qg-cpp/src/main.cpp', covered: 5, total: 7 }
+    ]);
+  });
+
+  it('reads a report that starts with a UTF-8 BOM, as file and as text', async () => {
+    const bytes = readFileSync(real('gcovr7-lcov.info'));
+    const dir = tempDir();
+    const path = join(dir, 'bom.info');
+    writeFileSync(path, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]));
+    const plain = await parseLcov({ path: real('gcovr7-lcov.info') });
+    const withBom = await parseLcov({ path });
+    expect(withBom).toEqual(plain);
+    expect([withBom.covered, withBom.total]).toEqual([13, 17]);
+    const r = await text('\ufeffSF:a\r\nDA:1,1\r\nend_of_record\r\n');
+    expect(r.files).toEqual([{ path: 'a', covered: 1, total: 1 }]);
+    // Only at the start of the file.
+    await expect(text('SF:a\nDA:1,1\nend_of_record\n\ufeffSF:b\n')).rejects.toThrow(
+      /line 4: not an LCOV line/
+    );
+  });
+
+  it('one file written two ways is one file, its lines united', async () => {
+    const r = await text(
+      'SF:src/a.c\nDA:1,1\nDA:2,0\nend_of_record\nSF:./src/a.c\nDA:2,3\nDA:3,0\nend_of_record\nSF:src//x/./b.c\nDA:1,0\nend_of_record\nSF:C:\\x\\c.c\nDA:1,1\nend_of_record\nSF:c:/x/c.c\nDA:2,0\nend_of_record\n'
+    );
+    expect(r.files).toEqual([
+      { path: 'C:/x/c.c', covered: 1, total: 2 },
+      { path: 'src/a.c', covered: 2, total: 3 },
+      { path: 'src/x/b.c', covered: 0, total: 1 }
+    ]);
+    expect([r.covered, r.total]).toEqual([3, 6]);
+    expect(r.notes).toEqual([
+      '"./src/a.c" names the same file as "src/a.c" (and 1 more); each file is counted once'
+    ]);
+  });
+
   it.each([
-    ['lcov-lh-gt-lf.info', 'line 6: record for src/a.ts has LH 3 > LF 2'],
     [
       'lcov-truncated.info',
       "truncated LCOV (the last line has no newline): line 8: malformed DA entry 'DA:2'"

@@ -52,6 +52,14 @@ describe('XmlStreamParser', () => {
     for (const pieces of splits(doc)) expect(events(pieces)).toEqual(expected);
   });
 
+  it.each([
+    '<!DOCTYPE report PUBLIC "-//JACOCO//DTD Report 1.1//EN" "report.dtd"[]><r a="1"/>',
+    '<!DOCTYPE report [ \r\n\t ] ><r a="1"/>',
+    '<?xml version="1.0"?>\n<!DOCTYPE report SYSTEM "x.dtd" [\n]>\n<r a="1"/>\n'
+  ])('accepts a DOCTYPE whose internal subset declares nothing: %p, split anywhere', (text) => {
+    for (const pieces of splits(text)) expect(events(pieces)).toEqual(['<r {"a":"1"}>', '</r>']);
+  });
+
   it('reads the real JaCoCo report split at every byte', () => {
     const b = readFileSync(real('jacoco.xml'));
     const whole = events([b]);
@@ -82,6 +90,15 @@ describe('XmlStreamParser', () => {
     ['<a x="<"/>', /'<' inside a tag|'<' in attribute/],
     ['<1a/>', /a tag or attribute without a valid name/],
     ['<!DOCTYPE a [<!ENTITY x "y">]><a/>', /DOCTYPE with an internal subset is refused/],
+    ['<!DOCTYPE a [ <!ENTITY x "y"> ]><a/>', /DOCTYPE with an internal subset is refused/],
+    ['<!DOCTYPE a [%pe;]><a/>', /DOCTYPE with an internal subset is refused/],
+    ['<!DOCTYPE a [ <!-- c --> ]><a/>', /DOCTYPE with an internal subset is refused/],
+    ['<!DOCTYPE a [] [<!ENTITY x "y">]><a/>', /DOCTYPE with an internal subset is refused/],
+    [
+      '<!DOCTYPE a SYSTEM "a.dtd" [<!ENTITY x SYSTEM "file:///etc/passwd">]><a x="&x;"/>',
+      /DOCTYPE with an internal subset is refused/
+    ],
+    ['<!DOCTYPE a [ ', /truncated XML/],
     ['<a><!DOCTYPE a></a>', /unexpected markup|DOCTYPE after the root element/],
     ['<a><!BOGUS></a>', /unexpected markup after <!/]
   ];
@@ -123,8 +140,51 @@ describe('Cobertura', () => {
       { path: 'com/example/util/Util.java', covered: 2, total: 5 }
     ]);
     expect(r.notes).toEqual([
-      'the root says 5/10 lines but its <line> elements give 5/9; the lines are used'
+      'the root says 5/10 lines but its <line> elements give 5/9; the lines are used',
+      'the root line-rate 0.5 (50.00 %) disagrees with its <line> elements, 5/9 (55.56 %); the lines are used'
     ]);
+  });
+
+  it('says when the root line-rate disagrees with the lines, within the writers’ rounding', async () => {
+    const doc = (rate: string): string =>
+      `<coverage line-rate="${rate}"><packages><package><classes><class filename="a.py"><lines><line number="1" hits="1"/><line number="2" hits="1"/><line number="3" hits="0"/></lines></class></classes></package></packages></coverage>`;
+    // 2/3: coverage.py writes %.4g, istanbul its percentage truncated to two decimals.
+    for (const rate of ['0.6667', '0.6666', '0.6666666666666666']) {
+      expect((await parseCobertura({ text: doc(rate) })).notes).toEqual([]);
+    }
+    const r = await parseCobertura({ text: doc('1') });
+    expect([r.covered, r.total]).toEqual([2, 3]);
+    expect(r.notes).toEqual([
+      'the root line-rate 1 (100.00 %) disagrees with its <line> elements, 2/3 (66.67 %); the lines are used'
+    ]);
+  });
+
+  it('gcovr 8: a line listed once per function instance counts once, covered if any instance ran', async () => {
+    // clamp.hpp lines 6-11 twice (clamp_to<int>, clamp_to<double>); gcovr's
+    // root counts instances (15 of 23), its text report with --merge-lines
+    // and every other writer of the same run say 13 of 17.
+    const r = await parseCobertura({ path: real('gcovr8-cobertura.xml') });
+    expect([r.covered, r.total]).toEqual([13, 17]);
+    expect(r.files).toEqual([
+      { path: 'src/clamp.hpp', covered: 8, total: 10 },
+      { path: 'src/main.cpp', covered: 5, total: 7 }
+    ]);
+    expect(r.notes).toEqual([
+      'the root says 15/23 lines but its <line> elements give 13/17; the lines are used',
+      'the root line-rate 0.6521739130434783 (65.22 %) disagrees with its <line> elements, 13/17 (76.47 %); the lines are used'
+    ]);
+  });
+
+  it('one file written two ways is one file, its lines united', async () => {
+    const cls = (file: string, lines: string): string =>
+      `<class filename="${file}"><lines>${lines}</lines></class>`;
+    const r = await parseCobertura({
+      text: `<coverage line-rate="0.5"><packages><package><classes>${cls('src/a.c', '<line number="1" hits="0"/><line number="2" hits="0"/>')}${cls('./src/a.c', '<line number="2" hits="1"/>')}${cls('src\\a.c', '<line number="3" hits="0"/>')}</classes></package></packages></coverage>`
+    });
+    expect(r.files).toEqual([{ path: 'src/a.c', covered: 1, total: 3 }]);
+    expect(r.notes).toContain(
+      '"./src/a.c" names the same file as "src/a.c" (and 1 more); each file is counted once'
+    );
   });
 
   it('ignores the copies of lines under <methods> (istanbul writes them)', async () => {
@@ -208,36 +268,57 @@ describe('Cobertura', () => {
 });
 
 describe('JaCoCo', () => {
-  it('takes the report-level LINE counter, never a sum of the repeated ones', async () => {
+  it('counts each source file’s lines once, never a sum of the repeated counters', async () => {
+    // A.java: lines 1-3 ran, 5-6 did not. B.java lists one line (ran) while its
+    // hand-written counters say 1 of 5: the lines decide, and the note says so.
     const r = await parseJacoco({ path: hand('jacoco-multi.xml') });
-    expect(r).toMatchObject({
-      format: 'jacoco',
-      measure: 'lines',
-      covered: 4,
-      total: 10,
-      notes: []
-    });
+    expect(r).toMatchObject({ format: 'jacoco', measure: 'lines', covered: 4, total: 6 });
     expect(r.files).toEqual([
       { path: 'com/example/A.java', covered: 3, total: 5 },
-      { path: 'com/example/util/B.java', covered: 1, total: 5 }
+      { path: 'com/example/util/B.java', covered: 1, total: 1 }
+    ]);
+    expect(r.notes).toEqual([
+      'the report counter says 4/10 lines but its source files give 4/6; the source files are used'
     ]);
   });
 
   it('reads a report-aggregate report with groups', async () => {
     const r = await parseJacoco({ path: real('jacoco-groups.xml') });
     expect([r.covered, r.total, r.files.length]).toEqual([7, 17, 2]);
+    expect(r.notes).toEqual([]);
   });
 
-  it('notes source files that do not add up to the report counter', async () => {
+  it('a line is covered when any of its instructions ran (ci > 0), as JaCoCo counts it', async () => {
+    const r = await parseJacoco({
+      text: '<report name="x"><package name="p"><sourcefile name="A.java"><line nr="1" mi="3" ci="1"/><line nr="2" mi="2" ci="0"/><line nr="3" mi="0" ci="0"/></sourcefile></package></report>'
+    });
+    expect(r.files).toEqual([{ path: 'p/A.java', covered: 1, total: 2 }]);
+  });
+
+  it('uses the source files’ counters where lines are missing, and notes a report counter that disagrees', async () => {
     const r = await parseJacoco({
       text: '<report name="x"><package name="p"><sourcefile name="A.java"><counter type="LINE" missed="1" covered="1"/></sourcefile></package><counter type="LINE" missed="2" covered="2"/></report>'
     });
+    expect([r.covered, r.total]).toEqual([1, 2]);
     expect(r.notes).toEqual([
-      'the source files add up to 1/2 lines but the report counter says 2/4; the report counter is used'
+      'the report counter says 2/4 lines but its source files give 1/2; the source files are used'
     ]);
   });
 
-  it('adds up a source file listed in two groups, and says so', async () => {
+  it('a report without its report-level counter is read from its source files', async () => {
+    const r = await parseJacoco({ path: hand('jacoco-no-report-counter.xml') });
+    expect(r.files).toEqual([{ path: 'p/A.java', covered: 1, total: 2 }]);
+    expect(r.notes).toEqual([]);
+  });
+
+  it('uses the report counter when no file is listed', async () => {
+    const r = await parseJacoco({
+      text: '<report name="x"><counter type="LINE" missed="3" covered="1"/></report>'
+    });
+    expect([r.covered, r.total, r.files]).toEqual([1, 4, []]);
+  });
+
+  it('adds up the counters of a source file listed in two groups, and says so', async () => {
     const file =
       '<package name="p"><sourcefile name="A.java"><counter type="LINE" missed="1" covered="1"/></sourcefile></package>';
     const r = await parseJacoco({
@@ -249,11 +330,72 @@ describe('JaCoCo', () => {
     ]);
   });
 
+  it('unites the lines of a source file listed in two groups (or under two spellings)', async () => {
+    const file = (pkg: string, lines: string): string =>
+      `<package name="${pkg}"><sourcefile name="A.java">${lines}</sourcefile></package>`;
+    const r = await parseJacoco({
+      text: `<report name="x"><group name="a">${file('p', '<line nr="1" mi="1" ci="0"/><line nr="2" mi="1" ci="0"/>')}</group><group name="b">${file('./p', '<line nr="2" mi="0" ci="1"/><line nr="3" mi="1" ci="0"/>')}</group></report>`
+    });
+    expect(r.files).toEqual([{ path: 'p/A.java', covered: 1, total: 3 }]);
+    expect(r.notes).toEqual([
+      '1 source files appear in more than one group; each of their lines is counted once',
+      '"./p/A.java" names the same file as "p/A.java"; each file is counted once'
+    ]);
+  });
+
+  it('Pester 5 (PowerShell 7): the empty internal subset [] is read, lines counted once', async () => {
+    // Calc.ps1: 11 commands on 8 lines; 3, 6, 7, 14 and 15 ran (14 holds three
+    // commands, 15 two), 4, 9 and 19 did not: Pester's LINE counter 5 of 8.
+    const r = await parseJacoco({ path: real('pester-jacoco.xml') });
+    expect(r).toMatchObject({ format: 'jacoco', covered: 5, total: 8, notes: [] });
+    expect(r.files).toEqual([{ path: 'src/Calc.ps1', covered: 5, total: 8 }]);
+  });
+
+  it('Pester 5 on Windows PowerShell 5.1 (UTF-8 BOM, CRLF) gives the same figure', async () => {
+    const text = readFileSync(real('pester-jacoco.xml'), 'utf8').replace(/\n/g, '\r\n');
+    const dir = tempDir();
+    const path = join(dir, 'coverage.xml');
+    writeFileSync(path, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+    const r = await parseJacoco({ path });
+    expect([r.covered, r.total]).toEqual([5, 8]);
+  });
+
+  it('gcovr 7.2: no <sourcefile>, each class counted under its sourcefilename; its wrong report counter noted', async () => {
+    // gcovr 7.2 writes the last class's counter (5 of 7) as the report's.
+    const r = await parseJacoco({ path: real('gcovr7-jacoco.xml') });
+    expect([r.covered, r.total]).toEqual([13, 17]);
+    expect(r.files).toEqual([
+      { path: 'src/clamp.hpp', covered: 8, total: 10 },
+      { path: 'src/main.cpp', covered: 5, total: 7 }
+    ]);
+    expect(r.notes).toEqual([
+      'the report counter says 5/7 lines but its source files give 13/17; the source files are used'
+    ]);
+  });
+
+  it('gcovr 8 --merge-lines: lines without mi/ci, each listed once: the file counters', async () => {
+    const r = await parseJacoco({ path: real('gcovr8-merged-jacoco.xml') });
+    expect(r).toMatchObject({ covered: 13, total: 17, notes: [] });
+  });
+
+  it('gcovr 8: refuses lines listed once per instance with no per-line coverage, naming the way out', async () => {
+    await expect(
+      parseJacoco({ path: real('gcovr8-jacoco.xml'), name: 'jacoco.xml' })
+    ).rejects.toThrow(
+      'coverage report jacoco.xml: src/clamp.hpp: line 6 is listed 2 times (once per function instance, as gcovr writes templates and inline functions) without per-line coverage (mi/ci), and its LINE counter (10 of 16) counts instances, so its lines cannot be counted once: run gcovr with --merge-lines, or read its Cobertura or LCOV report of the same run'
+    );
+  });
+
+  it('gcovr 8: repeated lines are still exact when every instance ran, or none did', async () => {
+    const doc = (missed: number, covered: number): string =>
+      `<report name="x"><package name="src"><sourcefile name="t.hpp"><line nr="3"/><line nr="3"/><line nr="4"/><line nr="4"/><line nr="5"/><counter type="LINE" missed="${missed}" covered="${covered}"/></sourcefile></package></report>`;
+    const all = await parseJacoco({ text: doc(0, 5) });
+    expect(all.files).toEqual([{ path: 'src/t.hpp', covered: 3, total: 3 }]);
+    const none = await parseJacoco({ text: doc(5, 0) });
+    expect(none.files).toEqual([{ path: 'src/t.hpp', covered: 0, total: 3 }]);
+  });
+
   it.each([
-    [
-      'jacoco-no-report-counter.xml',
-      /no report-level <counter type="LINE"> \(a direct child of <report>\)/
-    ],
     [
       'jacoco-bad-counter.xml',
       /the LINE counter of the report has missed="-1" covered="1", not whole non-negative numbers/
@@ -265,11 +407,24 @@ describe('JaCoCo', () => {
     await expect(parseJacoco({ path: hand(file) })).rejects.toThrow(message);
   });
 
-  it('refuses two report-level LINE counters', async () => {
-    await expect(
-      parseJacoco({
-        text: '<report name="x"><counter type="LINE" missed="1" covered="1"/><counter type="LINE" missed="1" covered="1"/></report>'
-      })
-    ).rejects.toThrow(/two report-level LINE counters/);
+  it.each([
+    [
+      '<report><package name="p"><sourcefile name="A.java"><line nr="x" mi="0" ci="1"/></sourcefile></package></report>',
+      /a <line> in p\/A\.java has nr "x"/
+    ],
+    [
+      '<report><package name="p"><sourcefile name="A.java"><line nr="1" mi="1"/></sourcefile></package></report>',
+      /<line nr="1"> in p\/A\.java has mi="1" ci=null, not whole non-negative numbers/
+    ],
+    [
+      '<report><package name="p"><sourcefile name="A.java"><counter type="LINE" missed="1"/></sourcefile></package></report>',
+      /the LINE counter of sourcefile p\/A\.java has missed="1" covered=null/
+    ],
+    [
+      '<report name="x"><counter type="LINE" missed="1" covered="1"/><counter type="LINE" missed="1" covered="1"/></report>',
+      /two report-level LINE counters/
+    ]
+  ])('refuses %p', async (text, message) => {
+    await expect(parseJacoco({ text })).rejects.toThrow(message);
   });
 });

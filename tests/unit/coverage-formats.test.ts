@@ -12,6 +12,7 @@ import {
   parseCoverageText,
   readCoverageReport
 } from '../../packages/coverage/src/formats/index.ts';
+import { fileKey } from '../../packages/coverage/src/formats/file-key.ts';
 import { LineStates } from '../../packages/coverage/src/formats/line-states.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
@@ -49,7 +50,27 @@ describe('real tool output, auto-detected', () => {
     ['jacoco-groups.xml', 'jacoco', 7, 17, 2],
     ['go-set.out', 'go', 13, 27, 2],
     ['go-count.out', 'go', 13, 27, 2],
-    ['go-atomic-coverpkg.out', 'go', 13, 27, 2]
+    ['go-atomic-coverpkg.out', 'go', 13, 27, 2],
+    ['py-run.json', 'coverage-py', 19, 26, 3],
+    ['py-run.xml', 'cobertura', 19, 26, 3],
+    ['py-run.info', 'lcov', 19, 26, 3],
+    ['c8-coverage-final.json', 'istanbul-final', 17, 28, 2],
+    ['c8-coverage-summary.json', 'istanbul-summary', 17, 28, 2],
+    ['c8-lcov.info', 'lcov', 17, 28, 2],
+    ['c8-cobertura.xml', 'cobertura', 17, 28, 2],
+    ['gcovr8-cobertura.xml', 'cobertura', 13, 17, 2],
+    ['gcovr8-lcov.info', 'lcov', 13, 17, 2],
+    ['gcovr8-merged-cobertura.xml', 'cobertura', 13, 17, 2],
+    ['gcovr8-merged-jacoco.xml', 'jacoco', 13, 17, 2],
+    ['gcovr8-merged-lcov.info', 'lcov', 13, 17, 2],
+    ['gcovr7-cobertura.xml', 'cobertura', 13, 17, 2],
+    ['gcovr7-jacoco.xml', 'jacoco', 13, 17, 2],
+    ['gcovr7-lcov.info', 'lcov', 13, 17, 2],
+    ['gcovr5-cobertura.xml', 'cobertura', 13, 17, 2],
+    ['geninfo-lcov.info', 'lcov', 13, 17, 2],
+    ['go124-count.out', 'go', 13, 27, 2],
+    ['go124-covdata.out', 'go', 13, 27, 2],
+    ['pester-jacoco.xml', 'jacoco', 5, 8, 1]
   ])('%s: %s, %i of %i lines in %i files', async (file, format, covered, total, files) => {
     const r = await readCoverageReport(real(file));
     expect(r).toMatchObject({ format, measure: 'lines', covered, total });
@@ -84,6 +105,96 @@ describe('real tool output, auto-detected', () => {
   it('states for Go that lines come from blocks', async () => {
     const r = await readCoverageReport(real('go-set.out'));
     expect(r.notes.join(' ')).toMatch(/lines are derived from statement blocks/);
+  });
+});
+
+describe('one figure per test run', () => {
+  // Each group is one run of one program written by one tool (or its
+  // companions) in every format it has; README.md says how each was made.
+  const RUNS: [string, string[], number, number][] = [
+    // `coverage report`: 26 statements, 7 missed.
+    ['coverage.py 6.5', ['py-run.json', 'py-run.xml', 'py-run.info'], 19, 26],
+    // c8's text report: All files % Lines 60.71.
+    [
+      'c8 12 (node --test)',
+      ['c8-coverage-final.json', 'c8-coverage-summary.json', 'c8-lcov.info', 'c8-cobertura.xml'],
+      17,
+      28
+    ],
+    // gcovr --merge-lines and gcovr 5/7's text reports: 13 of 17 lines.
+    [
+      'gcovr and geninfo (one .gcda)',
+      [
+        'gcovr8-cobertura.xml',
+        'gcovr8-lcov.info',
+        'gcovr8-merged-cobertura.xml',
+        'gcovr8-merged-jacoco.xml',
+        'gcovr8-merged-lcov.info',
+        'gcovr7-cobertura.xml',
+        'gcovr7-jacoco.xml',
+        'gcovr7-lcov.info',
+        'gcovr5-cobertura.xml',
+        'geninfo-lcov.info'
+      ],
+      13,
+      17
+    ],
+    // Lines spanned by blocks, see README.md.
+    ['go 1.24', ['go124-count.out', 'go124-covdata.out'], 13, 27]
+  ];
+
+  it.each(RUNS)('%s: every format gives %i of %i lines', async (_tool, files, covered, total) => {
+    const figures = await Promise.all(
+      files.map(async (f) => {
+        const r = await readCoverageReport(real(f));
+        return { file: f, covered: r.covered, total: r.total, percent: r.percent };
+      })
+    );
+    for (const fig of figures) {
+      expect(fig).toEqual({ file: fig.file, covered, total, percent: (covered / total) * 100 });
+    }
+  });
+
+  it('gcovr 8 JaCoCo of the same run is refused rather than read as another figure', async () => {
+    // It lists clamp.hpp lines 6-11 once per template instance without per-line
+    // coverage, and counts instances (15 of 23): no line-based figure is in it.
+    const err = await failure(readCoverageReport(real('gcovr8-jacoco.xml')));
+    expect(err.message).toMatch(
+      /run gcovr with --merge-lines, or read its Cobertura or LCOV report/
+    );
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('a report that starts with a UTF-8 BOM is detected and read in every line format', async () => {
+    const dir = tempDir();
+    for (const f of ['go124-count.out', 'c8-lcov.info', 'pester-jacoco.xml']) {
+      const path = join(dir, f);
+      writeFileSync(path, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), readFileSync(real(f))]));
+      const withBom = await readCoverageReport(path, 'auto', f);
+      expect(withBom).toEqual(await readCoverageReport(real(f), 'auto', f));
+    }
+  });
+});
+
+describe('fileKey', () => {
+  it.each([
+    ['src/a.c', 'src/a.c'],
+    ['./src/a.c', 'src/a.c'],
+    ['././src/./a.c', 'src/a.c'],
+    ['src//a.c', 'src/a.c'],
+    ['src/', 'src'],
+    ['/abs//x/./a.c', '/abs/x/a.c'],
+    ['C:\\x\\a.c', 'C:/x/a.c'],
+    ['c:/x/a.c', 'C:/x/a.c'],
+    ['c:\\X\\A.c', 'C:/X/A.c'],
+    ['\\\\server\\share\\a.c', '//server/share/a.c'],
+    ['../lib/./a.c', '../lib/a.c'],
+    ['a/../b.c', 'a/../b.c'],
+    ['.hidden/a.c', '.hidden/a.c'],
+    ['example.com/m/a.go', 'example.com/m/a.go'],
+    ['.', '.']
+  ])('%p -> %p', (path, key) => {
+    expect(fileKey(path)).toBe(key);
   });
 });
 
@@ -146,12 +257,12 @@ describe('detectFormat', () => {
 
 describe('readCoverageReport', () => {
   it('throws a one-line coverage-tool ToolError naming the report', async () => {
-    const err = await failure(readCoverageReport(hand('lcov-lh-gt-lf.info')));
+    const err = await failure(readCoverageReport(hand('lcov-garbage.info')));
     expect(err).toBeInstanceOf(ToolError);
     expect(err.kind).toBe('coverage-tool');
-    expect(err.source).toBe(hand('lcov-lh-gt-lf.info'));
+    expect(err.source).toBe(hand('lcov-garbage.info'));
     expect(err.message).toBe(
-      `coverage report ${hand('lcov-lh-gt-lf.info')}: line 6: record for src/a.ts has LH 3 > LF 2`
+      `coverage report ${hand('lcov-garbage.info')}: line 3: not an LCOV line: 'this is not lcov'`
     );
     expect(err.message).not.toContain('\n');
   });

@@ -5,6 +5,23 @@
 import type { CoverageFormat, CoverageReport, FileCoverage } from '../coverage-report.ts';
 import { CoverageReportError } from './report-error.ts';
 
+/** Per-file line counts and their totals, from each file's lines. */
+export function fileTotals(perFile: Iterable<[string, { covered: number; total: number }]>): {
+  files: FileCoverage[];
+  covered: number;
+  total: number;
+} {
+  const files: FileCoverage[] = [];
+  let covered = 0;
+  let total = 0;
+  for (const [path, lines] of perFile) {
+    files.push({ path, covered: lines.covered, total: lines.total });
+    covered += lines.covered;
+    total += lines.total;
+  }
+  return { files, covered, total };
+}
+
 export function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }

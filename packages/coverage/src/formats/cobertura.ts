@@ -1,17 +1,23 @@
 // Cobertura XML (Cobertura itself, coverage.py `coverage xml`, gcovr, .NET
-// coverlet, ...). Lines are counted from each class's own <lines><line
+// coverlet, Pester, ...). Lines are counted from each class's own <lines><line
 // number hits> (the copies under <methods> are ignored), merged per filename
-// across classes and packages: a line is covered when any class covers it.
-// The root's lines-covered/lines-valid are used only when no <line> exists.
+// (normalised, see file-key.ts) across classes and packages: a line is covered
+// when any class covers it, and a line listed once per function instance
+// (gcovr 8 writes templates and inline functions so) counts once. The root's
+// lines-covered/lines-valid are used only when no <line> exists; where the
+// root's counts or line-rate disagree with the lines, a note says so.
 
-import type { CoverageReport, FileCoverage } from '../coverage-report.ts';
-import { buildReport } from './build-report.ts';
+import type { CoverageReport } from '../coverage-report.ts';
+import { buildReport, fileTotals } from './build-report.ts';
+import { FileKeys } from './file-key.ts';
 import { LineStates } from './line-states.ts';
 import { readXmlReport } from './read-xml.ts';
 import { CoverageReportError } from './report-error.ts';
 import { inputName, type ReportInput } from './report-input.ts';
 
 const COUNT = /^\d{1,15}$/;
+/** How far a stated line-rate may sit from the lines' own: istanbul truncates its percentage to two decimals. */
+const RATE_TOLERANCE = 0.0001 + 1e-9;
 
 export async function parseCobertura(input: ReportInput): Promise<CoverageReport> {
   const source = inputName(input);
@@ -21,6 +27,7 @@ export async function parseCobertura(input: ReportInput): Promise<CoverageReport
   const stack: string[] = [];
   let root: Record<string, string> | null = null;
   const perFile = new Map<string, LineStates>();
+  const keys = new FileKeys();
   let current: LineStates | null = null;
   let currentName = '';
   let lineElements = 0;
@@ -36,10 +43,11 @@ export async function parseCobertura(input: ReportInput): Promise<CoverageReport
         if (file === undefined || file === '')
           fail(`<class name="${attrs.name ?? ''}"> has no filename`);
         currentName = file;
-        current = perFile.get(file) ?? null;
+        const key = keys.key(file);
+        current = perFile.get(key) ?? null;
         if (current === null) {
           current = new LineStates();
-          perFile.set(file, current);
+          perFile.set(key, current);
         }
       } else if (name === 'line' && parent === 'lines' && stack[stack.length - 2] === 'class') {
         const number = attrs.number;
@@ -67,10 +75,12 @@ export async function parseCobertura(input: ReportInput): Promise<CoverageReport
   const r = root as Record<string, string> | null;
   if (r === null) return fail('no <coverage> element');
   const rate = r['line-rate'];
+  let rateValue: number | undefined;
   if (rate !== undefined) {
     const v = rate.trim() === '' ? NaN : Number(rate);
     if (!Number.isFinite(v) || v < 0 || v > 1)
       fail(`line-rate ${JSON.stringify(rate)} is not a rate within 0..1`);
+    rateValue = v;
   }
   const rootCount = (key: string): number | undefined => {
     const v = r[key];
@@ -95,14 +105,7 @@ export async function parseCobertura(input: ReportInput): Promise<CoverageReport
     notes.push('no <line> elements: the root lines-covered/lines-valid are used');
     return buildReport(source, 'cobertura', rootCovered, rootValid, [], notes);
   }
-  const files: FileCoverage[] = [];
-  let covered = 0;
-  let total = 0;
-  for (const [path, lines] of perFile) {
-    files.push({ path, covered: lines.covered, total: lines.total });
-    covered += lines.covered;
-    total += lines.total;
-  }
+  const { files, covered, total } = fileTotals(perFile);
   if (
     rootValid !== undefined &&
     rootCovered !== undefined &&
@@ -112,5 +115,16 @@ export async function parseCobertura(input: ReportInput): Promise<CoverageReport
       `the root says ${rootCovered}/${rootValid} lines but its <line> elements give ${covered}/${total}; the lines are used`
     );
   }
+  if (
+    rateValue !== undefined &&
+    total > 0 &&
+    Math.abs(rateValue - covered / total) > RATE_TOLERANCE
+  ) {
+    notes.push(
+      `the root line-rate ${rate} (${(rateValue * 100).toFixed(2)} %) disagrees with its <line> elements, ${covered}/${total} (${((covered / total) * 100).toFixed(2)} %); the lines are used`
+    );
+  }
+  const spelled = keys.note();
+  if (spelled !== null) notes.push(spelled);
   return buildReport(source, 'cobertura', covered, total, files, notes);
 }

@@ -5,6 +5,7 @@
 
 import type { CoverageReport, FileCoverage } from '../coverage-report.ts';
 import { buildReport, checkPercent, readCount, readPercent } from './build-report.ts';
+import { FileKeys } from './file-key.ts';
 import { readJsonReport } from './read-json.ts';
 import { CoverageReportError } from './report-error.ts';
 import { inputName, type ReportInput } from './report-input.ts';
@@ -51,7 +52,8 @@ export async function parseCoveragePy(input: ReportInput): Promise<CoverageRepor
       checkPercent(source, stated, covered, total, 'totals.percent_covered', 0.01);
     }
   }
-  const files: FileCoverage[] = [];
+  const files = new Map<string, FileCoverage>();
+  const keys = new FileKeys();
   let sumCovered = 0;
   let sumTotal = 0;
   for (const [path, summary] of summaries) {
@@ -59,14 +61,21 @@ export async function parseCoveragePy(input: ReportInput): Promise<CoverageRepor
     const fc = readCount(source, summary, 'covered_lines', label);
     const ft = readCount(source, summary, 'num_statements', label);
     if (fc > ft) throw new CoverageReportError(source, `${label} covers ${fc} of ${ft} lines`);
-    files.push({ path, covered: fc, total: ft });
     sumCovered += fc;
     sumTotal += ft;
+    // Summaries cannot be united line by line: one file under two names keeps its fuller entry.
+    const key = keys.key(path);
+    const prev = files.get(key);
+    if (prev === undefined || ft > prev.total || (ft === prev.total && fc > prev.covered)) {
+      files.set(key, { path: key, covered: fc, total: ft });
+    }
   }
-  if (files.length > 0 && (sumCovered !== covered || sumTotal !== total)) {
+  if (files.size > 0 && (sumCovered !== covered || sumTotal !== total)) {
     notes.push(
       `the files add up to ${sumCovered}/${sumTotal} lines but totals say ${covered}/${total}; totals are used`
     );
   }
-  return buildReport(source, 'coverage-py', covered, total, files, notes);
+  const spelled = keys.note();
+  if (spelled !== null) notes.push(spelled);
+  return buildReport(source, 'coverage-py', covered, total, [...files.values()], notes);
 }

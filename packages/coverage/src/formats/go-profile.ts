@@ -9,6 +9,7 @@
 
 import type { CoverageReport, FileCoverage } from '../coverage-report.ts';
 import { buildReport } from './build-report.ts';
+import { FileKeys } from './file-key.ts';
 import { LineStates } from './line-states.ts';
 import { CoverageReportError } from './report-error.ts';
 import { forEachLine, inputName, type ReportInput } from './report-input.ts';
@@ -39,9 +40,12 @@ export async function parseGoProfile(input: ReportInput): Promise<CoverageReport
   let mode: string | null = null;
   let sawContent = false;
   const blocks = new Map<string, Map<string, Block>>();
+  const keys = new FileKeys();
 
-  await forEachLine(input, (line, lineNo, unterminated) => {
+  await forEachLine(input, (text, lineNo, unterminated) => {
     lastLine = unterminated;
+    // A UTF-8 byte order mark (editors and PowerShell on Windows write one).
+    const line = lineNo === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
     if (line.trim() === '') return;
     sawContent = true;
     const m = GO_BLOCK.exec(line);
@@ -76,10 +80,11 @@ export async function parseGoProfile(input: ReportInput): Promise<CoverageReport
     // No function body spans millions of lines; expanding such a block would only burn time.
     if (endLine - startLine > MAX_BLOCK_LINES)
       fail(lineNo, `block spans ${endLine - startLine + 1} lines`);
-    let perFile = blocks.get(file);
+    const fk = keys.key(file);
+    let perFile = blocks.get(fk);
     if (perFile === undefined) {
       perFile = new Map();
-      blocks.set(file, perFile);
+      blocks.set(fk, perFile);
     }
     const key = `${sl}.${sc},${el}.${ec}`;
     const prev = perFile.get(key);
@@ -110,5 +115,8 @@ export async function parseGoProfile(input: ReportInput): Promise<CoverageReport
     covered += lines.covered;
     total += lines.total;
   }
-  return buildReport(source, 'go', covered, total, files, [GO_LINES_NOTE]);
+  const notes = [GO_LINES_NOTE];
+  const spelled = keys.note();
+  if (spelled !== null) notes.push(spelled);
+  return buildReport(source, 'go', covered, total, files, notes);
 }

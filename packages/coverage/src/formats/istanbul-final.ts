@@ -3,11 +3,15 @@
 // getLineCoverage exactly: each statement listed in `s` and present in the
 // statementMap counts on its start line only; a line's count is the largest of
 // its statements'; the line is covered when that count is non-zero. Files are
-// built one at a time and dropped, so memory is bounded by the largest file.
+// built one at a time; only each file's line states are kept (a byte per
+// line), so that one file under two keys (`./src/a.js` and `src/a.js`,
+// normalised, see file-key.ts) is united line by line.
 
-import type { CoverageReport, FileCoverage } from '../coverage-report.ts';
-import { buildReport, isCount } from './build-report.ts';
+import type { CoverageReport } from '../coverage-report.ts';
+import { buildReport, fileTotals, isCount } from './build-report.ts';
+import { FileKeys } from './file-key.ts';
 import type { JsonPath, JsonSelection } from './json-stream.ts';
+import { LineStates } from './line-states.ts';
 import { readJsonReport } from './read-json.ts';
 import { CoverageReportError } from './report-error.ts';
 import { inputName, type ReportInput } from './report-input.ts';
@@ -41,9 +45,8 @@ function select(raw: JsonPath): JsonSelection {
 
 export async function parseIstanbulFinal(input: ReportInput): Promise<CoverageReport> {
   const source = inputName(input);
-  const files: FileCoverage[] = [];
-  let covered = 0;
-  let total = 0;
+  const files = new Map<string, LineStates>();
+  const keys = new FileKeys();
   let current: PendingFile | null = null;
   let currentKey = '';
   const fileFor = (key: string): PendingFile => {
@@ -84,20 +87,27 @@ export async function parseIstanbulFinal(input: ReportInput): Promise<CoverageRe
       if (raw.length !== 1) return;
       const key = String(raw[0]);
       const f = fileFor(key);
-      const lines = new Map<number, number>();
+      const fk = keys.key(f.path ?? key);
+      let lines = files.get(fk);
+      if (lines === undefined) {
+        lines = new LineStates();
+        files.set(fk, lines);
+      }
       for (const [id, count] of f.counts) {
         const line = f.startLines.get(id);
-        if (line === undefined) continue;
-        const prev = lines.get(line);
-        if (prev === undefined || prev < count) lines.set(line, count);
+        if (line !== undefined) lines.mark(line, count > 0);
       }
-      let c = 0;
-      for (const count of lines.values()) if (count > 0) c++;
-      files.push({ path: f.path ?? key, covered: c, total: lines.size });
-      covered += c;
-      total += lines.size;
       current = null;
     }
   });
-  return buildReport(source, 'istanbul-final', covered, total, files);
+  const { files: out, covered, total } = fileTotals(files);
+  const spelled = keys.note();
+  return buildReport(
+    source,
+    'istanbul-final',
+    covered,
+    total,
+    out,
+    spelled === null ? [] : [spelled]
+  );
 }

@@ -4,6 +4,7 @@
 
 import type { CoverageReport, FileCoverage } from '../coverage-report.ts';
 import { buildReport, checkPercent, readCount } from './build-report.ts';
+import { FileKeys } from './file-key.ts';
 import { readJsonReport } from './read-json.ts';
 import { CoverageReportError } from './report-error.ts';
 import { inputName, type ReportInput } from './report-input.ts';
@@ -58,10 +59,29 @@ export async function parseIstanbulSummary(input: ReportInput): Promise<Coverage
     );
   }
   const { covered, total } = readLines(source, entries.get('total'), 'total.lines');
-  const files: FileCoverage[] = [];
+  const files = new Map<string, FileCoverage>();
+  const keys = new FileKeys();
   for (const [path, lines] of entries) {
     if (path === 'total') continue;
-    files.push({ path, ...readLines(source, lines, `${JSON.stringify(path)}.lines`) });
+    const f = readLines(source, lines, `${JSON.stringify(path)}.lines`);
+    // Summaries cannot be united line by line: one file under two names keeps its fuller entry.
+    const key = keys.key(path);
+    const prev = files.get(key);
+    if (
+      prev === undefined ||
+      f.total > prev.total ||
+      (f.total === prev.total && f.covered > prev.covered)
+    ) {
+      files.set(key, { path: key, ...f });
+    }
   }
-  return buildReport(source, 'istanbul-summary', covered, total, files);
+  const spelled = keys.note();
+  return buildReport(
+    source,
+    'istanbul-summary',
+    covered,
+    total,
+    [...files.values()],
+    spelled === null ? [] : [spelled]
+  );
 }

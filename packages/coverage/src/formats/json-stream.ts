@@ -410,10 +410,13 @@ export class JsonStreamParser {
       this.fail(`invalid number '${chunk.toString('latin1', start, i)}'`, this.base + start);
     }
     this.tok = T_NONE;
-    this.complete(
-      this.tokMode === MODE_BUILD ? numberValue(chunk, start, i) : undefined,
-      this.tokMode
-    );
+    let v: number | undefined;
+    if (this.tokMode === MODE_BUILD) {
+      v = numberValue(chunk, start, i);
+      if (!Number.isFinite(v))
+        this.outOfRange(chunk.toString('latin1', start, i), this.base + start);
+    }
+    this.complete(v, this.tokMode);
     return i;
   }
 
@@ -421,7 +424,41 @@ export class JsonStreamParser {
     if (!NUMBER_RE.test(text)) this.fail(`invalid number '${text.slice(0, 40)}'`, at);
     this.tok = T_NONE;
     this.numCarry = '';
-    this.complete(this.tokMode === MODE_BUILD ? Number(text) : undefined, this.tokMode);
+    let v: number | undefined;
+    if (this.tokMode === MODE_BUILD) {
+      v = Number(text);
+      if (!Number.isFinite(v)) this.outOfRange(text, at - text.length);
+    }
+    this.complete(v, this.tokMode);
+  }
+
+  /**
+   * A number a caller asked for that no double can hold (1e400): JSON allows
+   * it, but it would arrive as Infinity, so the message names it as written.
+   */
+  private outOfRange(text: string, offset: number): never {
+    const shownText = text.length > 40 ? `${text.slice(0, 37)}...` : text;
+    throw new JsonSyntaxError(
+      `${this.where()} is ${shownText}, out of range for a number (byte ${offset})`,
+      offset
+    );
+  }
+
+  /** The path of the value being completed, as `"key".name[0]["k"]`, for messages. */
+  private where(): string {
+    let out = '';
+    for (let d = 0; d < this.types.length; d++) {
+      const part =
+        this.modes[d] === MODE_BUILD
+          ? this.types[d] === ARR
+            ? (this.builders[d] as unknown[]).length
+            : this.keys[d]
+          : this.path[d];
+      if (typeof part === 'number') out += `[${part}]`;
+      else if (d === 0) out += JSON.stringify(part);
+      else out += /^[A-Za-z_$][\w$]*$/.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`;
+    }
+    return out === '' ? 'the document' : out;
   }
 
   private scanLiteral(chunk: Buffer, i: number): number {

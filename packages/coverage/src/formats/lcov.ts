@@ -1,12 +1,21 @@
 // LCOV tracefiles (geninfo, istanbul's lcov reporter, c8, Node's own test
-// runner, grcov, ...). A record runs from SF: to end_of_record; its DA:line,hits
-// entries give the lines, and LF:/LH: are used only when a record has no DA.
-// Records for the same SF are merged the way lcov merges tracefiles: union of
-// lines, a line covered if any record covered it (lcov adds the hit counts,
-// this keeps the largest; covered or not comes out the same).
+// runner, grcov, gcovr, coverage.py, ...). A record runs from SF: to
+// end_of_record; its DA:line,hits entries give the lines, and LF:/LH: are
+// used only when a record has no DA. Records for the same file (its SF
+// normalised, see file-key.ts) are merged the way lcov merges tracefiles:
+// union of lines, a line covered if any record covered it (lcov adds the hit
+// counts, this keeps the largest; covered or not comes out the same).
+//
+// One writer's quirk is undone so its LCOV gives the figure of its other
+// formats: coverage.py (6.x) lists every line that ran as DA, docstrings and
+// excluded lines too, while LF counts statements and LH every line that ran.
+// A record whose DA lines outnumber LF, whose LH is exactly its hit DA lines
+// and whose missed DA lines fit in LF is read that way: LF lines, the missed
+// DA lines uncovered, the rest covered.
 
 import type { CoverageReport, FileCoverage } from '../coverage-report.ts';
 import { buildReport } from './build-report.ts';
+import { FileKeys } from './file-key.ts';
 import { LineStates } from './line-states.ts';
 import { CoverageReportError } from './report-error.ts';
 import { forEachLineBytes, inputName, type ReportInput } from './report-input.ts';
@@ -17,6 +26,8 @@ interface FileEntry {
   /** LF/LH of records without DA (the largest seen, when there are several). */
   lf: number;
   lh: number;
+  /** Hit DA lines that are not instrumented (coverage.py's docstrings), the most any record had. */
+  excess: number;
 }
 
 interface OpenRecord {
@@ -64,27 +75,38 @@ export async function parseLcov(input: ReportInput): Promise<CoverageReport> {
     throw new CoverageReportError(source, `${cut}line ${lineNo}: ${problem}`);
   };
   const files = new Map<string, FileEntry>();
+  const keys = new FileKeys();
   const notes: string[] = [];
   let mismatches = 0;
+  let listedExecuted = 0;
+  let listedExample = '';
   let rec: OpenRecord | null = null;
   let sawContent = false;
   let records = 0;
 
   const closeRecord = (r: OpenRecord, lineNo: number): void => {
     records++;
-    if (r.lf !== null && r.lh !== null && r.lh > r.lf) {
-      fail(lineNo, `record for ${r.path} has LH ${r.lh} > LF ${r.lf}`);
-    }
-    let entry = files.get(r.path);
+    const key = keys.key(r.path);
+    let entry = files.get(key);
     if (entry === undefined) {
-      entry = { lines: null, lf: 0, lh: 0 };
-      files.set(r.path, entry);
+      entry = { lines: null, lf: 0, lh: 0, excess: 0 };
+      files.set(key, entry);
     }
     if (r.lines !== null) {
-      if (r.lf !== null && r.lh !== null && (r.lf !== r.lines.total || r.lh !== r.lines.covered)) {
-        if (mismatches++ < MAX_NOTED) {
+      // DA decides; LF/LH only say something when they disagree with it.
+      const daTotal = r.lines.total;
+      const daCovered = r.lines.covered;
+      if (r.lf !== null && r.lh !== null && (r.lf !== daTotal || r.lh !== daCovered)) {
+        const missed = daTotal - daCovered;
+        if (daTotal > r.lf && r.lh === daCovered && missed <= r.lf) {
+          // coverage.py: the extra DA lines ran but are not statements.
+          entry.excess = Math.max(entry.excess, daTotal - r.lf);
+          if (listedExecuted++ === 0) {
+            listedExample = `${r.path} (${daTotal} DA lines, LF ${r.lf}, LH ${r.lh}: ${r.lf - missed}/${r.lf})`;
+          }
+        } else if (mismatches++ < MAX_NOTED) {
           notes.push(
-            `${r.path}: LF/LH say ${r.lh}/${r.lf} but its DA lines give ${r.lines.covered}/${r.lines.total}; DA is used`
+            `${r.path}: LF/LH say ${r.lh}/${r.lf} but its DA lines give ${daCovered}/${daTotal}; DA is used`
           );
         }
       }
@@ -93,7 +115,14 @@ export async function parseLcov(input: ReportInput): Promise<CoverageReport> {
     } else if (r.lf !== null || r.lh !== null) {
       const lf = r.lf ?? 0;
       const lh = r.lh ?? 0;
-      if (lh > lf) fail(lineNo, `record for ${r.path} has LH ${lh} but no LF`);
+      if (lh > lf) {
+        fail(
+          lineNo,
+          r.lf === null
+            ? `record for ${r.path} has LH ${lh} but no LF`
+            : `record for ${r.path} has LH ${lh} > LF ${lf}`
+        );
+      }
       // Several DA-less records for one file cannot be united: keep the fullest.
       if (lf > entry.lf) {
         entry.lf = lf;
@@ -104,6 +133,10 @@ export async function parseLcov(input: ReportInput): Promise<CoverageReport> {
 
   await forEachLineBytes(input, (b, start, end, lineNo, unterminated) => {
     lastLine = unterminated;
+    // A UTF-8 byte order mark (editors and PowerShell on Windows write one).
+    if (lineNo === 1 && b[start] === 0xef && b[start + 1] === 0xbb && b[start + 2] === 0xbf) {
+      start += 3;
+    }
     while (end > start && isSpace(b[end - 1])) end--;
     // DA:<line>,<hits>[,<checksum>] is nearly every line of a tracefile: parse it first.
     if (b[start] === 0x44 && b[start + 1] === 0x41 && b[start + 2] === 0x3a && end - start > 3) {
@@ -192,12 +225,19 @@ export async function parseLcov(input: ReportInput): Promise<CoverageReport> {
   if (mismatches > MAX_NOTED) {
     notes.push(`${mismatches - MAX_NOTED} more records whose LF/LH disagree with their DA lines`);
   }
+  if (listedExecuted > 0) {
+    notes.push(
+      `${listedExecuted} record${listedExecuted === 1 ? ' lists' : 's list'} DA lines that LF does not count while LH counts every hit one (coverage.py lists docstrings and excluded lines that ran): read as LF lines with the missed DA lines uncovered, e.g. ${listedExample}`
+    );
+  }
+  const spelled = keys.note();
+  if (spelled !== null) notes.push(spelled);
   const out: FileCoverage[] = [];
   let covered = 0;
   let total = 0;
   for (const [path, e] of files) {
-    const fc = e.lines !== null ? e.lines.covered : e.lh;
-    const ft = e.lines !== null ? e.lines.total : e.lf;
+    const fc = e.lines !== null ? e.lines.covered - e.excess : e.lh;
+    const ft = e.lines !== null ? e.lines.total - e.excess : e.lf;
     out.push({ path, covered: fc, total: ft });
     covered += fc;
     total += ft;

@@ -2,8 +2,9 @@
 // (Cobertura, JaCoCo): elements and their attributes, in document order, with
 // well-formedness checked (tags balanced, one root, attributes quoted and
 // unique). Text and CDATA are skipped, comments and processing instructions
-// ignored. No DTD is ever fetched or applied: a DOCTYPE with an internal
-// subset is refused and only the five predefined and numeric character
+// ignored. No DTD is ever fetched or applied: a DOCTYPE whose internal subset
+// declares anything is refused (an empty one, `[]` as .NET writes it for
+// Pester, is accepted) and only the five predefined and numeric character
 // references are decoded, so no entity expansion (billion laughs, external
 // entities) can happen.
 
@@ -243,10 +244,17 @@ export class XmlStreamParser {
         if (c === quote) quote = 0;
       } else if (c === 0x22 || c === 0x27) quote = c;
       else if (c === 0x5b /* [ */) {
-        this.fail(
-          'a DOCTYPE with an internal subset is refused (entities are never expanded)',
-          this.base + k
-        );
+        // Only an internal subset without declarations (whitespace at most) is let through.
+        let j = k + 1;
+        while (j < buf.length && isSpace(buf[j])) j++;
+        if (j === buf.length) return -1;
+        if (buf[j] !== 0x5d /* ] */) {
+          this.fail(
+            'a DOCTYPE with an internal subset is refused (entities are never expanded)',
+            this.base + k
+          );
+        }
+        k = j;
       } else if (c === GT) return k + 1;
     }
     return -1;
