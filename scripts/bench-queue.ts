@@ -24,6 +24,8 @@
 //     land action releasing it (its lease-held-seconds output).
 //
 //   node scripts/bench-queue.ts [--prs 10] [--test-seconds 5] [--poll-seconds 30] [--dialect gitea|github]
+//   QG_BENCH_STEPS=runs (each run: event, branch, merge verdict, land outputs), =1 (each step's
+//   time) or =log (and its output) prints what the figures come from.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';

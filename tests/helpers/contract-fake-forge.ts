@@ -121,9 +121,11 @@ export interface FakePull {
   base: string;
   baseSha: string;
   labels: FakeLabel[];
-  /** The PR's author. Default 'agent'. */
+  /** The PR's author (the forge's `user`). Default 'agent'. */
   author?: string;
+  /** Who merged it: a maintainer, the Actions user (the merge API with the job token) or a user's token. */
   mergedBy?: string;
+  /** The merge base of head and base when it was merged. */
   mergeBase?: string;
   createdAt?: string;
   mergedAt?: string;

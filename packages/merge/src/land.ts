@@ -27,6 +27,7 @@ import {
   MERGE_STYLES,
   mergePullRequest,
   stylesOf,
+  type MergeResult,
   type MergeStyle
 } from '../../forge/src/pulls.ts';
 import { detectFlavor } from '../../forge/src/flavor.ts';
@@ -292,7 +293,7 @@ export async function runLand(
       { requeue: true, comment: false }
     );
 
-  let result: Awaited<ReturnType<typeof mergePullRequest>>;
+  let result: MergeResult;
   try {
     result = repeated
       ? { merged: true }

@@ -87,6 +87,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, join } from 'node:path';
 import type {
   DispatchOutcome,
+  FakePull,
   FakeRun,
   ForgeBackend,
   ForgeCaller,
@@ -400,18 +401,12 @@ interface CallFrame {
   inherited?: unknown;
 }
 
-export interface PullRequest extends PullRequestState {
+export interface PullRequest
+  extends
+    PullRequestState,
+    Pick<FakePull, 'author' | 'mergedBy' | 'mergeBase' | 'createdAt' | 'mergedAt' | 'closedAt'> {
   /** The origin ref Gitea keeps for it. */
   pullRef: string;
-  /** Who opened it (the forge's `user`). */
-  author?: string;
-  /** Who merged it: a maintainer (merged()), or the Actions user (the merge API with the job token). */
-  mergedBy?: string;
-  /** The merge base of head and base when it was merged. */
-  mergeBase?: string;
-  createdAt?: string;
-  mergedAt?: string;
-  closedAt?: string;
 }
 
 const HEX40 = /^[0-9a-f]{40}$/;
