@@ -141,6 +141,32 @@ describe('merge gate', () => {
     expect(lease(state).counters['fail:red']).toBe(1);
   });
 
+  // A wake-up dispatched twice (or whose answer was lost) runs after its branch landed.
+  it('a branch already on main: FAIL on a pull request run, SKIPPED on a wake-up (workflow_dispatch); no lease held either way', async () => {
+    const { repo, state } = setup();
+    repo.git('checkout', '-q', '-b', 'agent/done');
+    repo.commit('d.txt', 'd\n');
+    repo.git('push', '-q', 'origin', 'agent/done');
+    repo.git('checkout', '-q', 'main');
+    repo.git('merge', '-q', '--no-ff', '-m', 'land agent/done', 'agent/done');
+    repo.git('push', '-q', 'origin', 'main');
+    repo.git('checkout', '-q', 'agent/done');
+    const pr = await runGate(mergeGate, inputs(state, { branch: 'agent/done' }), ctx(repo));
+    expect(pr.verdict).toBe('FAIL');
+    expect(pr.summary).toMatch(/already contained in origin\/main/);
+    const woken = await runGate(mergeGate, inputs(state, { branch: 'agent/done' }), {
+      ...ctx(repo),
+      event: { name: 'workflow_dispatch' }
+    });
+    expect(woken.verdict).toBe('SKIPPED');
+    expect(woken.summary).toBe(
+      'agent/done has already landed on main: this wake-up came after it; nothing to do'
+    );
+    expect(woken.frontmatter.failure_class).toBeNull();
+    expect(lease(state).lease).toBeUndefined();
+    expect(lease(state).counters).toMatchObject({ 'fail:other': 1, 'late-wake': 1 });
+  });
+
   it('a conflict FAILs with the files listed, the worktree restored and no lease held', async () => {
     const { repo, state } = setup();
     repo.git('checkout', '-q', '-b', 'agent/conflict');

@@ -255,6 +255,21 @@ describe('wakeNext: first come, first served', () => {
     expect(counts()).toEqual({ [QUEUE_COUNTER.wake]: 2 });
   });
 
+  // Two releases at the same moment (a landing and a lease-release on the
+  // push it made) both read the queue before either dispatched: the wake-up
+  // is claimed in the store before it is sent, so the branch runs once.
+  it('two wakers reading the queue at the same moment dispatch the branch once', async () => {
+    queued('agent/a', ago(30));
+    queued('agent/b', ago(20));
+    const [x, y] = await Promise.all([wake(), wake()]);
+    expect([x.woke?.branch, y.woke?.branch].filter(Boolean)).toEqual(['agent/a']);
+    const other = x.woke ? y : x;
+    expect(other.line).toBe('agent/a was woken a moment ago; its run is on its way');
+    expect(dispatches()).toEqual([woke('agent/a')]);
+    expect(queue()[0]).toEqual({ branch: 'agent/a', woken: true, attempts: 1, error: null });
+    expect(counts()).toEqual({ [QUEUE_COUNTER.wake]: 1 });
+  });
+
   // graceMs 1000: a second call at +999 ms, a third at +1000 ms.
   it('the grace is WakeConfig.graceMs when given', async () => {
     queued('agent/a', ago(30));

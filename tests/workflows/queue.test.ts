@@ -67,7 +67,9 @@ async function tenAtOnce(dialect: 'gitea' | 'github'): Promise<void> {
   const sent = w.forge.fake.dispatches.filter((d) => d.status === 204);
   expect(sent.length).toBe(woken.length);
   for (const d of sent) expect(d.ref).toBe(d.inputs.branch);
-  // No branch was woken again after it landed (its run would FAIL "already merged" on a merged PR).
+  // No branch was gated again after it landed: a wake-up that comes late (a
+  // dispatch two releases sent, or one whose answer was lost) ends SKIPPED
+  // "already landed", never FAIL on a merged PR.
   const failedLanded = woken.filter((r) => {
     const b = (r.eventPayload() as { inputs: { branch: string } }).inputs.branch;
     return w.h.pull(prs.find((p) => p.head === b)!.number).merged && mergeStatus(r) === 'FAIL';

@@ -33,6 +33,7 @@ import { findGreenTest, recordGreenTest, type GreenTest } from '../../store/src/
 import { stateBackendFor } from '../../store/src/state-inputs.ts';
 import { isTampered } from '../../store/src/errors.ts';
 import { catchUp, type CatchUpResult } from './catch-up.ts';
+import { CatchUpError } from './errors.ts';
 import { classifyError, type MergeFailureClass } from './classify.ts';
 import { MERGE_INPUT_NAMES, readMergeConfig, type MergeConfig } from './config.ts';
 import { retest, type RetestResult } from './retest.ts';
@@ -254,12 +255,24 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
             ? stopped(CANCELLED_BY_STOP)
             : { ...stopped('merge lease lost before rebasing'), failureClass: 'lease-lost' };
     } catch (err) {
-      d = {
-        verdict: 'FAIL',
-        failureClass: classifyError(err),
-        summary: describeError(err),
-        holdLease: false
-      };
+      d =
+        err instanceof CatchUpError &&
+        err.reason === 'already-merged' &&
+        ctx.event.name === 'workflow_dispatch'
+          ? {
+              // A wake-up that arrived after its branch landed (a dispatch
+              // sent twice, or one whose answer was lost): nothing to gate.
+              verdict: 'SKIPPED',
+              failureClass: null,
+              summary: `${branch || 'HEAD'} has already landed on ${c.baseRef}: this wake-up came after it; nothing to do`,
+              holdLease: false
+            }
+          : {
+              verdict: 'FAIL',
+              failureClass: classifyError(err),
+              summary: describeError(err),
+              holdLease: false
+            };
     }
     // A green re-test is a fact about the tree, whoever holds the lease now.
     const green =
@@ -350,6 +363,7 @@ export async function evaluateMerge(c: MergeConfig, ctx: RunContext): Promise<Ga
     const repo = c.repository;
     if (d.verdict === 'PASS') bumpCounter(db, repo, COUNTER.pass);
     else if (d.verdict === 'DEFER') bumpCounter(db, repo, COUNTER.defer);
+    else if (d.verdict === 'SKIPPED') bumpCounter(db, repo, COUNTER.lateWake);
     else bumpCounter(db, repo, COUNTER.fail(d.failureClass ?? 'other'));
     if (d.retest && d.retest.attempts > 1)
       bumpCounter(db, repo, COUNTER.infraRetry, d.retest.attempts - 1);

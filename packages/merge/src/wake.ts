@@ -34,7 +34,9 @@ import type { StateBackend } from '../../store/src/backend.ts';
 import { isCancelled } from '../../store/src/branch-state.ts';
 import { bumpCounter } from '../../store/src/counters.ts';
 import {
+  claimWake,
   clearWaiting,
+  failClaimedWake,
   liveLease,
   noteWake,
   waitingBranches,
@@ -196,6 +198,19 @@ export async function wakeNext(
         });
         return done(error, { error });
       }
+      // Claimed before it is sent, in one write that also counts it: a
+      // waker that read the queue at the same moment, or one whose record
+      // of a sent dispatch was lost, finds the claim and sends nothing.
+      const claimed = await backend.withDb(
+        'write',
+        (db) => {
+          const ok = claimWake(db, cfg.repository, w.branch, now, grace);
+          if (ok) bumpCounter(db, cfg.repository, QUEUE_COUNTER.wake);
+          return ok;
+        },
+        { message: (ok) => `merge queue: ${ok ? 'waking' : 'already woken:'} ${w.branch}` }
+      );
+      if (!claimed) return done(`${w.branch} was woken a moment ago; its run is on its way`);
       const inputs = {
         branch: w.branch,
         'pr-number': w.prNumber === null ? '' : String(w.prNumber)
@@ -210,6 +225,7 @@ export async function wakeNext(
             'write',
             (db) => {
               clearWaiting(db, cfg.repository, w.branch);
+              bumpCounter(db, cfg.repository, QUEUE_COUNTER.wake, -1);
               bumpCounter(db, cfg.repository, QUEUE_COUNTER.wakeSkipped);
             },
             { message: () => `merge queue: ${w.branch} left the queue (branch gone)` }
@@ -221,7 +237,11 @@ export async function wakeNext(
         await backend.withDb(
           'write',
           (db) => {
-            noteWake(db, cfg.repository, w.branch, now, error);
+            // The claim counted it sent; it was not. (A dispatch that timed
+            // out may still have started a run: the woken run that finds its
+            // branch landed ends SKIPPED, never FAIL.)
+            failClaimedWake(db, cfg.repository, w.branch, error);
+            bumpCounter(db, cfg.repository, QUEUE_COUNTER.wake, -1);
             bumpCounter(db, cfg.repository, QUEUE_COUNTER.wakeFailed);
           },
           { message: () => `merge queue: wake-up of ${w.branch} failed` }
@@ -230,14 +250,6 @@ export async function wakeNext(
         if (failures.length >= MAX_FAILED_DISPATCHES) break;
         continue;
       }
-      await backend.withDb(
-        'write',
-        (db) => {
-          noteWake(db, cfg.repository, w.branch, now);
-          bumpCounter(db, cfg.repository, QUEUE_COUNTER.wake);
-        },
-        { message: () => `merge queue: woke ${w.branch}` }
-      );
       const pr = w.prNumber === null ? '' : ` (PR #${w.prNumber})`;
       const before = failures.length ? ` (before it: ${failures.join('; ')})` : '';
       return done(

@@ -11,6 +11,8 @@ export const COUNTER = {
   defer: 'defer',
   infraRetry: 'infra-retry',
   staleReclaim: 'stale-reclaim',
+  /** A wake-up that found its branch already landed (merge gate SKIPPED). */
+  lateWake: 'late-wake',
   fail: (failureClass: string): string => `fail:${failureClass}`
 } as const;
 
@@ -40,10 +42,10 @@ export function bumpCounter(db: Database, repo: string, name: string, by = 1): n
     .immediate();
 }
 
-/** Every counter of `repo`, by name (absent names were never bumped: zero). */
+/** Every counter of `repo` that is not zero, by name (absent names are zero: never bumped, or taken back). */
 export function counters(db: Database, repo: string): Record<string, number> {
   const rows = db
-    .prepare('SELECT name, value FROM counter WHERE repo = ? ORDER BY name')
+    .prepare('SELECT name, value FROM counter WHERE repo = ? AND value != 0 ORDER BY name')
     .all(repoKey(repo)) as { name: string; value: number }[];
   const out: Record<string, number> = {};
   for (const r of rows) out[r.name] = r.value;

@@ -456,6 +456,42 @@ export function noteWake(
 }
 
 /**
+ * Claims the wake-up of a waiting branch before it is dispatched: sets
+ * woken_at to `now` only if nobody woke it within `graceMs` (a wake-up that
+ * failed does not count). false: another waker (or its own polling run) has
+ * it, or it no longer waits. Claiming first, in one write, means two wakers
+ * that read the queue at the same time, or a waker whose record of the
+ * dispatch was lost, cannot dispatch the same branch twice.
+ */
+export function claimWake(
+  db: Database,
+  repo: string,
+  branch: string,
+  now: Date,
+  graceMs: number
+): boolean {
+  const cutoff = new Date(now.getTime() - graceMs).toISOString();
+  return (
+    db
+      .prepare(
+        `UPDATE waiting SET woken_at = ?, wake_attempts = wake_attempts + 1, wake_error = NULL
+         WHERE repo = ? AND branch = ?
+           AND (woken_at IS NULL OR wake_error IS NOT NULL OR woken_at <= ?)`
+      )
+      .run(now.toISOString(), repoKey(repo), branchKey(branch), cutoff).changes > 0
+  );
+}
+
+/** The claimed wake-up of `branch` (claimWake) was not sent: its error, for the next release to retry. */
+export function failClaimedWake(db: Database, repo: string, branch: string, error: string): void {
+  db.prepare('UPDATE waiting SET wake_error = ? WHERE repo = ? AND branch = ?').run(
+    error,
+    repoKey(repo),
+    branchKey(branch)
+  );
+}
+
+/**
  * A waiting branch whose run is polling the lease right now (`at`), or whose
  * run stopped polling and ended DEFER (undefined: the next release wakes it).
  */
