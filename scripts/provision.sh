@@ -2,6 +2,10 @@
 # The system tools the test suite needs beyond Node and git, installed when
 # missing (Debian and Ubuntu: apt-get):
 #   python3-pytest-cov            real coverage.py runs in the coverage gate's tests
+#   diff-cover                    patch coverage side by side with diff-cover, on
+#   gcc gcovr lcov golang-go      small projects measured by the real tools
+#   default-jdk-headless          (tests/integration/coverage-patch-diff-cover.test.ts):
+#   libjacoco-java libasm-java    gcc + gcovr + lcov, go test, javac + JaCoCo 0.8.6
 #   docker-registry skopeo umoci  a real OCI registry and image tools for the
 #   apache2-utils (htpasswd)      image-freshness gate's tests
 #   openssl
@@ -23,12 +27,26 @@ missing() {
   done
   command -v htpasswd >/dev/null 2>&1 || out+=(apache2-utils)
   command -v openssl >/dev/null 2>&1 || out+=(openssl)
+  { command -v diff-cover >/dev/null 2>&1 && /usr/bin/python3 -c 'import diff_cover' 2>/dev/null; } ||
+    out+=(diff-cover)
+  for tool in gcc gcovr lcov; do
+    command -v "$tool" >/dev/null 2>&1 || out+=("$tool")
+  done
+  command -v go >/dev/null 2>&1 || out+=(golang-go)
+  { command -v javac >/dev/null 2>&1 && command -v jar >/dev/null 2>&1; } || out+=(default-jdk-headless)
+  local jar
+  for jar in org.jacoco.agent org.jacoco.core org.jacoco.report; do
+    [ -f "/usr/share/java/$jar.jar" ] || { out+=(libjacoco-java); break; }
+  done
+  for jar in asm asm-commons asm-tree; do
+    [ -f "/usr/share/java/$jar.jar" ] || { out+=(libasm-java); break; }
+  done
   echo "${out[*]:-}"
 }
 
 need=$(missing)
 if [ -z "$need" ]; then
-  echo "provision: the test tools are installed (pytest-cov, docker-registry, skopeo, umoci, htpasswd, openssl)"
+  echo "provision: the test tools are installed (pytest-cov, docker-registry, skopeo, umoci, htpasswd, openssl, diff-cover, gcc, gcovr, lcov, go, javac, JaCoCo)"
   exit 0
 fi
 

@@ -326,4 +326,37 @@ describe('publishing a verdict', () => {
     expect(onOld.slice(-2).map((s) => s.state)).toEqual(['pending', 'success']);
     expect(onOld.at(-1)?.description).toMatch(/branch moved to/);
   });
+
+  it('the coverage row carries the patch figure, and the changed lines no test ran show on a PASS', async () => {
+    const withPatch: GateDefinition<Cfg> = {
+      ...coverageLike,
+      evaluate: async () => ({
+        verdict: 'PASS',
+        summary: 'coverage holds',
+        fields: {
+          head_sha: head,
+          measured: 81,
+          baseline: 80,
+          patch_coverage: 45.45,
+          patch_lines: 11,
+          patch_covered: 5,
+          patch_missing: ['src/calc/keys.py: 80-85']
+        },
+        body: 'b\n',
+        warnings: []
+      })
+    };
+    const ctx = context(12);
+    await runPublishedGate(
+      withPatch,
+      mapInputSource({ token: TEST_TOKEN, 'state-path': state(), 'report-dir': tempDir() }),
+      ctx,
+      { backoffMs: 1 }
+    );
+    const body = forge.fake.comments.filter((c) => c.issue === 12)[0].body;
+    expect(body).toMatch(/\| coverage \| PASS \| 81\.00% \(baseline 80\.00%\), patch 45\.45% \|/);
+    expect(body).toContain(
+      '#### Changed lines no test ran (coverage)\n\n- src/calc/keys.py: 80-85'
+    );
+  });
 });

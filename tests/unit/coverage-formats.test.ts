@@ -98,7 +98,9 @@ describe('real tool output, auto-detected', () => {
   it('notes that coverage.py with --branch put branches in its own percentage', async () => {
     const r = await readCoverageReport(real('coverage-py-branch.json'));
     expect(r.notes).toEqual([
-      "coverage.py's percent_covered 63.89 includes branches; the line figure is used"
+      "coverage.py's percent_covered 63.89 includes branches; the line figure is used",
+      // This run's module docstrings ran: listed as executed, not statements.
+      "coverage.py lists 2 line(s) that ran but are not statements (docstrings) as executed; the figures leave them out, patch coverage counts a changed one as covered (coverage.py's XML report of the same run lists statements only)"
     ]);
   });
 

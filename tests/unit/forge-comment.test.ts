@@ -217,3 +217,57 @@ describe('parseEdgeState', () => {
     expect(isEdgeComment(`> ${EDGE_MARKER}\nquoted in a reply`)).toBe(false);
   });
 });
+
+describe('details: lines a reviewer sees whatever the verdict (patch coverage)', () => {
+  const details = {
+    title: 'Changed lines no test ran',
+    items: ['src/calc/keys.py: 80-85', 'src/a|b.py: 3,7-9 <b>x</b> @octocat']
+  };
+
+  test('rendered under their title and gate, on a PASS too, escaped like every other text', () => {
+    const state = withRow(emptyEdgeState(), row({ gate: 'coverage', details }), AT, 'r1');
+    const body = renderEdgeComment(state);
+    expect(body).toContain('#### Changed lines no test ran (coverage)');
+    expect(body).toContain('- src/calc/keys.py: 80-85');
+    expect(body).toContain('- src/a\\|b.py: 3,7-9 &lt;b&gt;x&lt;/b&gt; @&#8203;octocat');
+    expect(body).not.toContain('#### Blocking findings');
+    // They travel in the state and come back.
+    expect(parseEdgeState(body)!.gates.coverage!.details).toEqual(details);
+  });
+
+  test('capped like blocking findings; the count of those left out adds the caller own', () => {
+    const items = Array.from({ length: 14 }, (_, i) => `f${i}.py: ${i + 1}`);
+    const state = withRow(
+      emptyEdgeState(),
+      row({ gate: 'coverage', details: { title: 'Changed lines no test ran', items, more: 6 } }),
+      AT,
+      'r1'
+    );
+    const d = state.gates.coverage!.details!;
+    expect(d.items).toHaveLength(10);
+    expect(d.more).toBe(10);
+    expect(renderEdgeComment(state)).toContain('- … and 10 more (see the run)');
+  });
+
+  test('no items: no details kept; a tampered details block makes the state unreadable, never rendered', () => {
+    const state = withRow(
+      emptyEdgeState(),
+      row({ gate: 'coverage', details: { title: 'x', items: [''] } }),
+      AT,
+      'r1'
+    );
+    expect(state.gates.coverage!.details).toBeUndefined();
+    const bad: EdgeState = {
+      v: 1,
+      headSha: SHA1,
+      gates: {
+        coverage: {
+          ...withRow(emptyEdgeState(), row({ gate: 'coverage' }), AT, 'r1').gates.coverage!,
+          details: { title: 'x', items: [1 as unknown as string] }
+        }
+      },
+      notes: {}
+    };
+    expect(parseEdgeState(encodeState(bad))).toBeUndefined();
+  });
+});

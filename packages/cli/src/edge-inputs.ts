@@ -44,6 +44,8 @@ export const EDGE_PREFIXED_INPUTS: readonly string[] = [
   'format',
   'measure',
   'mode',
+  'patch-floor',
+  'patch-path-map',
   'platform',
   'policy',
   'python',

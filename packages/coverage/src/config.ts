@@ -33,7 +33,13 @@ export const MEASURE_INPUTS = {
   baseRef: 'base-ref'
 } as const;
 
-export const VERDICT_INPUTS = { policy: 'policy', floor: 'floor', epsilon: 'epsilon' } as const;
+export const VERDICT_INPUTS = {
+  policy: 'policy',
+  floor: 'floor',
+  epsilon: 'epsilon',
+  patchFloor: 'patch-floor',
+  patchPathMap: 'patch-path-map'
+} as const;
 
 export const COVERAGE_FORMATS = ['auto', ...REPORT_FORMATS] as const;
 export type CoverageFormatInput = (typeof COVERAGE_FORMATS)[number];
@@ -62,6 +68,41 @@ export interface CoverageGateConfig extends MeasureConfig {
   policy: CoveragePolicy;
   floor: number;
   epsilon: number;
+  /** Minimum coverage of the changed lines, percent; null: patch coverage is reported, not enforced. */
+  patchFloor: number | null;
+  /** Report path prefix -> repository path prefix, tried first when mapping report paths. */
+  patchPathMap: { from: string; to: string }[];
+}
+
+/** patch-floor: a percentage, or off ('' / off / none / false). */
+function readPatchFloor(src: InputSource): number | null {
+  const raw = readString(src, VERDICT_INPUTS.patchFloor, '');
+  if (['', 'off', 'none', 'false'].includes(raw.toLowerCase())) return null;
+  return readDecimal(src, VERDICT_INPUTS.patchFloor, 0, 0, 100);
+}
+
+/**
+ * patch-path-map: one `report-prefix=repository-prefix` per line (or
+ * separated by commas), e.g. `/build/src/=src/` or `com/acme/=app/src/main/java/com/acme/`.
+ */
+export function readPatchPathMap(src: InputSource): { from: string; to: string }[] {
+  const raw = readString(src, VERDICT_INPUTS.patchPathMap, '');
+  const out: { from: string; to: string }[] = [];
+  for (const entry of raw.split(/[\n,]/)) {
+    const e = entry.trim();
+    if (e === '') continue;
+    const at = e.indexOf('=');
+    const from = at < 0 ? '' : e.slice(0, at).trim();
+    const to = at < 0 ? '' : e.slice(at + 1).trim();
+    if (at < 0 || from === '' || to.startsWith('/') || /(^|\/)\.\.(\/|$)/.test(to))
+      throw new ConfigurationError(
+        VERDICT_INPUTS.patchPathMap,
+        'one report-prefix=repository-prefix per line, the repository prefix relative (e.g. /build/src/=src/)',
+        e
+      );
+    out.push({ from, to });
+  }
+  return out;
 }
 
 /**
@@ -122,7 +163,9 @@ export function readCoverageGateConfig(src: InputSource, ctx: RunContext): Cover
     ...readMeasureConfig(src, ctx),
     policy: readEnum(src, VERDICT_INPUTS.policy, POLICIES, 'both'),
     floor: readDecimal(src, VERDICT_INPUTS.floor, 0, 0, 100),
-    epsilon: readDecimal(src, VERDICT_INPUTS.epsilon, 0.1, 0, 100)
+    epsilon: readDecimal(src, VERDICT_INPUTS.epsilon, 0.1, 0, 100),
+    patchFloor: readPatchFloor(src),
+    patchPathMap: readPatchPathMap(src)
   };
 }
 

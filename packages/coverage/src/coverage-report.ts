@@ -17,11 +17,21 @@ export function isReportFormat(v: unknown): v is CoverageFormat {
   return typeof v === 'string' && (REPORT_FORMATS as readonly string[]).includes(v);
 }
 
+/** A line's state in one file's coverage: 0 not instrumented, 1 instrumented and not run, 2 run. */
+export type LineState = 0 | 1 | 2;
+
+/** The instrumented lines of one file, line by line (what patch coverage reads). */
+export interface LineLookup {
+  state(line: number): LineState;
+}
+
 export interface FileCoverage {
   /** As the report names it (absolute, relative or an import path: formats differ). */
   path: string;
   covered: number;
   total: number;
+  /** Line by line, when the format has lines (every format but istanbul-summary). */
+  lines?: LineLookup;
 }
 
 export interface CoverageReport {
@@ -41,4 +51,9 @@ export interface CoverageReport {
    * how a format was reduced to lines.
    */
   notes: string[];
+  /**
+   * Roots the report's file paths are relative to, when the report says
+   * (Cobertura <sources>), in the report's order.
+   */
+  sources?: string[];
 }

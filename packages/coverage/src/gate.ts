@@ -25,6 +25,9 @@ import { COVERAGE_TOOL, measureCoverage, RedSuiteError } from './measure.ts';
 import { renderCoverageBody } from './report.ts';
 import { currentRevision } from './revision.ts';
 import { computeCoverageVerdict } from './verdict.ts';
+import { patchFields, patchOutcome, renderPatchSection, takeChangedLines } from './patch-gate.ts';
+import { Git } from '../../git/src/git.ts';
+import { redactText } from '../../security/src/secrets/redact.ts';
 
 export const COVERAGE_REPORT_FILE = '18-coverage-report.md';
 
@@ -53,6 +56,12 @@ export async function evaluateCoverage(
     env: ctx.env
   });
   const notes: string[] = [...cred.warnings];
+  // The branch's changed lines are taken before its code runs (patch-gate.ts).
+  const changed = await takeChangedLines(
+    new Git(config.workspace, { credential: cred, env: ctx.env }),
+    config.baseRef,
+    rev.sha
+  );
   const guard =
     config.command !== undefined ? await guardOrNote(config.workspace, notes) : undefined;
   let measured;
@@ -70,6 +79,8 @@ export async function evaluateCoverage(
     }
   }
   const report = measured.report;
+  const patch = await patchOutcome(changed, report, config);
+  if (patch.error) notes.push(`patch coverage not measured: ${patch.error}`);
   const backend = stateBackendFor(config.state, config.baseRef, ctx, cred);
   const repo = config.repository;
   const branch = ctx.event.headRef || rev.branch || 'HEAD';
@@ -79,13 +90,19 @@ export async function evaluateCoverage(
     (db) => {
       const base = getBaseline(db, repo, config.baseRef);
       const prev = latestMeasurement(db, repo, config.baseRef);
-      const verdict = computeCoverageVerdict({
+      const total = computeCoverageVerdict({
         measured: report.percent,
         baseline: base?.percent ?? null,
         floor: config.floor,
         policy: config.policy,
         epsilon: config.epsilon
       });
+      const verdict = {
+        ...total,
+        verdict: total.verdict === 'PASS' && patch.pass ? ('PASS' as const) : ('FAIL' as const),
+        // The patch part is in the summary when it is enforced; the body's patch section always shows it.
+        reasons: config.patchFloor === null ? total.reasons : [...total.reasons, patch.reason]
+      };
       recordMeasurement(
         db,
         {
@@ -120,6 +137,11 @@ export async function evaluateCoverage(
   );
   const warnings = [...notes, ...measured.warnings, ...(backend.warnings ?? [])];
   const summary = `${result.verdict === 'PASS' ? 'coverage holds' : 'coverage fell'}: ${result.reasons.join('; ')}`;
+  // File names are the branch's: a name that carries a secret is masked.
+  const pf = patchFields(patch, config);
+  pf.patch_missing = await Promise.all(
+    (pf.patch_missing as string[]).map((l) => redactText(l, ctx.env))
+  );
   return {
     verdict: result.verdict,
     summary,
@@ -139,7 +161,8 @@ export async function evaluateCoverage(
       tree_sha: rev.tree,
       base_ref: config.baseRef,
       state_backend: backend.name,
-      state_integrity: backend.tamper && backend.tamper.length > 0 ? 'tampered' : 'ok'
+      state_integrity: backend.tamper && backend.tamper.length > 0 ? 'tampered' : 'ok',
+      ...pf
     },
     body: renderCoverageBody({
       verdict: result.verdict,
@@ -149,7 +172,8 @@ export async function evaluateCoverage(
       result,
       baseline,
       previous,
-      warnings
+      warnings,
+      patch: await renderPatchSection(patch, config, ctx.env)
     }),
     warnings
   };
@@ -223,7 +247,12 @@ export const coverageGate: GateDefinition<CoverageGateConfig> = {
     epsilon: c?.epsilon ?? null,
     delta: null,
     bootstrap: null,
-    format: null
+    format: null,
+    patch_floor: c?.patchFloor ?? null,
+    patch_coverage: null,
+    patch_lines: null,
+    patch_covered: null,
+    patch_missing: []
   }),
   headSha: (o) =>
     typeof o.fields.head_sha === 'string' && o.fields.head_sha !== ''

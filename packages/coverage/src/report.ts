@@ -49,6 +49,8 @@ export function renderCoverageBody(x: {
   baseline: number | null;
   previous?: StoredMeasurement;
   warnings: string[];
+  /** The patch coverage section (patch-gate.ts), rendered. */
+  patch?: string;
 }): string {
   const out: string[] = [`## Coverage gate: ${x.verdict}`, '', x.summary, ''];
   out.push(
@@ -88,6 +90,7 @@ export function renderCoverageBody(x: {
       ''
     );
   }
+  if (x.patch) out.push(x.patch);
   const notes = [...x.warnings, ...x.report.notes];
   if (notes.length > 0) out.push('### Notes', '', ...notes.map((n) => `- ${n}`), '');
   return out.join('\n');

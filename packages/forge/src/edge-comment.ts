@@ -37,6 +37,12 @@ export interface GateRowInput {
   blocking?: string[];
   /** How many blocking findings there are in all, when `blocking` lists only the first. */
   blockingTotal?: number;
+  /**
+   * Lines a reviewer should see whatever the verdict, under a title (the
+   * coverage gate's changed lines that no test ran, per file), already
+   * redacted by the caller; `more` counts those left out.
+   */
+  details?: { title: string; items: string[]; more?: number };
   /** The commit the gate ran on. */
   headSha: string;
 }
@@ -105,6 +111,19 @@ export function withRow(state: EdgeState, input: GateRowInput, at: string, rev: 
   );
   if (all.length > 0 && total > (row.blocking?.length ?? 0))
     row.blockingMore = total - (row.blocking?.length ?? 0);
+  const items = (input.details?.items ?? []).map((d) => oneLine(d, MAX_ITEM)).filter(Boolean);
+  if (input.details && items.length > 0) {
+    const kept = items.slice(0, MAX_BLOCKING_PER_GATE);
+    const more =
+      items.length -
+      kept.length +
+      (Number.isSafeInteger(input.details.more) ? Math.max(0, input.details.more as number) : 0);
+    row.details = {
+      title: oneLine(input.details.title, MAX_FIGURE),
+      items: kept,
+      ...(more > 0 ? { more } : {})
+    };
+  }
   return {
     ...state,
     headSha: input.headSha,
@@ -182,6 +201,13 @@ export function renderEdgeComment(state: EdgeState): string {
       if (row.blockingMore) lines.push(`- … and ${row.blockingMore} more (see the run)`);
     }
   }
+  for (const gate of GATES) {
+    const d = state.gates[gate]?.details;
+    if (!d || d.items.length === 0) continue;
+    lines.push('', `#### ${escapeInline(d.title, MAX_FIGURE)} (${gate})`, '');
+    for (const item of d.items) lines.push(`- ${escapeInline(item)}`);
+    if (d.more) lines.push(`- … and ${d.more} more (see the run)`);
+  }
   const at = latest(state);
   lines.push(
     '',
@@ -242,7 +268,13 @@ function rowValid(r: unknown): r is EdgeRow {
     (r.link === undefined || typeof r.link === 'string') &&
     (r.blockingMore === undefined || Number.isSafeInteger(r.blockingMore)) &&
     (r.blocking === undefined ||
-      (Array.isArray(r.blocking) && r.blocking.every((b) => typeof b === 'string')))
+      (Array.isArray(r.blocking) && r.blocking.every((b) => typeof b === 'string'))) &&
+    (r.details === undefined ||
+      (isObject(r.details) &&
+        typeof r.details.title === 'string' &&
+        Array.isArray(r.details.items) &&
+        r.details.items.every((b) => typeof b === 'string') &&
+        (r.details.more === undefined || Number.isSafeInteger(r.details.more))))
   );
 }
 

@@ -31,9 +31,13 @@ export function keyFigure(gate: GateName, fm: Frontmatter): string {
       const measured = num(fm, 'measured');
       if (measured === undefined) return '-';
       const baseline = num(fm, 'baseline');
-      return baseline === undefined
-        ? `${pct(measured)} (no baseline yet)`
-        : `${pct(measured)} (baseline ${pct(baseline)})`;
+      const total =
+        baseline === undefined
+          ? `${pct(measured)} (no baseline yet)`
+          : `${pct(measured)} (baseline ${pct(baseline)})`;
+      const patch = num(fm, 'patch_coverage');
+      if (patch !== undefined) return `${total}, patch ${pct(patch)}`;
+      return num(fm, 'patch_lines') === 0 ? `${total}, patch: no executable changes` : total;
     }
     case 'image-freshness':
       if (fm.fresh === true) return 'image built from this commit';
@@ -44,6 +48,26 @@ export function keyFigure(gate: GateName, fm: Frontmatter): string {
 
 /** A gate's closing "… and 12 more" line of a cut `blocking:` list. */
 const MORE_LINE = /^… and (\d+) more$/;
+
+/**
+ * What the PR shows whatever the verdict: the coverage gate's changed lines
+ * that no test ran (`patch_missing`, one `path: ranges` per file).
+ */
+export function detailLines(
+  result: GateResult
+): { title: string; items: string[]; more?: number } | undefined {
+  if (result.gate !== 'coverage') return undefined;
+  const listed = result.frontmatter.patch_missing;
+  if (!Array.isArray(listed) || listed.length === 0) return undefined;
+  const last = listed[listed.length - 1];
+  const m = typeof last === 'string' ? MORE_LINE.exec(last) : null;
+  const items = listed.filter((l) => !(typeof l === 'string' && MORE_LINE.test(l)));
+  return {
+    title: 'Changed lines no test ran',
+    items,
+    ...(m ? { more: Number(m[1]) } : {})
+  };
+}
 
 /** The lines that block a FAIL, already redacted by the gate; the summary when the gate lists none. */
 export function blockingLines(result: GateResult): string[] {

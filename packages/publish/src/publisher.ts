@@ -18,7 +18,7 @@ import type { StateBackend } from '../../store/src/backend.ts';
 import { isCancelled } from '../../store/src/branch-state.ts';
 import { recordDefer, recordGateVerdict, resetBranch } from '../../store/src/retries.ts';
 import { openStateBackend } from '../../store/src/state-inputs.ts';
-import { blockingLines, blockingTotal, gatedSha, keyFigure } from './figures.ts';
+import { blockingLines, blockingTotal, detailLines, gatedSha, keyFigure } from './figures.ts';
 import { NEEDS_HUMAN_LABEL, type PublishConfig } from './config.ts';
 import { gatedBranch, workspaceHead } from './where.ts';
 
@@ -201,6 +201,7 @@ export class Publisher {
             link: this.link,
             blocking: blockingLines(result),
             blockingTotal: blockingTotal(result),
+            ...(detailLines(result) ? { details: detailLines(result) } : {}),
             headSha: sha ?? ''
           },
           humanNote ? { needsHuman: humanNote } : {},

@@ -1,12 +1,43 @@
 // The last step of every reader: counts checked for sense, the percentage
 // computed once, files sorted. Nothing instrumented is an error here, so no
 // reader can divide by zero or call an empty report 100 %.
+//
+// A file's line-by-line states (`lines`) are attached as a non-enumerable
+// property: the reader's own LineStates, by reference (never copied), kept
+// out of JSON.stringify (a report or a file logged or stored stays its
+// counts) and out of deep-equality checks of the counts; an object spread
+// drops it, so pass the FileCoverage itself along.
 
-import type { CoverageFormat, CoverageReport, FileCoverage } from '../coverage-report.ts';
+import type {
+  CoverageFormat,
+  CoverageReport,
+  FileCoverage,
+  LineLookup
+} from '../coverage-report.ts';
+import type { LineStates } from './line-states.ts';
 import { CoverageReportError } from './report-error.ts';
 
-/** Per-file line counts and their totals, from each file's lines. */
-export function fileTotals(perFile: Iterable<[string, { covered: number; total: number }]>): {
+/** A file's counts with its line-by-line states attached (non-enumerable, by reference). */
+export function fileWithLines(
+  path: string,
+  covered: number,
+  total: number,
+  lines: LineLookup | null
+): FileCoverage {
+  const file: FileCoverage = { path, covered, total };
+  if (lines !== null) {
+    Object.defineProperty(file, 'lines', {
+      value: lines,
+      enumerable: false,
+      writable: true,
+      configurable: true
+    });
+  }
+  return file;
+}
+
+/** Per-file line counts and their totals, from each file's lines (kept as the file's `lines`). */
+export function fileTotals(perFile: Iterable<[string, LineStates]>): {
   files: FileCoverage[];
   covered: number;
   total: number;
@@ -15,7 +46,7 @@ export function fileTotals(perFile: Iterable<[string, { covered: number; total: 
   let covered = 0;
   let total = 0;
   for (const [path, lines] of perFile) {
-    files.push({ path, covered: lines.covered, total: lines.total });
+    files.push(fileWithLines(path, lines.covered, lines.total, lines));
     covered += lines.covered;
     total += lines.total;
   }
@@ -32,7 +63,8 @@ export function buildReport(
   covered: number,
   total: number,
   files: FileCoverage[],
-  notes: string[] = []
+  notes: string[] = [],
+  sources: string[] = []
 ): CoverageReport {
   if (!isCount(covered) || !isCount(total)) {
     throw new CoverageReportError(
@@ -53,7 +85,7 @@ export function buildReport(
     );
   }
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return {
+  const report: CoverageReport = {
     format,
     measure: 'lines',
     covered,
@@ -62,6 +94,9 @@ export function buildReport(
     files: sorted,
     notes
   };
+  // Only a report that names its roots (Cobertura <sources>) carries them.
+  if (sources.length > 0) report.sources = sources;
+  return report;
 }
 
 function describe(v: unknown): string {

@@ -6,6 +6,12 @@
 // (gcovr 8 writes templates and inline functions so) counts once. The root's
 // lines-covered/lines-valid are used only when no <line> exists; where the
 // root's counts or line-rate disagree with the lines, a note says so.
+//
+// Each file's merged line states are its `lines` (a line in any class
+// covered: 2, listed only with hits 0: 1). The <sources><source> texts,
+// trimmed, empty ones left out, in the report's order, are the report's
+// `sources`: the roots its filenames are relative to (coverage.py, gcovr,
+// istanbul and c8 write one).
 
 import type { CoverageReport } from '../coverage-report.ts';
 import { buildReport, fileTotals } from './build-report.ts';
@@ -31,6 +37,7 @@ export async function parseCobertura(input: ReportInput): Promise<CoverageReport
   let current: LineStates | null = null;
   let currentName = '';
   let lineElements = 0;
+  const sources: string[] = [];
 
   await readXmlReport(input, {
     open(name, attrs) {
@@ -66,9 +73,16 @@ export async function parseCobertura(input: ReportInput): Promise<CoverageReport
       }
       stack.push(name);
     },
-    close(name) {
+    wantsText(name) {
+      return name === 'source' && stack.length === 3 && stack[1] === 'sources';
+    },
+    close(name, text) {
       stack.pop();
       if (name === 'class') current = null;
+      else if (name === 'source' && text !== undefined) {
+        const root = text.trim();
+        if (root !== '') sources.push(root);
+      }
     }
   });
 
@@ -103,7 +117,7 @@ export async function parseCobertura(input: ReportInput): Promise<CoverageReport
       );
     }
     notes.push('no <line> elements: the root lines-covered/lines-valid are used');
-    return buildReport(source, 'cobertura', rootCovered, rootValid, [], notes);
+    return buildReport(source, 'cobertura', rootCovered, rootValid, [], notes, sources);
   }
   const { files, covered, total } = fileTotals(perFile);
   if (
@@ -126,5 +140,5 @@ export async function parseCobertura(input: ReportInput): Promise<CoverageReport
   }
   const spelled = keys.note();
   if (spelled !== null) notes.push(spelled);
-  return buildReport(source, 'cobertura', covered, total, files, notes);
+  return buildReport(source, 'cobertura', covered, total, files, notes, sources);
 }

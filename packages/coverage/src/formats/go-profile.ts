@@ -6,9 +6,10 @@
 // span it. Blocks without statements do not make a line instrumented. The
 // same block listed again (profiles of several test binaries concatenated) is
 // merged as `go tool cover` merges it, and must agree on its statement count.
+// Each file's `lines` are those line states: the figure counted line by line.
 
 import type { CoverageReport, FileCoverage } from '../coverage-report.ts';
-import { buildReport } from './build-report.ts';
+import { buildReport, fileWithLines } from './build-report.ts';
 import { FileKeys } from './file-key.ts';
 import { LineStates } from './line-states.ts';
 import { CoverageReportError } from './report-error.ts';
@@ -111,7 +112,7 @@ export async function parseGoProfile(input: ReportInput): Promise<CoverageReport
       if (b.numStmt === 0) continue;
       for (let l = b.startLine; l <= b.endLine; l++) lines.mark(l, b.count > 0);
     }
-    files.push({ path, covered: lines.covered, total: lines.total });
+    files.push(fileWithLines(path, lines.covered, lines.total, lines));
     covered += lines.covered;
     total += lines.total;
   }

@@ -5,7 +5,9 @@
 // its statements'; the line is covered when that count is non-zero. Files are
 // built one at a time; only each file's line states are kept (a byte per
 // line), so that one file under two keys (`./src/a.js` and `src/a.js`,
-// normalised, see file-key.ts) is united line by line.
+// normalised, see file-key.ts) is united line by line. Those united states are
+// each file's `lines` (a start line with a run statement: 2, with only
+// statements that never ran: 1).
 
 import type { CoverageReport } from '../coverage-report.ts';
 import { buildReport, fileTotals, isCount } from './build-report.ts';

@@ -15,9 +15,25 @@
 // cannot be counted line by line unless all its instances ran or none did,
 // and is refused with the way out (gcovr --merge-lines, or its Cobertura or
 // LCOV report of the same run).
+//
+// Paths: a <sourcefile>'s path is its package's name, a slash and its own
+// name (`com/example/Calc.java`; a file of the default package, or of a
+// <package> without a name, is its name alone), normalised as file-key.ts
+// does. It is relative to a source root, not to the repository: the
+// repository path is found by suffix (under src/main/java, a module's
+// directory, ...), which is left to whoever maps report paths to the
+// repository. gcovr 7's files, read from class counters, are named by the
+// class's sourcefilename (relative to gcovr's root: `./src/clamp.hpp` reads
+// as `src/clamp.hpp`), prefixed by the package only when it has no slash.
+//
+// Lines: a file read from <line mi ci> has those as its `lines` (ci > 0: 2,
+// mi > 0 only: 1). Lines without mi/ci (gcovr) say nothing line by line: such
+// a file has `lines` only when its counter decides every line, all covered
+// or none, over exactly its listed lines; a file read from counters alone
+// (gcovr 7) has none.
 
 import type { CoverageReport, FileCoverage } from '../coverage-report.ts';
-import { buildReport } from './build-report.ts';
+import { buildReport, fileWithLines } from './build-report.ts';
 import { FileKeys } from './file-key.ts';
 import { LineStates } from './line-states.ts';
 import { readXmlReport } from './read-xml.ts';
@@ -42,6 +58,13 @@ interface SourceFile {
   counter: Counter | null;
   /** How many <sourcefile> elements name it (more than one: several groups). */
   seen: number;
+}
+
+/** The listed lines of a file without mi/ci, every one covered or every one not. */
+function bareLines(f: SourceFile, covered: boolean): LineStates {
+  const lines = new LineStates();
+  for (const nr of (f.bare as Map<number, number>).keys()) lines.mark(nr, covered);
+  return lines;
 }
 
 export async function parseJacoco(input: ReportInput): Promise<CoverageReport> {
@@ -157,15 +180,15 @@ export async function parseJacoco(input: ReportInput): Promise<CoverageReport> {
   let total = 0;
   let inGroups = 0;
   let countersAdded = 0;
-  const add = (path: string, fc: number, ft: number): void => {
-    list.push({ path, covered: fc, total: ft });
+  const add = (path: string, fc: number, ft: number, lines: LineStates | null = null): void => {
+    list.push(fileWithLines(path, fc, ft, lines));
     covered += fc;
     total += ft;
   };
   for (const [path, f] of files) {
     if (f.seen > 1) inGroups++;
     if (f.lines !== null) {
-      add(path, f.lines.covered, f.lines.total);
+      add(path, f.lines.covered, f.lines.total, f.lines);
       continue;
     }
     if (f.counter === null) continue;
@@ -173,13 +196,18 @@ export async function parseJacoco(input: ReportInput): Promise<CoverageReport> {
     if (f.seen > 1) countersAdded++;
     const repeated = f.bare === null ? undefined : [...f.bare].find(([, n]) => n > 1);
     if (repeated === undefined) {
-      add(path, c.covered, c.covered + c.missed);
+      // The counter's lines are the listed ones when the numbers match; all-or-none says their state.
+      const decided =
+        f.bare !== null &&
+        f.bare.size === c.covered + c.missed &&
+        (c.missed === 0 || c.covered === 0);
+      add(path, c.covered, c.covered + c.missed, decided ? bareLines(f, c.missed === 0) : null);
       continue;
     }
     // Instances counted, not lines: only "all ran" and "none ran" say which lines ran.
     const distinct = (f.bare as Map<number, number>).size;
-    if (c.missed === 0) add(path, distinct, distinct);
-    else if (c.covered === 0) add(path, 0, distinct);
+    if (c.missed === 0) add(path, distinct, distinct, bareLines(f, true));
+    else if (c.covered === 0) add(path, 0, distinct, bareLines(f, false));
     else {
       fail(
         `${f.name}: line ${repeated[0]} is listed ${repeated[1]} times (once per function instance, as gcovr writes templates and inline functions) without per-line coverage (mi/ci), and its LINE counter (${c.covered} of ${c.covered + c.missed}) counts instances, so its lines cannot be counted once: run gcovr with --merge-lines, or read its Cobertura or LCOV report of the same run`

@@ -12,9 +12,16 @@
 // A record whose DA lines outnumber LF, whose LH is exactly its hit DA lines
 // and whose missed DA lines fit in LF is read that way: LF lines, the missed
 // DA lines uncovered, the rest covered.
+//
+// Each file's `lines` are its united DA lines (hits > 0: 2, hits 0: 1), the
+// LineStates the figure is counted from, kept by reference; a file known only
+// from LF/LH has none. For a coverage.py record read as above they are still
+// every DA line: the non-statements that ran (docstrings, excluded lines,
+// line 0 of an empty module) are 2 there, so `lines` holds that many more
+// covered lines than the file's covered/total (LCOV does not say which).
 
 import type { CoverageReport, FileCoverage } from '../coverage-report.ts';
-import { buildReport } from './build-report.ts';
+import { buildReport, fileWithLines } from './build-report.ts';
 import { FileKeys } from './file-key.ts';
 import { LineStates } from './line-states.ts';
 import { CoverageReportError } from './report-error.ts';
@@ -238,7 +245,7 @@ export async function parseLcov(input: ReportInput): Promise<CoverageReport> {
   for (const [path, e] of files) {
     const fc = e.lines !== null ? e.lines.covered - e.excess : e.lh;
     const ft = e.lines !== null ? e.lines.total - e.excess : e.lf;
-    out.push({ path, covered: fc, total: ft });
+    out.push(fileWithLines(path, fc, ft, e.lines));
     covered += fc;
     total += ft;
   }

@@ -3,13 +3,15 @@
 // while lines are dense (the usual case), a Map once they are not, so a
 // stray huge line number cannot make a reader allocate gigabytes.
 
+import type { LineLookup, LineState } from '../coverage-report.ts';
+
 const UNCOVERED = 1;
 const COVERED = 2;
 /** Dense storage may hold this many slots per marked line before it turns sparse. */
 const SLACK = 32;
 const MIN_DENSE = 1 << 16;
 
-export class LineStates {
+export class LineStates implements LineLookup {
   private dense: Uint8Array | null = new Uint8Array(256);
   private sparse: Map<number, number> | null = null;
   private totalLines = 0;
@@ -21,6 +23,13 @@ export class LineStates {
 
   get covered(): number {
     return this.coveredLines;
+  }
+
+  /** 0 not instrumented, 1 instrumented and not run, 2 run. */
+  state(line: number): LineState {
+    if (!Number.isSafeInteger(line) || line < 0) return 0;
+    const v = this.dense !== null ? (this.dense[line] ?? 0) : (this.sparse?.get(line) ?? 0);
+    return v as LineState;
   }
 
   /** Marks a line instrumented; covered wins over uncovered whatever the order. */

@@ -1,7 +1,8 @@
 // A minimal streaming XML reader for the narrow shapes of coverage reports
 // (Cobertura, JaCoCo): elements and their attributes, in document order, with
 // well-formedness checked (tags balanced, one root, attributes quoted and
-// unique). Text and CDATA are skipped, comments and processing instructions
+// unique). Text and CDATA are skipped unless the visitor asks for one
+// element's text (Cobertura's <source>), comments and processing instructions
 // ignored. No DTD is ever fetched or applied: a DOCTYPE whose internal subset
 // declares anything is refused (an empty one, `[]` as .NET writes it for
 // Pester, is accepted) and only the five predefined and numeric character
@@ -11,7 +12,18 @@
 export interface XmlVisitor {
   /** A start tag (also for `<x/>`, followed at once by close). */
   open(name: string, attrs: Record<string, string>): void;
-  close(name: string): void;
+  /**
+   * An end tag. `text` is the element's own text (character data with its
+   * references decoded, CDATA as written, child elements' text left out)
+   * when wantsText said so at its open, else undefined.
+   */
+  close(name: string, text?: string): void;
+  /**
+   * Asked right after open(): whether the element's text is wanted at its
+   * close. Only one element's text is collected at a time (not one nested in
+   * another that is collected), at most 1 MiB of it.
+   */
+  wantsText?(name: string): boolean;
 }
 
 export class XmlSyntaxError extends Error {
@@ -76,6 +88,15 @@ export class XmlStreamParser {
   private sawBytes = false;
   /** Offset of the first byte of the current buffer (carry included). */
   private base = 0;
+  /** Whether the section being skipped is CDATA (its bytes are text). */
+  private skipCdata = false;
+  /** Depth (stack length) of the element whose text is collected, -1 when none. */
+  private textDepth = -1;
+  /** Its text so far: raw byte runs, each character data (false) or CDATA (true). */
+  private textParts: Buffer[] = [];
+  private textCdata: boolean[] = [];
+  private textBytes = 0;
+  private textAt = 0;
 
   constructor(visitor: XmlVisitor) {
     this.visitor = visitor;
@@ -104,16 +125,21 @@ export class XmlStreamParser {
         const end = buf.indexOf(this.skipUntil, i, 'latin1');
         if (end === -1) {
           // Keep just enough to find the terminator split across chunks.
-          this.keep(buf, Math.max(i, n - (this.skipUntil.length - 1)));
+          const from = Math.max(i, n - (this.skipUntil.length - 1));
+          if (this.skipCdata) this.addText(buf, i, from, true);
+          this.keep(buf, from);
           return;
         }
+        if (this.skipCdata) this.addText(buf, i, end, true);
         i = end + this.skipUntil.length;
         this.skipUntil = null;
+        this.skipCdata = false;
         continue;
       }
       const lt = buf.indexOf(LT, i);
       const textEnd = lt === -1 ? n : lt;
       if (this.stack.length === 0) this.checkOutsideText(buf, i, textEnd);
+      else if (textEnd > i) this.addText(buf, i, textEnd, false);
       if (lt === -1) {
         i = n;
         break;
@@ -199,7 +225,7 @@ export class XmlStreamParser {
       if (couldStartWith(buf, i, '<![CDATA[') && n - i < 9) return -1;
       if (startsWith(buf, i, '<![CDATA[')) {
         if (this.stack.length === 0) this.fail('CDATA outside the root element', this.base + i);
-        return this.skip(buf, i + 9, ']]>', 'a CDATA section');
+        return this.skip(buf, i + 9, ']]>', 'a CDATA section', true);
       }
       if (couldStartWith(buf, i, '<!DOCTYPE') && n - i < 9) return -1;
       if (startsWith(buf, i, '<!DOCTYPE')) return this.doctype(buf, i);
@@ -213,12 +239,54 @@ export class XmlStreamParser {
     return end + 1;
   }
 
-  private skip(buf: Buffer, from: number, terminator: string, what: string): number {
+  private skip(buf: Buffer, from: number, terminator: string, what: string, cdata = false): number {
     const end = buf.indexOf(terminator, from, 'latin1');
-    if (end !== -1) return end + terminator.length;
+    if (end !== -1) {
+      if (cdata) this.addText(buf, from, end, true);
+      return end + terminator.length;
+    }
     this.skipUntil = terminator;
     this.skipWhat = what;
-    return buf.length - Math.min(buf.length - from, terminator.length - 1);
+    this.skipCdata = cdata;
+    const next = buf.length - Math.min(buf.length - from, terminator.length - 1);
+    if (cdata) this.addText(buf, from, next, true);
+    return next;
+  }
+
+  /** Text bytes buf[from..to) directly inside the current element, kept when its text is wanted. */
+  private addText(buf: Buffer, from: number, to: number, cdata: boolean): void {
+    if (this.textDepth !== this.stack.length || to <= from) return;
+    this.textBytes += to - from;
+    if (this.textBytes > MAX_TAG_BYTES) {
+      this.fail(
+        `the text of <${this.stack[this.stack.length - 1]}> is longer than 1 MiB`,
+        this.base + from
+      );
+    }
+    // The buffer is reused by the next chunk: copy the run.
+    this.textParts.push(Buffer.from(buf.subarray(from, to)));
+    this.textCdata.push(cdata);
+  }
+
+  /** The collected text, decoded; collection ends. */
+  private takeText(): string {
+    let out = '';
+    let k = 0;
+    const parts = this.textParts;
+    while (k < parts.length) {
+      const cdata = this.textCdata[k];
+      let j = k + 1;
+      while (j < parts.length && this.textCdata[j] === cdata) j++;
+      // Runs of one kind are joined before decoding: a character may be split across chunks.
+      const run = (j - k === 1 ? parts[k] : Buffer.concat(parts.slice(k, j))).toString('utf8');
+      out += !cdata && run.includes('&') ? this.decodeRefs(run, this.textAt, 'in text') : run;
+      k = j;
+    }
+    this.textDepth = -1;
+    this.textParts = [];
+    this.textCdata = [];
+    this.textBytes = 0;
+    return out;
   }
 
   /** Index of the '>' closing a tag that starts before `from`, quotes respected. */
@@ -283,7 +351,10 @@ export class XmlStreamParser {
         this.base + from
       );
     }
-    this.visitor.close(name);
+    this.visitor.close(
+      name,
+      this.textDepth === this.stack.length + 1 ? this.takeText() : undefined
+    );
   }
 
   private startTag(buf: Buffer, from: number, end: number): void {
@@ -327,12 +398,17 @@ export class XmlStreamParser {
     }
     if (!selfClosing) this.stack.push(name);
     this.visitor.open(name, attrs);
-    if (selfClosing) this.visitor.close(name);
+    const wants = this.textDepth === -1 && this.visitor.wantsText?.(name) === true;
+    if (selfClosing) this.visitor.close(name, wants ? '' : undefined);
+    else if (wants) {
+      this.textDepth = this.stack.length;
+      this.textAt = this.base + end + 1;
+    }
   }
 
-  private decodeRefs(value: string, at: number): string {
+  private decodeRefs(value: string, at: number, where = 'in an attribute'): string {
     return value.replace(/&([^;&]*);?/g, (whole, ref: string) => {
-      if (!whole.endsWith(';')) this.fail(`'&' not starting a reference in an attribute`, at);
+      if (!whole.endsWith(';')) this.fail(`'&' not starting a reference ${where}`, at);
       const named = PREDEFINED[ref];
       if (named !== undefined) return named;
       const m = /^#(?:x([0-9a-fA-F]+)|([0-9]+))$/.exec(ref);
