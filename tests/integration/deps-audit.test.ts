@@ -1,13 +1,11 @@
 import { join } from 'node:path';
-import { Git } from '../../packages/git/src/git.ts';
 import { RecordingLogger } from '../../packages/core/src/logger.ts';
 import { auditDependencies, type AuditOptions } from '../../packages/security/src/deps/audit.ts';
 import { OsvDirectorySource } from '../../packages/security/src/deps/osv-directory.ts';
 import { OsvApiSource } from '../../packages/security/src/deps/osv-api.ts';
-import { LockfileError } from '../../packages/security/src/deps/parsed-lockfile.ts';
 import type { VulnSource } from '../../packages/security/src/deps/vuln-source.ts';
 import type { OsvVuln } from '../../packages/security/src/deps/osv-record.ts';
-import { GIT_ENV, makeLocalRepo } from '../helpers/git-repo.ts';
+import { auditRepo, packageLock, type AuditRepo } from '../helpers/deps-repo.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 import {
   ALL_RECORDS,
@@ -22,34 +20,8 @@ import { startOsvServer } from '../fixtures/osv/osv-server.ts';
 
 afterAll(cleanupTempDirs);
 
-interface Repo {
-  git: Git;
-  base: string;
-  head: string;
-}
-
-/** A repo whose main commit holds `base` and whose branch commit holds `head` (undefined deletes). */
-async function repo(
-  base: Record<string, string>,
-  head: Record<string, string | undefined>
-): Promise<Repo> {
-  const r = makeLocalRepo();
-  const baseSha = r.commitAll('base', { 'README.md': 'x\n', ...base });
-  r.git('checkout', '-q', '-b', 'feature');
-  const headSha = r.commitAll('branch', head);
-  return {
-    git: new Git(r.work, { env: { ...process.env, ...GIT_ENV } }),
-    base: baseSha,
-    head: headSha
-  };
-}
-
-function packageLock(deps: Record<string, string>): string {
-  const packages: Record<string, unknown> = { '': { name: 'app', version: '1.0.0' } };
-  for (const [name, version] of Object.entries(deps))
-    packages[`node_modules/${name}`] = { version };
-  return `${JSON.stringify({ name: 'app', lockfileVersion: 3, requires: true, packages }, null, 2)}\n`;
-}
+type Repo = AuditRepo;
+const repo = auditRepo;
 
 function offlineDb(records: OsvVuln[] = ALL_RECORDS): OsvDirectorySource {
   const dir = tempDir('qg-osvdb-');
@@ -88,6 +60,12 @@ describe('auditDependencies on real git history', () => {
     expect(res.lockfilesAudited).toEqual(['package-lock.json']);
     expect(res.packagesChecked).toBe(1); // express is unchanged and not looked up
     expect(res.packagesAtHead).toBe(2);
+    expect(res).toMatchObject({
+      completeness: 'ok',
+      failures: [],
+      gaps: [],
+      packagesNotLookedUp: 0
+    });
     expect(res.introduced.map((f) => [f.id, f.severity, f.score])).toEqual([
       [LODASH_PROTO.id, 'critical', 9.1],
       [LODASH_TEMPLATE.id, 'high', 7.2]
@@ -189,20 +167,24 @@ describe('auditDependencies on real git history', () => {
     expect(lenient.blocking).toEqual([]);
   });
 
-  it('a corrupt lockfile at HEAD throws one line naming the file', async () => {
+  it("a corrupt lockfile at HEAD is that file's failure, one line naming it", async () => {
     const r = await repo(
       { 'package-lock.json': packageLock({ lodash: '4.17.21' }) },
       { 'package-lock.json': '{"lockfileVersion": 3, "packages": {\n<<<<<<< HEAD\n' }
     );
-    let caught: unknown;
-    try {
-      await audit(r);
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(LockfileError);
-    expect((caught as Error).message).toMatch(/^package-lock\.json: not valid JSON/);
-    expect((caught as Error).message).not.toContain('\n');
+    const res = await audit(r);
+    expect(res.lockfilesAudited).toEqual([]);
+    expect(res.lockfilesUnreadable).toEqual(['package-lock.json']);
+    expect(res.completeness).toBe('unavailable');
+    expect(res.gaps).toEqual(['1 of 1 lockfile unreadable']);
+    expect(res.failures).toEqual([
+      {
+        kind: 'lockfile',
+        what: 'package-lock.json',
+        problem: expect.stringMatching(/^not valid JSON/)
+      }
+    ]);
+    expect(res.failures[0].problem).not.toContain('\n');
   });
 
   it('a corrupt lockfile at base is noted and base is treated as empty', async () => {
@@ -275,6 +257,7 @@ describe('auditDependencies on real git history', () => {
       const source = new OsvApiSource({ baseUrl: server.url, retries: 1, backoffMs: 5 });
       const res = await audit(r, { source });
       expect(res.lockfilesAudited).toEqual(['package-lock.json', 'py/requirements.txt']);
+      expect(res.completeness).toBe('ok');
       expect(
         res.introduced.map((f) => `${f.lockfile} ${f.name}@${f.version} ${f.id} ${f.severity}`)
       ).toEqual([

@@ -1,10 +1,6 @@
 import { OsvApiSource, type FetchLike } from '../../packages/security/src/deps/osv-api.ts';
-import {
-  FeedDataError,
-  FeedUnavailableError
-} from '../../packages/security/src/deps/vuln-source.ts';
 import type { PackageRef } from '../../packages/security/src/deps/package-ref.ts';
-import { describeError } from '../../packages/core/src/errors.ts';
+import type { LookupFailure, QueryResult } from '../../packages/security/src/deps/vuln-source.ts';
 import {
   ALL_RECORDS,
   JINJA_GHSA,
@@ -14,10 +10,17 @@ import {
   record
 } from '../fixtures/osv/records.ts';
 import { refusedUrl, startOsvServer, type OsvServer } from '../fixtures/osv/osv-server.ts';
-import { rejection } from '../helpers/errors.ts';
 
 const lodash = (version: string): PackageRef => ({ ecosystem: 'npm', name: 'lodash', version });
 const fast = { retries: 2, backoffMs: 5, maxBackoffMs: 20 };
+
+/** The one failure of a query that answered nothing: a feed problem never rejects. */
+async function onlyFailure(q: Promise<QueryResult>): Promise<LookupFailure> {
+  const res = await q;
+  expect(res.answers.size).toBe(0);
+  expect(res.failures).toHaveLength(1);
+  return res.failures[0];
+}
 
 let server: OsvServer | undefined;
 afterEach(async () => {
@@ -35,23 +38,23 @@ describe('OsvApiSource against a local OSV API', () => {
       { ecosystem: 'PyPI', name: 'jinja2', version: '2.10' },
       lodash('4.17.11')
     ]);
-    expect([...res.keys()]).toEqual([
+    expect([...res.answers.keys()]).toEqual([
       'npm:lodash@4.17.11',
       'npm:lodash@4.17.21',
       'PyPI:jinja2@2.10'
     ]);
-    expect(res.get('npm:lodash@4.17.11')!.map((v) => v.id)).toEqual(
+    expect(res.answers.get('npm:lodash@4.17.11')!.map((v) => v.id)).toEqual(
       [LODASH_TEMPLATE.id, LODASH_PROTO.id].sort()
     );
-    expect(res.get('npm:lodash@4.17.21')).toEqual([]);
+    expect(res.answers.get('npm:lodash@4.17.21')).toEqual([]);
     expect(
-      res
+      res.answers
         .get('PyPI:jinja2@2.10')!
         .map((v) => v.id)
         .sort()
     ).toEqual([JINJA_GHSA.id, JINJA_PYSEC.id].sort());
     // full records, not the {id, modified} stubs of the batch answer
-    expect(res.get('npm:lodash@4.17.11')![0].affected).toBeDefined();
+    expect(res.answers.get('npm:lodash@4.17.11')![0].affected).toBeDefined();
     const batches = server.requests.filter((r) => r.path === '/v1/querybatch');
     expect(batches).toHaveLength(1);
     expect((batches[0].body as { queries: unknown[] }).queries).toHaveLength(3);
@@ -85,12 +88,12 @@ describe('OsvApiSource against a local OSV API', () => {
     }));
     pkgs.push(lodash('4.17.20'));
     const res = await src.query(pkgs);
-    expect(res.size).toBe(2346);
+    expect(res.answers.size).toBe(2346);
     const sizes = server.requests
       .filter((r) => r.path === '/v1/querybatch')
       .map((r) => (r.body as { queries: unknown[] }).queries.length);
     expect(sizes).toEqual([1000, 1000, 346]);
-    expect(res.get('npm:lodash@4.17.20')!.map((v) => v.id)).toEqual([LODASH_TEMPLATE.id]);
+    expect(res.answers.get('npm:lodash@4.17.20')!.map((v) => v.id)).toEqual([LODASH_TEMPLATE.id]);
   });
 
   it('honours a smaller batch size', async () => {
@@ -111,8 +114,8 @@ describe('OsvApiSource against a local OSV API', () => {
       lodash('4.17.11'),
       lodash('9.9.9')
     ]);
-    expect(res.get('npm:paged@1.0.0')!.map((v) => v.id)).toEqual(many.map((m) => m.id));
-    expect(res.get('npm:lodash@4.17.11')).toHaveLength(2);
+    expect(res.answers.get('npm:paged@1.0.0')!.map((v) => v.id)).toEqual(many.map((m) => m.id));
+    expect(res.answers.get('npm:lodash@4.17.11')).toHaveLength(2);
     const bodies = server.requests
       .filter((r) => r.path === '/v1/querybatch')
       .map((r) => r.body as { queries: { page_token?: string; package: { name: string } }[] });
@@ -125,11 +128,11 @@ describe('OsvApiSource against a local OSV API', () => {
     server = await startOsvServer({ records: ALL_RECORDS, failFirst: { count: 2, status: 500 } });
     const src = new OsvApiSource({ baseUrl: server.url, ...fast });
     const res = await src.query([lodash('4.17.11')]);
-    expect(res.get('npm:lodash@4.17.11')).toHaveLength(2);
+    expect(res.answers.get('npm:lodash@4.17.11')).toHaveLength(2);
     expect(server.requests.slice(0, 3).map((r) => r.status)).toEqual([500, 500, 200]);
   });
 
-  it('retries a 429, waiting at least what Retry-After asks (capped)', async () => {
+  it('retries a 429, waiting what Retry-After asks even beyond its own backoff cap', async () => {
     server = await startOsvServer({
       records: ALL_RECORDS,
       failFirst: { count: 1, status: 429, retryAfter: '1' }
@@ -141,16 +144,23 @@ describe('OsvApiSource against a local OSV API', () => {
       maxBackoffMs: 300
     });
     const started = Date.now();
-    await src.query([lodash('4.17.11')]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    const res = await src.query([lodash('4.17.11')], { deadline: Date.now() + 10_000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(res.failures).toEqual([]);
+    expect(res.answers.get('npm:lodash@4.17.11')).toHaveLength(2);
   });
 
-  it('gives up after the bounded retries with FeedUnavailableError', async () => {
+  it('gives up after the bounded retries: the packages are not looked up, and it says why', async () => {
     server = await startOsvServer({ records: ALL_RECORDS, failFirst: { count: 100, status: 503 } });
     const src = new OsvApiSource({ baseUrl: server.url, ...fast });
-    const err = await rejection(src.query([lodash('4.17.11')]));
-    expect(err).toBeInstanceOf(FeedUnavailableError);
-    expect(err.message).toMatch(/failed 3 time\(s\), last: HTTP 503/);
+    const f = await onlyFailure(src.query([lodash('4.17.11')]));
+    expect(f).toMatchObject({
+      kind: 'lookup',
+      what: 'OSV API POST /v1/querybatch',
+      keys: ['npm:lodash@4.17.11'],
+      short: 'OSV API unavailable'
+    });
+    expect(f.problem).toMatch(/failed 3 time\(s\), last: HTTP 503/);
     expect(server.requests).toHaveLength(3);
   });
 
@@ -158,32 +168,33 @@ describe('OsvApiSource against a local OSV API', () => {
     server = await startOsvServer({ records: ALL_RECORDS, hangOn: '/v1/querybatch' });
     const src = new OsvApiSource({ baseUrl: server.url, timeoutMs: 150, retries: 1, backoffMs: 5 });
     const started = Date.now();
-    const err = await rejection(src.query([lodash('4.17.11')]));
-    expect(err).toBeInstanceOf(FeedUnavailableError);
-    expect(err.message).toMatch(/no answer within 150 ms/);
+    const f = await onlyFailure(src.query([lodash('4.17.11')]));
+    expect(f.kind).toBe('lookup');
+    expect(f.problem).toMatch(/no answer within 150 ms/);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it('times out a record fetch that hangs, and cancels the others', async () => {
+  it('a record fetch that hangs leaves the packages it concerns not looked up', async () => {
     server = await startOsvServer({ records: ALL_RECORDS, hangOn: '/v1/vulns/' });
     const src = new OsvApiSource({ baseUrl: server.url, timeoutMs: 150, retries: 0 });
-    const err = await rejection(src.query([lodash('4.17.11')]));
-    expect(err).toBeInstanceOf(FeedUnavailableError);
-    expect(err.message).toMatch(
-      /GET \/v1\/vulns\/GHSA-.* failed 1 time\(s\), last: no answer within 150 ms/
-    );
+    const res = await src.query([lodash('4.17.11'), lodash('4.17.21')]);
+    // 4.17.21 is affected by nothing: it needs no record and is answered.
+    expect([...res.answers.keys()]).toEqual(['npm:lodash@4.17.21']);
+    expect(res.failures.length).toBeGreaterThanOrEqual(1);
+    for (const f of res.failures) {
+      expect(f.what).toMatch(/^OSV record GHSA-.* \(GET \/v1\/vulns\/\{id\}\)$/);
+      expect(f.problem).toMatch(/failed 1 time\(s\), last: no answer within 150 ms/);
+      expect(f.keys).toEqual(['npm:lodash@4.17.11']);
+    }
   });
 
-  it('a refused connection is FeedUnavailableError: one line, kind dep-audit, no stack', async () => {
+  it('a refused connection is one line naming the feed and the cause', async () => {
     const src = new OsvApiSource({ baseUrl: await refusedUrl(), ...fast });
-    const err = await rejection(src.query([lodash('4.17.11')]));
-    expect(err).toBeInstanceOf(FeedUnavailableError);
-    expect((err as FeedUnavailableError).kind).toBe('dep-audit');
-    expect(err.message).toMatch(
-      /unavailable: POST \/v1\/querybatch failed 3 time\(s\), last: connection refused/
+    const f = await onlyFailure(src.query([lodash('4.17.11')]));
+    expect(f.problem).toMatch(
+      /unavailable: POST \/v1\/querybatch failed 3 time\(s\), last: connection refused$/
     );
-    expect(describeError(err)).toBe(err.message);
-    expect(err.stack).toBe(`FeedUnavailableError: ${err.message}`);
+    expect(f.problem).not.toContain('\n');
   });
 
   it('asks nothing when there is nothing to ask', async () => {
@@ -193,24 +204,33 @@ describe('OsvApiSource against a local OSV API', () => {
       throw new Error('unexpected');
     };
     const res = await new OsvApiSource({ fetch: fetchSpy }).query([]);
-    expect(res.size).toBe(0);
+    expect(res.answers.size).toBe(0);
+    expect(res.failures).toEqual([]);
     expect(calls).toEqual([]);
   });
 
-  it('a contract breach is FeedDataError, not retried', async () => {
+  it('a contract breach is a failure of its packages, not retried', async () => {
     const respond =
       (status: number, body: string): FetchLike =>
       async () => ({ status, headers: { get: () => null }, text: async () => body });
     const q = [lodash('1.0.0')];
-    await expect(
-      new OsvApiSource({ fetch: respond(200, '{"results": []}') }).query(q)
-    ).rejects.toThrow(/returned 0 results for 1 queries/);
-    await expect(new OsvApiSource({ fetch: respond(200, 'not json') }).query(q)).rejects.toThrow(
-      FeedDataError
+    expect(
+      (await onlyFailure(new OsvApiSource({ fetch: respond(200, '{"results": []}') }).query(q)))
+        .problem
+    ).toMatch(/returned 0 results for 1 queries/);
+    const notJson = await onlyFailure(
+      new OsvApiSource({ fetch: respond(200, 'not json') }).query(q)
     );
-    await expect(
-      new OsvApiSource({ fetch: respond(400, '{"code":3,"message":"Invalid query."}') }).query(q)
-    ).rejects.toThrow(/HTTP 400: Invalid query\./);
+    expect(notJson).toMatchObject({ kind: 'lookup', short: 'OSV API answered wrongly' });
+    expect(
+      (
+        await onlyFailure(
+          new OsvApiSource({ fetch: respond(400, '{"code":3,"message":"Invalid query."}') }).query(
+            q
+          )
+        )
+      ).problem
+    ).toMatch(/HTTP 400: Invalid query\./);
     let n = 0;
     const paging: FetchLike = async () => {
       n++;
@@ -220,13 +240,13 @@ describe('OsvApiSource against a local OSV API', () => {
         text: async () => JSON.stringify({ results: [{ next_page_token: 'again' }] })
       };
     };
-    await expect(new OsvApiSource({ fetch: paging, maxPages: 4 }).query(q)).rejects.toThrow(
-      /kept paginating after 4 pages/
-    );
+    expect(
+      (await onlyFailure(new OsvApiSource({ fetch: paging, maxPages: 4 }).query(q))).problem
+    ).toMatch(/kept paginating after 4 pages/);
     expect(n).toBe(4);
   });
 
-  it('a 404 for a listed record and an invalid record are FeedDataError', async () => {
+  it('a 404 for a listed record and an invalid record are failures naming the record', async () => {
     const stub: FetchLike = async (url) => ({
       status: url.endsWith('querybatch') ? 200 : 404,
       headers: { get: () => null },
@@ -237,9 +257,9 @@ describe('OsvApiSource against a local OSV API', () => {
             })
           : JSON.stringify({ code: 5, message: 'Bug not found.' })
     });
-    await expect(new OsvApiSource({ fetch: stub }).query([lodash('1.0.0')])).rejects.toThrow(
-      /GET \/v1\/vulns\/GHSA-gone answered HTTP 404: Bug not found\./
-    );
+    const gone = await onlyFailure(new OsvApiSource({ fetch: stub }).query([lodash('1.0.0')]));
+    expect(gone.what).toBe('OSV record GHSA-gone (GET /v1/vulns/{id})');
+    expect(gone.problem).toMatch(/GET \/v1\/vulns\/GHSA-gone answered HTTP 404: Bug not found\./);
     const invalid: FetchLike = async (url) => ({
       status: 200,
       headers: { get: () => null },
@@ -248,8 +268,8 @@ describe('OsvApiSource against a local OSV API', () => {
           ? JSON.stringify({ results: [{ vulns: [{ id: 'GHSA-1' }] }] })
           : JSON.stringify({ id: 'GHSA-1', affected: 'x' })
     });
-    const err = await rejection(new OsvApiSource({ fetch: invalid }).query([lodash('1.0.0')]));
-    expect(err).toBeInstanceOf(FeedDataError);
-    expect(err.message).toMatch(/invalid record: GHSA-1: affected is not an array/);
+    const bad = await onlyFailure(new OsvApiSource({ fetch: invalid }).query([lodash('1.0.0')]));
+    expect(bad).toMatchObject({ kind: 'lookup', keys: ['npm:lodash@1.0.0'] });
+    expect(bad.problem).toMatch(/invalid record: GHSA-1: affected is not an array/);
   });
 });

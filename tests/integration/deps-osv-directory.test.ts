@@ -1,11 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OsvDirectorySource } from '../../packages/security/src/deps/osv-directory.ts';
-import {
-  FeedDataError,
-  FeedUnavailableError
-} from '../../packages/security/src/deps/vuln-source.ts';
-import { rejection } from '../helpers/errors.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 import {
   JINJA_GHSA,
@@ -42,14 +37,16 @@ describe('OsvDirectorySource', () => {
       { ecosystem: 'PyPI', name: 'jinja2', version: '2.10' },
       { ecosystem: 'PyPI', name: 'jinja2', version: '2.10.1' }
     ]);
-    expect(ids(res.get('npm:lodash@4.17.11'))).toEqual(
+    expect(ids(res.answers.get('npm:lodash@4.17.11'))).toEqual(
       [LODASH_TEMPLATE.id, LODASH_PROTO.id].sort()
     );
-    expect(ids(res.get('npm:lodash@4.17.12'))).toEqual([LODASH_TEMPLATE.id]);
-    expect(res.get('npm:lodash@4.17.21')).toEqual([]);
-    expect(res.get('npm:left-pad@1.0.0')).toEqual([]);
-    expect(ids(res.get('PyPI:jinja2@2.10'))).toEqual([JINJA_GHSA.id, JINJA_PYSEC.id].sort());
-    expect(res.get('PyPI:jinja2@2.10.1')).toEqual([]);
+    expect(ids(res.answers.get('npm:lodash@4.17.12'))).toEqual([LODASH_TEMPLATE.id]);
+    expect(res.answers.get('npm:lodash@4.17.21')).toEqual([]);
+    expect(res.answers.get('npm:left-pad@1.0.0')).toEqual([]);
+    expect(ids(res.answers.get('PyPI:jinja2@2.10'))).toEqual(
+      [JINJA_GHSA.id, JINJA_PYSEC.id].sort()
+    );
+    expect(res.answers.get('PyPI:jinja2@2.10.1')).toEqual([]);
   });
 
   it('reads a flat directory of records and looks PyPI names up normalised', async () => {
@@ -62,8 +59,8 @@ describe('OsvDirectorySource', () => {
       { ecosystem: 'PyPI', name: 'zope-interface', version: '4.7.1' },
       { ecosystem: 'npm', name: 'lodash', version: '4.17.0' }
     ]);
-    expect(ids(res.get('PyPI:zope-interface@4.7.1'))).toEqual(['PYSEC-9']);
-    expect(ids(res.get('npm:lodash@4.17.0'))).toEqual([LODASH_PROTO.id]);
+    expect(ids(res.answers.get('PyPI:zope-interface@4.7.1'))).toEqual(['PYSEC-9']);
+    expect(ids(res.answers.get('npm:lodash@4.17.0'))).toEqual([LODASH_PROTO.id]);
   });
 
   it('reads all.zip archives, keeping the newer copy of a record found twice', async () => {
@@ -82,20 +79,25 @@ describe('OsvDirectorySource', () => {
       { ecosystem: 'npm', name: 'lodash', version: '4.17.11' },
       { ecosystem: 'npm', name: 'minimist', version: '1.2.0' }
     ]);
-    expect(res.get('npm:lodash@4.17.11')![0].summary).toBe('newer copy');
-    expect(ids(res.get('npm:minimist@1.2.0'))).toEqual([MINIMIST.id]);
+    expect(res.answers.get('npm:lodash@4.17.11')![0].summary).toBe('newer copy');
+    expect(ids(res.answers.get('npm:minimist@1.2.0'))).toEqual([MINIMIST.id]);
   });
 
-  it('names the corrupt record file', async () => {
+  it('skips a corrupt record file, naming it, and still matches the others', async () => {
     const dir = tempDir('qg-osv-');
     writeRecords(join(dir, 'npm'), [LODASH_PROTO]);
     writeFileSync(join(dir, 'npm', 'GHSA-broken.json'), '{"id": "GHSA-broken", ');
-    const err = await rejection(
-      new OsvDirectorySource(dir).query([{ ecosystem: 'npm', name: 'lodash', version: '1.0.0' }])
-    );
-    expect(err).toBeInstanceOf(FeedDataError);
-    expect(err.message).toContain(join(dir, 'npm', 'GHSA-broken.json'));
-    expect(err.message).toMatch(/not valid JSON/);
+    const res = await new OsvDirectorySource(dir).query([
+      { ecosystem: 'npm', name: 'lodash', version: '4.17.11' }
+    ]);
+    expect(ids(res.answers.get('npm:lodash@4.17.11'))).toEqual([LODASH_PROTO.id]);
+    expect(res.failures).toHaveLength(1);
+    expect(res.failures[0]).toMatchObject({
+      kind: 'record',
+      what: `offline OSV record ${join(dir, 'npm', 'GHSA-broken.json')}`,
+      keys: []
+    });
+    expect(res.failures[0].problem).toMatch(/^is not valid JSON \(.*\); skipped$/);
 
     const dir2 = tempDir('qg-osv-');
     writeRecords(join(dir2, 'npm'), [
@@ -104,25 +106,48 @@ describe('OsvDirectorySource', () => {
         affected: [{ package: { ecosystem: 'npm', name: 'x' }, ranges: 'oops' }]
       } as unknown as OsvVuln
     ]);
-    await expect(
-      new OsvDirectorySource(dir2).query([{ ecosystem: 'npm', name: 'x', version: '1.0.0' }])
-    ).rejects.toThrow(
-      /GHSA-bad\.json is not a valid OSV record: GHSA-bad: affected\[0\]\.ranges is not an array/
-    );
+    const res2 = await new OsvDirectorySource(dir2).query([
+      { ecosystem: 'npm', name: 'x', version: '1.0.0' }
+    ]);
+    expect(res2.answers.get('npm:x@1.0.0')).toEqual([]);
+    expect(res2.failures.map((f) => `${f.what}: ${f.problem}`)).toEqual([
+      expect.stringMatching(
+        /GHSA-bad\.json: is not a valid OSV record: GHSA-bad: affected\[0\]\.ranges is not an array; skipped$/
+      )
+    ]);
   });
 
-  it('a missing directory, or one without the ecosystem, is FeedUnavailableError', async () => {
+  it('a missing directory, or one without the ecosystem, leaves those packages not looked up', async () => {
     const missing = join(tempDir('qg-osv-'), 'nope');
-    await expect(
-      new OsvDirectorySource(missing).query([{ ecosystem: 'npm', name: 'x', version: '1.0.0' }])
-    ).rejects.toThrow(FeedUnavailableError);
+    const none = await new OsvDirectorySource(missing).query([
+      { ecosystem: 'npm', name: 'x', version: '1.0.0' }
+    ]);
+    expect(none.answers.size).toBe(0);
+    expect(none.failures).toEqual([
+      expect.objectContaining({
+        kind: 'ecosystem',
+        what: 'npm',
+        keys: ['npm:x@1.0.0'],
+        problem: expect.stringMatching(/is not a readable directory/)
+      })
+    ]);
     const dir = tempDir('qg-osv-');
     writeRecords(join(dir, 'npm'), [LODASH_PROTO]);
-    const err = await rejection(
-      new OsvDirectorySource(dir).query([{ ecosystem: 'PyPI', name: 'x', version: '1.0' }])
-    );
-    expect(err).toBeInstanceOf(FeedUnavailableError);
-    expect(err.message).toMatch(/has no PyPI records/);
+    const res = await new OsvDirectorySource(dir).query([
+      { ecosystem: 'PyPI', name: 'x', version: '1.0' },
+      { ecosystem: 'npm', name: 'lodash', version: '4.17.11' }
+    ]);
+    expect(ids(res.answers.get('npm:lodash@4.17.11'))).toEqual([LODASH_PROTO.id]);
+    expect(res.answers.has('PyPI:x@1.0')).toBe(false);
+    expect(res.failures).toEqual([
+      expect.objectContaining({
+        kind: 'ecosystem',
+        what: 'PyPI',
+        keys: ['PyPI:x@1.0'],
+        short: 'PyPI not in the offline database',
+        problem: expect.stringMatching(/^not in the offline OSV database /)
+      })
+    ]);
   });
 
   it('reports records whose bounds cannot be compared, and counts them as affecting', async () => {
@@ -132,7 +157,9 @@ describe('OsvDirectorySource', () => {
     ]);
     const src = new OsvDirectorySource(dir);
     const res = await src.query([{ ecosystem: 'npm', name: 'x', version: '1.0.0' }]);
-    expect(ids(res.get('npm:x@1.0.0'))).toEqual(['GHSA-odd']);
-    expect(src.notes()[0]).toMatch(/GHSA-odd: SEMVER range bound "v-next" is not a SemVer version/);
+    expect(ids(res.answers.get('npm:x@1.0.0'))).toEqual(['GHSA-odd']);
+    expect(src.notes()[0]).toMatch(
+      /GHSA-odd: SEMVER range bound "v-next"( \(fixed\))? is not a SemVer version/
+    );
   });
 });

@@ -87,12 +87,28 @@ describe('security gate: dependency audit policy', () => {
     const open = await gate(repo, { 'osv-url': url });
     expect(open.verdict).toBe('PASS');
     expect(open.frontmatter.dep_audit).toBe('unavailable');
+    expect(open.frontmatter).toMatchObject({
+      dep_audit_lockfiles: 1,
+      dep_audit_unreadable: 0,
+      dep_audit_looked_up: 0,
+      dep_audit_not_looked_up: 1,
+      dep_audit_failures: 1
+    });
     expect(open.warnings.join('\n')).toMatch(/dependency audit unavailable: .*fail-open/);
+    expect(open.warnings.join('\n')).toMatch(
+      /dependency audit: OSV API POST \/v1\/querybatch: .*connection refused/
+    );
+    // Never "no new vulnerabilities" when nothing was looked up.
+    expect(open.summary).toMatch(
+      /^no secrets; dependency audit unavailable: 1 of 1 new package version not looked up \(OSV API unavailable\); scanned/
+    );
     expect(open.body).toContain('Dependency audit unavailable');
     expect(open.log).toMatch(/warning: dependency audit unavailable/);
     const closed = await gate(repo, { 'osv-url': url, 'dep-audit-fail-closed': 'true' });
     expect(closed.verdict).toBe('FAIL');
-    expect(closed.summary).toMatch(/dependency audit unavailable \(fail-closed\)/);
+    expect(closed.summary).toMatch(
+      /^no secrets; dependency audit unavailable: .* \(fail-closed\); scanned/
+    );
   });
 
   it('talks to the OSV API contract and reports only what HEAD introduces', async () => {
@@ -120,8 +136,16 @@ describe('security gate: dependency audit policy', () => {
     });
     const open = await gate(repo, { 'osv-url': await refusedUrl() });
     expect(open.verdict).toBe('PASS');
-    expect(open.frontmatter.dep_audit).toBe('error');
-    expect(open.warnings[0]).toMatch(/^dependency audit failed: .*package-lock\.json/);
+    // The only lockfile is unreadable: nothing could be audited.
+    expect(open.frontmatter.dep_audit).toBe('unavailable');
+    expect(open.frontmatter.dep_audit_unreadable).toBe(1);
+    expect(open.summary).toMatch(
+      /^no secrets; dependency audit unavailable: 1 of 1 lockfile unreadable; /
+    );
+    expect(open.warnings[0]).toMatch(
+      /^dependency audit unavailable: 1 of 1 lockfile unreadable \(fail-open/
+    );
+    expect(open.warnings[1]).toMatch(/^dependency audit: package-lock\.json: not valid JSON/);
     const closed = await gate(repo, {
       'osv-url': await refusedUrl(),
       'dep-audit-fail-closed': 'true'

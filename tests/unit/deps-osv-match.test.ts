@@ -7,6 +7,7 @@ import type { OsvRange, OsvVuln } from '../../packages/security/src/deps/osv-rec
 import { validateOsvRecord, OsvRecordError } from '../../packages/security/src/deps/osv-record.ts';
 import type { Ecosystem } from '../../packages/security/src/deps/package-ref.ts';
 import { record } from '../fixtures/osv/records.ts';
+import { osvRecord } from '../fixtures/osv-records/load.ts';
 
 const range = (type: string, ...events: Record<string, string>[]): OsvRange => ({ type, events });
 const inRange = (r: OsvRange, eco: Ecosystem, v: string): boolean | string | undefined =>
@@ -257,5 +258,133 @@ describe('OSV record validation', () => {
   ])('rejects %j', (value, pattern) => {
     expect(() => validateOsvRecord(value)).toThrow(OsvRecordError);
     expect(() => validateOsvRecord(value)).toThrow(pattern);
+  });
+});
+
+// Issue 13: `last_affected: "0"` and `limit: "0"` threw a TypeError (SemVer
+// compare of the unparsed "0"). The OSV schema gives "0" its before-every-
+// version meaning in `introduced` only, and "*" its infinity in `limit` only;
+// anywhere else a value is a version of the range's type, "0" being version 0
+// (0.0.0 in SemVer, as osv.dev pads it).
+describe('OSV range special values (issue 13)', () => {
+  const match = (file: string, eco: Ecosystem, name: string, version: string) =>
+    matchVuln(osvRecord(file), { ecosystem: eco, name, version });
+
+  it('last_affected "0" (npm record): no TypeError; only version 0 is affected', () => {
+    const at = (v: string) => match('last-affected-zero-npm.json', 'npm', 'zero-last-affected', v);
+    expect(() => at('1.2.3')).not.toThrow();
+    expect(at('1.2.3')).toEqual({ affected: false, problems: [] });
+    expect(at('0.0.1').affected).toBe(false);
+    expect(at('0.0.0').affected).toBe(true); // last_affected is inclusive
+    expect(at('0.0.0-alpha.1').affected).toBe(true);
+  });
+
+  it('last_affected "0" before introduced "0" (PyPI record): sorted, only 0 itself is affected', () => {
+    const at = (v: string) =>
+      match('last-affected-zero-pypi.json', 'PyPI', 'zero-last-affected', v).affected;
+    expect(['0', '0.0', '0.dev1', '0.0.1', '0.1', '1.0', '2024.1'].map(at)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false
+    ]);
+  });
+
+  it('limit "0" (npm record): no TypeError; the range ends below version 0', () => {
+    const at = (v: string) => match('limit-zero-npm.json', 'npm', 'zero-limit', v);
+    expect(() => at('1.0.0')).not.toThrow();
+    expect(at('1.0.0')).toEqual({ affected: false, problems: [] });
+    expect(at('0.0.0').affected).toBe(false); // limit is exclusive
+    expect(at('0.0.0-rc.1').affected).toBe(true); // the one thing below 0.0.0
+  });
+
+  it('fixed "0" leaves nothing from 0 on affected (introduced 0, fixed 0 means unaffected)', () => {
+    const r = range('SEMVER', { introduced: '0' }, { fixed: '0' });
+    expect(inRange(r, 'npm', '0.0.0')).toBe(false);
+    expect(inRange(r, 'npm', '5.0.0')).toBe(false);
+    expect(inRange(range('ECOSYSTEM', { introduced: '0' }, { fixed: '0' }), 'PyPI', '1.0')).toBe(
+      false
+    );
+  });
+
+  it('introduced "0" still means from the beginning, whatever the ecosystem', () => {
+    expect(inRange(range('ECOSYSTEM', { introduced: '0' }), 'PyPI', '0.dev0')).toBe(true);
+    expect(inRange(range('SEMVER', { introduced: '0' }), 'npm', '0.0.0-0')).toBe(true);
+  });
+
+  it('"*" is infinity in a limit (anywhere in it), and not a version elsewhere', () => {
+    expect(inRange(range('SEMVER', { introduced: '0' }, { limit: '2.*' }), 'npm', '9.0.0')).toBe(
+      true
+    );
+    for (const evt of [{ fixed: '*' }, { last_affected: '*' }] as Record<string, string>[]) {
+      const r = range('SEMVER', { introduced: '0' }, evt);
+      expect(() => inRange(r, 'npm', '1.0.0')).not.toThrow();
+      expect(inRange(r, 'npm', '1.0.0')).toMatch(
+        /"\*" \((fixed|last_affected)\) is not a SemVer version/
+      );
+    }
+    expect(inRange(range('SEMVER', { introduced: '*' }), 'npm', '1.0.0')).toMatch(
+      /"\*" \(introduced\) is not a SemVer version/
+    );
+  });
+
+  it('an event the validator would refuse is reported, never thrown', () => {
+    const bad = { introduced: 5 } as unknown as Record<string, string>;
+    const vuln = record('GHSA-unvalidated', 'npm', 'x', [bad]);
+    expect(() => matchVuln(vuln, { ecosystem: 'npm', name: 'x', version: '1.0.0' })).not.toThrow();
+    const m = matchVuln(vuln, { ecosystem: 'npm', name: 'x', version: '1.0.0' });
+    expect(m.affected).toBe(true);
+    expect(m.problems[0]).toMatch(/^GHSA-unvalidated: SEMVER range event .* counted as affecting/);
+  });
+
+  it('unsorted events with last_affected (a range has fixed or last_affected, not both)', () => {
+    const r = range(
+      'ECOSYSTEM',
+      { last_affected: '3.2.4' },
+      { introduced: '3.0.0' },
+      { last_affected: '1.0.2' },
+      { introduced: '0' }
+    );
+    expect(
+      ['0.5.0', '1.0.2', '1.0.3', '2.0.0', '3.0.0', '3.2.4', '3.2.5'].map((v) =>
+        inRange(r, 'npm', v)
+      )
+    ).toEqual([true, true, false, false, true, true, false]);
+  });
+
+  it('several ranges: any one including the version is enough; GIT ranges are skipped, versions still match', () => {
+    const v: OsvVuln = {
+      id: 'GHSA-multi',
+      affected: [
+        {
+          package: { ecosystem: 'npm', name: 'x' },
+          ranges: [
+            range('GIT', { introduced: 'a1b2c3' }, { fixed: 'd4e5f6' }),
+            range('SEMVER', { introduced: '1.0.0' }, { fixed: '1.0.5' }),
+            range('SEMVER', { introduced: '2.0.0' }, { last_affected: '2.1.0' })
+          ],
+          versions: ['0.9.0']
+        }
+      ]
+    };
+    expect(
+      ['0.9.0', '0.9.1', '1.0.4', '1.0.5', '2.1.0', '2.1.1'].map((ver) =>
+        affects(v, 'npm', 'x', ver)
+      )
+    ).toEqual([true, false, true, false, true, false]);
+  });
+
+  it('database_specific.last_known_affected_version_range has no effect on evaluation', () => {
+    const v = record('GHSA-lkav', 'npm', 'x', [{ introduced: '0' }]);
+    v.affected![0].database_specific = { last_known_affected_version_range: '<= 1.0.0' };
+    expect(affects(v, 'npm', 'x', '2.0.0')).toBe(true);
+  });
+
+  it('fixedVersionsFor ignores a fixed "0" below the installed version', () => {
+    const v = record('GHSA-f0', 'npm', 'x', [{ introduced: '0' }, { fixed: '0' }]);
+    expect(fixedVersionsFor(v, { ecosystem: 'npm', name: 'x', version: '1.0.0' })).toEqual([]);
   });
 });

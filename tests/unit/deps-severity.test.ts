@@ -111,7 +111,7 @@ describe('severity of a record', () => {
     });
   });
 
-  it('a v4-only record falls back to the GHSA label', () => {
+  it('a v4 vector is scored and, like a v3 one, wins over the GHSA label', () => {
     const v = base({
       severity: [
         {
@@ -121,7 +121,7 @@ describe('severity of a record', () => {
       ],
       database_specific: { severity: 'MODERATE' }
     });
-    expect(assessSeverity(v)).toEqual({ level: 'moderate', source: 'database_specific' });
+    expect(assessSeverity(v)).toEqual({ level: 'critical', score: 9.3, source: 'CVSS:4.0' });
   });
 
   it('then ecosystem_specific labels, then CVSS v2', () => {

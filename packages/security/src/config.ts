@@ -31,6 +31,7 @@ export const SECURITY_INPUTS = {
   osvDb: 'osv-db',
   failOnSeverity: 'fail-on-severity',
   depAuditFailClosed: 'dep-audit-fail-closed',
+  depAuditTimeoutSeconds: 'dep-audit-timeout-seconds',
   /** Also a publishing input: the gate's own fetches use it (see buildSecurityConfig). */
   token: 'token'
 } as const;
@@ -62,6 +63,8 @@ export interface SecurityConfig {
   osvDb?: string;
   failOnSeverity: Severity;
   depAuditFailClosed: boolean;
+  /** One time budget for the whole dependency audit (every lookup, retry and wait). */
+  depAuditTimeoutMs: number;
 }
 
 export function buildSecurityConfig(src: InputSource, ctx: RunContext): SecurityConfig {
@@ -133,6 +136,7 @@ export function buildSecurityConfig(src: InputSource, ctx: RunContext): Security
     osvUrl: osvUrl.replace(/\/+$/, ''),
     osvDb: osvDb ? abs(osvDb) : undefined,
     failOnSeverity: readEnum(src, I.failOnSeverity, SEVERITIES, 'high'),
-    depAuditFailClosed: readBoolean(src, I.depAuditFailClosed, false)
+    depAuditFailClosed: readBoolean(src, I.depAuditFailClosed, false),
+    depAuditTimeoutMs: readInteger(src, I.depAuditTimeoutSeconds, 60, 1, 3600) * 1000
   };
 }

@@ -1,6 +1,7 @@
 // The security gate: secrets in the commits the branch adds (fail-closed,
 // unconditionally) and vulnerabilities its lockfile changes introduce
-// (fail-open and loud when the feed is down, unless the user opts out).
+// (fail-open and loud for what could not be audited, unless the user opts out;
+// a blocking vulnerability found anywhere fails whatever failed elsewhere).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { modeFor, type GatePolicy } from '../../core/src/policy.ts';
 import type { GateOutcome } from '../../core/src/verdict.ts';
 import { Git } from '../../git/src/git.ts';
 import { gateCredential } from '../../git/src/credentials.ts';
+import { userCommandEnv } from '../../proc/src/user-env.ts';
 import { buildSecurityConfig, SECURITY_INPUTS, type SecurityConfig } from './config.ts';
 import { resolveBranchRange, type BranchRange } from './range.ts';
 import { describePlace, withRedactor, type SecretScanResult } from './findings.ts';
@@ -21,7 +23,6 @@ import { installGitleaks } from './gitleaks/install.ts';
 import { runGitleaks } from './gitleaks/run.ts';
 import { auditDependencies, type AuditResult } from './deps/audit.ts';
 import { OsvApiSource } from './deps/osv-api.ts';
-import { FeedError } from './deps/vuln-source.ts';
 import { OsvDirectorySource } from './deps/osv-directory.ts';
 import { renderSecurityBody } from './report.ts';
 
@@ -39,11 +40,21 @@ export function securityPolicy(config: SecurityConfig | undefined): GatePolicy {
 }
 
 export interface DepAuditOutcome {
-  /** unavailable: the feed could not be reached; error: a lockfile or record could not be read. */
-  state: 'ok' | 'disabled' | 'no-lockfile-changes' | 'unavailable' | 'error';
+  /**
+   * ok: every changed lockfile was read and every new package version looked up;
+   * partial: some of that could not be (result.failures says what, result.gaps in brief);
+   * unavailable: none of it could be (every lockfile unreadable, the feed or database
+   * answering nothing), or the audit could not start (problem);
+   * disabled: input dep-audit is false; no-lockfile-changes: nothing to audit.
+   */
+  state: 'ok' | 'partial' | 'unavailable' | 'disabled' | 'no-lockfile-changes';
   result?: AuditResult;
+  /** Why the audit could not run at all (no result). */
   problem?: string;
 }
+
+/** Failures listed one per warning; the report's body lists every one. */
+export const MAX_DEP_FAILURE_WARNINGS = 20;
 
 async function scanSecrets(
   config: SecurityConfig,
@@ -158,7 +169,7 @@ async function auditDeps(
   if (!config.depAudit) return { state: 'disabled' };
   const source = config.osvDb
     ? new OsvDirectorySource(config.osvDb)
-    : new OsvApiSource({ baseUrl: config.osvUrl, timeoutMs: 30_000 });
+    : new OsvApiSource({ baseUrl: config.osvUrl, timeoutMs: 30_000, logger: ctx.logger });
   try {
     const result = await auditDependencies({
       git,
@@ -166,14 +177,20 @@ async function auditDeps(
       head: range.head,
       source,
       failOnSeverity: config.failOnSeverity,
-      logger: ctx.logger
+      logger: ctx.logger,
+      timeBudgetMs: config.depAuditTimeoutMs,
+      // What a lockfile may expand (requirements.txt ${VAR}): what user commands see, never the gate's secrets.
+      parseEnv: userCommandEnv(ctx.env, [])
     });
-    return { state: result.lockfilesAudited.length === 0 ? 'no-lockfile-changes' : 'ok', result };
-  } catch (err) {
+    const nothing = result.lockfilesAudited.length === 0 && result.lockfilesUnreadable.length === 0;
     return {
-      state: err instanceof FeedError ? 'unavailable' : 'error',
-      problem: describeError(err)
+      state:
+        result.completeness !== 'ok' ? result.completeness : nothing ? 'no-lockfile-changes' : 'ok',
+      result
     };
+  } catch (err) {
+    // Only what precedes every lockfile (listing the changed files) gets here.
+    return { state: 'unavailable', problem: describeError(err) };
   }
 }
 
@@ -232,14 +249,30 @@ export async function evaluateSecurity(
   }
 
   const deps = await depsRun;
+  // A lockfile path can hold what the scan found in a name: logged masked, like everything else.
+  const redact = scan.redact ?? ((t: string) => t);
   let depVerdictFail = false;
-  if (deps.state === 'unavailable' || deps.state === 'error') {
-    // Best effort by design: neither a dead feed nor an unreadable lockfile decides
-    // the verdict unless the user asked for fail-closed; both are said loudly.
+  let depGap: string | undefined;
+  if (deps.state === 'partial' || deps.state === 'unavailable') {
+    // Best effort by design: what could not be audited does not decide the verdict unless
+    // the user asked for fail-closed; it is said loudly, and what was found still counts.
     const mode = modeFor(securityPolicy(config), 'dep-audit');
-    const msg = `dependency audit ${deps.state === 'error' ? 'failed' : 'unavailable'}: ${deps.problem} (${mode}${mode === 'fail-open' ? ': not counted against the branch; set dep-audit-fail-closed: true to fail instead' : ': verdict FAIL'})`;
+    const gaps = deps.result?.gaps ?? [];
+    depGap = `dependency audit ${deps.state === 'partial' ? 'incomplete' : 'unavailable'}: ${gaps.length > 0 ? gaps.join(', ') : (deps.problem ?? 'nothing could be audited')}`;
+    const msg = `${depGap} (${mode}${mode === 'fail-open' ? ': what could not be audited is not counted against the branch; set dep-audit-fail-closed: true to fail instead' : ': verdict FAIL'})`;
     warnings.push(msg);
-    ctx.logger.warning(msg);
+    ctx.logger.warning(redact(msg));
+    const failures = deps.result?.failures ?? [];
+    for (const f of failures.slice(0, MAX_DEP_FAILURE_WARNINGS)) {
+      const w = `dependency audit: ${f.what}: ${f.problem}`;
+      warnings.push(w);
+      ctx.logger.warning(redact(w));
+    }
+    if (failures.length > MAX_DEP_FAILURE_WARNINGS) {
+      const w = `dependency audit: ${failures.length - MAX_DEP_FAILURE_WARNINGS} more failure(s), listed in the report`;
+      warnings.push(w);
+      ctx.logger.warning(w);
+    }
     depVerdictFail = mode === 'fail-closed';
   }
 
@@ -265,15 +298,14 @@ export async function evaluateSecurity(
       `${blocking} new vulnerabilit${blocking === 1 ? 'y' : 'ies'} at or above ${config.failOnSeverity}`
     );
   }
-  if (depVerdictFail) {
-    verdict = 'FAIL';
-    reasons.push(
-      `dependency audit ${deps.state === 'error' ? 'failed' : 'unavailable'} (fail-closed)`
-    );
+  if (depGap !== undefined) {
+    // Never "no new vulnerabilities" when the audit did not see everything.
+    if (reasons.length === 0) reasons.push('no secrets');
+    if (depVerdictFail) verdict = 'FAIL';
+    reasons.push(`${depGap}${depVerdictFail ? ' (fail-closed)' : ''}`);
   }
   if (reasons.length === 0)
     reasons.push('no secrets, no new vulnerabilities at or above ' + config.failOnSeverity);
-  const redact = scan.redact ?? ((t: string) => t);
   const summary = redact(`${reasons.join('; ')}; ${scanned}`);
 
   const body = renderSecurityBody({
@@ -300,6 +332,13 @@ export async function evaluateSecurity(
       secrets_engine: scan.engine,
       secrets_found: secrets,
       dep_audit: deps.state,
+      dep_audit_lockfiles:
+        (deps.result?.lockfilesAudited.length ?? 0) +
+        (deps.result?.lockfilesUnreadable.length ?? 0),
+      dep_audit_unreadable: deps.result?.lockfilesUnreadable.length ?? 0,
+      dep_audit_looked_up: deps.result?.packagesChecked ?? 0,
+      dep_audit_not_looked_up: deps.result?.packagesNotLookedUp ?? 0,
+      dep_audit_failures: deps.result?.failures.length ?? 0,
       vulnerabilities_new: introduced,
       vulnerabilities_blocking: blocking,
       fail_on_severity: config.failOnSeverity,

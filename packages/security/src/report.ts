@@ -7,6 +7,7 @@ import type { SecurityConfig } from './config.ts';
 import type { SecretFinding, SecretScanResult } from './findings.ts';
 import type { BranchRange } from './range.ts';
 import type { DepAuditOutcome } from './gate.ts';
+import type { AuditResult } from './deps/audit.ts';
 
 export interface SecurityBodyInput {
   verdict: Verdict;
@@ -64,55 +65,36 @@ export function renderSecurityBody(x: SecurityBodyInput): string {
     );
   }
   out.push('### Dependencies', '');
+  const r = x.deps.result;
   switch (x.deps.state) {
     case 'disabled':
       out.push('Dependency audit disabled (input dep-audit: false).', '');
       break;
-    case 'unavailable':
-      out.push(`**Dependency audit unavailable:** ${x.deps.problem}`, '');
-      break;
-    case 'error':
-      out.push(`**Dependency audit failed:** ${x.deps.problem}`, '');
-      break;
     case 'no-lockfile-changes':
       out.push('The branch changes no lockfile: nothing to audit.', '');
       break;
-    case 'ok': {
-      const r = x.deps.result!;
-      out.push(
-        `Audited ${r.lockfilesAudited.join(', ')} (${r.packagesAtHead} packages at HEAD, ${r.packagesChecked} new versions looked up).`,
-        ''
-      );
-      if (r.introduced.length === 0) out.push('No vulnerabilities introduced by this branch.', '');
-      else {
+    case 'unavailable':
+    case 'partial': {
+      const label = x.deps.state === 'partial' ? 'incomplete' : 'unavailable';
+      const why = r && r.gaps.length > 0 ? r.gaps.join(', ') : (x.deps.problem ?? '');
+      out.push(`**Dependency audit ${label}:** ${why}.`, '');
+      if (r && r.failures.length > 0) {
         out.push(
+          'Could not be audited (each on its own; everything else was):',
+          '',
           markdownTable(
-            [
-              'Blocks',
-              'Severity',
-              'Package',
-              'Version',
-              'Advisory',
-              'Fixed in',
-              'Lockfile',
-              'Summary'
-            ],
-            r.introduced.map((v) => [
-              r.blocking.includes(v) ? 'yes' : 'no',
-              v.severity,
-              `${v.ecosystem}:${v.name}`,
-              v.version,
-              [v.id, ...v.aliases].join(', '),
-              v.fixed.join(', ') || '-',
-              v.lockfile,
-              v.summary
-            ])
+            ['What', 'Problem'],
+            r.failures.map((f) => [f.what, f.problem])
           ),
           ''
         );
       }
+      if (r) renderAudit(out, r);
       break;
     }
+    case 'ok':
+      renderAudit(out, r!);
+      break;
   }
   const notes = [...x.scan.notes, ...(x.deps.result?.notes ?? [])];
   if (x.warnings.length > 0) out.push('### Warnings', '', ...x.warnings.map((w) => `- ${w}`), '');
@@ -121,6 +103,45 @@ export function renderSecurityBody(x: SecurityBodyInput): string {
   // branch name) is masked wherever it still appears in the report.
   const body = out.join('\n');
   return x.scan.redact ? x.scan.redact(body) : body;
+}
+
+function renderAudit(out: string[], r: AuditResult): void {
+  const unreadable =
+    r.lockfilesUnreadable.length > 0 ? `; unreadable: ${r.lockfilesUnreadable.join(', ')}` : '';
+  const notLookedUp =
+    r.packagesNotLookedUp > 0 ? `, ${r.packagesNotLookedUp} new versions not looked up` : '';
+  out.push(
+    r.lockfilesAudited.length > 0
+      ? `Audited ${r.lockfilesAudited.join(', ')} (${r.packagesAtHead} packages at HEAD, ${r.packagesChecked} new versions looked up${notLookedUp})${unreadable}.`
+      : `No lockfile could be audited${unreadable}.`,
+    ''
+  );
+  if (r.introduced.length === 0) {
+    if (r.lockfilesAudited.length > 0)
+      out.push(
+        r.completeness === 'ok'
+          ? 'No vulnerabilities introduced by this branch.'
+          : 'No vulnerabilities introduced by this branch in what could be audited.',
+        ''
+      );
+    return;
+  }
+  out.push(
+    markdownTable(
+      ['Blocks', 'Severity', 'Package', 'Version', 'Advisory', 'Fixed in', 'Lockfile', 'Summary'],
+      r.introduced.map((v) => [
+        r.blocking.includes(v) ? 'yes' : 'no',
+        v.severity,
+        `${v.ecosystem}:${v.name}`,
+        v.version,
+        [v.id, ...v.aliases].join(', '),
+        v.fixed.join(', ') || '-',
+        v.lockfile,
+        v.summary
+      ])
+    ),
+    ''
+  );
 }
 
 /** The File column: the (masked) path; 'commit message' for a finding in one. */

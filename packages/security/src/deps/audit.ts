@@ -5,10 +5,18 @@
 // of it was affected at base: an already-known vulnerability is not the
 // branch's doing, an upgrade to a fixed version removes it, a downgrade into
 // an affected range introduces it.
+//
+// Nothing one input does can blind the audit to the others: each lockfile is
+// read on its own, the source answers each package it can, each record is
+// evaluated on its own, and the whole audit has one deadline. What could not
+// be audited is a failure ({what, problem}) beside what was found, and
+// `completeness` says whether the audit saw everything (ok), part (partial)
+// or nothing it was asked to (unavailable).
 
+import { describeError } from '../../../core/src/errors.ts';
 import type { Logger } from '../../../core/src/logger.ts';
 import type { Git } from '../../../git/src/git.ts';
-import { lockfileKindFor } from './lockfile-kinds.ts';
+import { lockfileKindFor, type LockfileKind } from './lockfile-kinds.ts';
 import { fixedVersionsFor } from './osv-match.ts';
 import type { OsvVuln } from './osv-record.ts';
 import {
@@ -18,7 +26,8 @@ import {
   type LockedPackage,
   type PackageRef
 } from './package-ref.ts';
-import { LockfileError, countedList } from './parsed-lockfile.ts';
+import { LockfileError, countedList, type ParsedLockfile } from './parsed-lockfile.ts';
+import { loadRequirementIncludes } from './requirements-txt.ts';
 import {
   assessSeverity,
   blocks,
@@ -27,7 +36,7 @@ import {
   type SeverityThreshold,
   type UnknownSeverityPolicy
 } from './severity.ts';
-import { FeedDataError, type VulnSource } from './vuln-source.ts';
+import type { LookupFailure, QueryResult, VulnSource } from './vuln-source.ts';
 
 export interface VulnFinding {
   /** The advisory id shown first (a GHSA id when the group has one). */
@@ -48,16 +57,47 @@ export interface VulnFinding {
   lockfile: string;
 }
 
+/**
+ * Something the audit could not look at, and why; one line each.
+ * - lockfile: a lockfile at HEAD that could not be read (`what` is its path);
+ * - ecosystem: an ecosystem the source does not hold (`what` is its name);
+ * - lookup: a feed request that failed; budget: the time budget ran out
+ *   (`what` is the request), their package versions were not looked up;
+ * - record: one vulnerability record that could not be read or evaluated
+ *   (`what` names its id or file); everything else was still matched.
+ */
+export interface AuditFailure {
+  kind: 'lockfile' | LookupFailure['kind'];
+  what: string;
+  problem: string;
+}
+
+export type AuditCompleteness = 'ok' | 'partial' | 'unavailable';
+
 export interface AuditResult {
+  /** Lockfiles at HEAD that were read (and whose new packages were looked up as far as `failures` allow). */
   lockfilesAudited: string[];
+  /** Lockfiles at HEAD that could not be read; each is also a failure. */
+  lockfilesUnreadable: string[];
   /** Distinct package versions at HEAD that are new in their lockfile and were looked up. */
   packagesChecked: number;
+  /** Distinct package versions at HEAD that are new in their lockfile and could not be looked up. */
+  packagesNotLookedUp: number;
   /** Distinct package versions at HEAD across the audited lockfiles (unchanged ones need no lookup). */
   packagesAtHead: number;
   introduced: VulnFinding[];
   /** The subset of `introduced` (same objects) at or above the threshold, or of unknown severity. */
   blocking: VulnFinding[];
   notes: string[];
+  /** Everything that could not be audited, in the order met. */
+  failures: AuditFailure[];
+  /**
+   * ok: nothing failed; unavailable: lockfiles changed but none could be read,
+   * or new package versions needed looking up and none could be; partial: the rest.
+   */
+  completeness: AuditCompleteness;
+  /** Why the audit is not complete, in a few words each, for a one-line summary ([] when ok). */
+  gaps: string[];
 }
 
 export interface AuditOptions {
@@ -69,7 +109,21 @@ export interface AuditOptions {
   logger: Logger;
   /** Default 'block': a vulnerability nobody scored blocks at every threshold. */
   unknownSeverity?: UnknownSeverityPolicy;
+  /** One time budget for the whole audit, from its start; what is not looked up by then is a failure. Default: none. */
+  timeBudgetMs?: number;
+  /**
+   * The environment a lockfile may refer to (requirements.txt `${VAR}`): the
+   * allowlisted one the gate gives user commands, never the gate's own.
+   */
+  parseEnv?: NodeJS.ProcessEnv;
 }
+
+/** Options the lockfile parsers may take (requirements.txt includes and `${VAR}`s). */
+interface ParseOptions {
+  includes?: Map<string, string>;
+  env?: NodeJS.ProcessEnv;
+}
+type ParserWithOptions = (text: string, file: string, opts?: ParseOptions) => ParsedLockfile;
 
 interface LockfileSides {
   path: string;
@@ -83,18 +137,35 @@ interface LockfileSides {
 
 export async function auditDependencies(opts: AuditOptions): Promise<AuditResult> {
   const { git, base, head, source, logger } = opts;
+  const deadline =
+    opts.timeBudgetMs === undefined ? undefined : Date.now() + Math.max(0, opts.timeBudgetMs);
   const notes: string[] = [];
+  const failures: AuditFailure[] = [];
   const changed = (await git.changedFiles(base, head))
     .filter((p) => lockfileKindFor(p) !== undefined)
     .sort();
   const texts = new Map<string, { base?: string; head?: string }>();
+  const unreadable = new Map<string, string>();
   for (const path of changed) {
-    texts.set(path, { base: await git.showFile(base, path), head: await git.showFile(head, path) });
+    try {
+      texts.set(path, {
+        base: await git.showFile(base, path),
+        head: await git.showFile(head, path)
+      });
+    } catch (err) {
+      unreadable.set(path, `could not be read from git (${describeError(err)})`);
+    }
   }
   const moves = movedFrom(texts);
   const sides: LockfileSides[] = [];
+  const lockfilesUnreadable: string[] = [];
   for (const path of changed) {
-    const t = texts.get(path)!;
+    const t = texts.get(path);
+    if (t === undefined) {
+      lockfilesUnreadable.push(path);
+      failures.push({ kind: 'lockfile', what: path, problem: unreadable.get(path)! });
+      continue;
+    }
     if (t.head === undefined) {
       if (![...moves.values()].includes(path)) {
         notes.push(`${path}: removed by the branch; nothing to audit`);
@@ -104,7 +175,23 @@ export async function auditDependencies(opts: AuditOptions): Promise<AuditResult
     const from = t.base === undefined ? moves.get(path) : undefined;
     if (from)
       notes.push(`${path}: new at HEAD, compared with ${from}, which the branch removes (a move)`);
-    sides.push(readSides(path, t.head, from ? texts.get(from)!.base : t.base, notes, logger));
+    // Each lockfile on its own: one that cannot be read is its own failure, never the audit's.
+    try {
+      sides.push(
+        await readSides(
+          path,
+          t.head,
+          from ? texts.get(from)!.base : t.base,
+          { git, base, head, env: opts.parseEnv ?? {} },
+          notes,
+          logger
+        )
+      );
+    } catch (err) {
+      const problem = err instanceof LockfileError ? err.problem : describeError(err);
+      lockfilesUnreadable.push(path);
+      failures.push({ kind: 'lockfile', what: path, problem });
+    }
   }
   const lockfilesAudited = sides.map((s) => s.path);
 
@@ -117,37 +204,90 @@ export async function auditDependencies(opts: AuditOptions): Promise<AuditResult
     }
     for (const p of s.baseSameName) lookups.set(pkgKey(p), p);
   }
-  let answers = new Map<string, OsvVuln[]>();
+  let answered: QueryResult = { answers: new Map(), failures: [] };
   if (lookups.size > 0) {
     logger.info(
       `dependency audit: looking up ${lookups.size} package version(s) (${added.size} new at HEAD)`
     );
-    answers = await source.query(
-      [...lookups.values()].map(({ ecosystem, name, version }) => ({ ecosystem, name, version }))
-    );
+    const refs = [...lookups.values()].map(({ ecosystem, name, version }) => ({
+      ecosystem,
+      name,
+      version
+    }));
+    try {
+      answered = await source.query(refs, { deadline });
+    } catch (err) {
+      // A source is not supposed to reject; if one does, nothing it was asked is answered.
+      answered = {
+        answers: new Map(),
+        failures: [
+          {
+            kind: 'lookup',
+            what: 'the vulnerability source',
+            problem: describeError(err),
+            keys: [...lookups.keys()],
+            short: 'lookup failed'
+          }
+        ]
+      };
+    }
   }
-  const answer = (p: PackageRef): OsvVuln[] => {
-    const list = answers.get(pkgKey(p));
-    if (!list) throw new FeedDataError(`the vulnerability source gave no answer for ${pkgKey(p)}`);
-    return list.filter((v) => v.withdrawn === undefined);
-  };
+  const { answers } = answered;
+  const notLookedUp = [...added].filter((k) => !answers.has(k));
+  for (const f of answered.failures) {
+    const skippedNew = f.kind === 'record' ? [] : f.keys.filter((k) => added.has(k));
+    const skippedBase = f.kind === 'record' ? [] : f.keys.filter((k) => !added.has(k));
+    const which = [
+      skippedNew.length > 0
+        ? `${skippedNew.length} new package version(s) not looked up: ${countedList(skippedNew)}`
+        : '',
+      skippedBase.length > 0
+        ? `${skippedBase.length} base version(s) not looked up: ${countedList(skippedBase)}`
+        : ''
+    ].filter((x) => x !== '');
+    failures.push({
+      kind: f.kind,
+      what: f.what,
+      problem: which.length > 0 ? `${f.problem} (${which.join('; ')})` : f.problem
+    });
+  }
+  const answer = (p: PackageRef): OsvVuln[] | undefined =>
+    answers.get(pkgKey(p))?.filter((v) => v.withdrawn === undefined);
 
   const introduced: VulnFinding[] = [];
+  const recordFailures: AuditFailure[] = [];
   let preexisting = 0;
   for (const s of sides) {
     const atBase = new Map<string, Set<string>>();
+    const baseUnknown = new Set<string>();
     for (const p of s.baseSameName) {
-      const ids = atBase.get(canonicalName(p.ecosystem, p.name)) ?? new Set<string>();
-      for (const v of answer(p)) for (const id of idsOf(v)) ids.add(id);
-      atBase.set(canonicalName(p.ecosystem, p.name), ids);
+      const name = canonicalName(p.ecosystem, p.name);
+      const list = answer(p);
+      if (!list) {
+        baseUnknown.add(name);
+        continue;
+      }
+      const ids = atBase.get(name) ?? new Set<string>();
+      for (const v of list) for (const id of idsOf(v)) ids.add(id);
+      atBase.set(name, ids);
     }
     for (const p of s.added) {
-      const known = atBase.get(canonicalName(p.ecosystem, p.name));
-      const fresh = answer(p).filter((v) => !(known && idsOf(v).some((id) => known.has(id))));
-      preexisting += answer(p).length - fresh.length;
-      introduced.push(...groupByAlias(fresh).map((group) => findingFor(group, p, s.path)));
+      const list = answer(p);
+      if (!list) continue; // not looked up: a failure says so
+      const name = canonicalName(p.ecosystem, p.name);
+      const known = atBase.get(name);
+      const fresh = list.filter((v) => !(known && idsOf(v).some((id) => known.has(id))));
+      preexisting += list.length - fresh.length;
+      if (baseUnknown.has(name) && fresh.length > 0)
+        notes.push(
+          `${s.path}: ${p.name} at base could not be looked up, so ${fresh.length} vulnerabilit(ies) of ${p.name}@${p.version} are reported as introduced without that comparison`
+        );
+      introduced.push(
+        ...groupByAlias(fresh).map((group) => findingFor(group, p, s.path, recordFailures, notes))
+      );
     }
   }
+  failures.push(...recordFailures);
   introduced.sort(byGravity);
   const blocking = introduced.filter((f) =>
     blocks(f.severity, opts.failOnSeverity, opts.unknownSeverity ?? 'block')
@@ -168,41 +308,136 @@ export async function auditDependencies(opts: AuditOptions): Promise<AuditResult
     );
   }
   notes.push(...(source.notes?.() ?? []));
-  logger.info(
-    `dependency audit: ${lockfilesAudited.length} lockfile(s), ${added.size} new package version(s), ${introduced.length} vulnerabilit(ies) introduced, ${blocking.length} blocking`
-  );
   const packagesAtHead = new Set(sides.flatMap((s) => [...s.atHead])).size;
+  const packagesChecked = added.size - notLookedUp.length;
+  const completeness: AuditCompleteness =
+    failures.length === 0
+      ? 'ok'
+      : (changed.length > 0 && lockfilesAudited.length === 0 && lockfilesUnreadable.length > 0) ||
+          (packagesChecked === 0 && notLookedUp.length > 0)
+        ? 'unavailable'
+        : 'partial';
+  const gaps = gapsOf({
+    lockfilesAudited,
+    lockfilesUnreadable,
+    added: added.size,
+    notLookedUp,
+    sourceFailures: answered.failures,
+    recordFailures,
+    timeBudgetMs: opts.timeBudgetMs
+  });
+  logger.info(
+    `dependency audit: ${lockfilesAudited.length} lockfile(s), ${added.size} new package version(s), ${introduced.length} vulnerabilit(ies) introduced, ${blocking.length} blocking${completeness === 'ok' ? '' : `; ${completeness}: ${gaps.join(', ')}`}`
+  );
   return {
     lockfilesAudited,
-    packagesChecked: added.size,
+    lockfilesUnreadable,
+    packagesChecked,
+    packagesNotLookedUp: notLookedUp.length,
     packagesAtHead,
     introduced,
     blocking,
-    notes
+    notes,
+    failures,
+    completeness,
+    gaps
   };
 }
 
-function readSides(
+/** The few words each for "dependency audit incomplete: ..." */
+function gapsOf(x: {
+  lockfilesAudited: string[];
+  lockfilesUnreadable: string[];
+  added: number;
+  notLookedUp: string[];
+  sourceFailures: LookupFailure[];
+  recordFailures: AuditFailure[];
+  timeBudgetMs?: number;
+}): string[] {
+  const gaps: string[] = [];
+  const lockfiles = x.lockfilesAudited.length + x.lockfilesUnreadable.length;
+  if (x.lockfilesUnreadable.length > 0)
+    gaps.push(
+      `${x.lockfilesUnreadable.length} of ${lockfiles} lockfile${lockfiles === 1 ? '' : 's'} unreadable`
+    );
+  // A missing ecosystem says it all for its packages; the rest are counted.
+  const byEcosystem = new Set<string>();
+  for (const f of x.sourceFailures.filter((f) => f.kind === 'ecosystem')) {
+    const gap = f.short ?? `${f.what} not looked up`;
+    if (!gaps.includes(gap)) gaps.push(gap);
+    for (const k of f.keys) byEcosystem.add(k);
+  }
+  const rest = x.notLookedUp.filter((k) => !byEcosystem.has(k));
+  if (rest.length > 0) {
+    const why = new Set<string>();
+    for (const f of x.sourceFailures) {
+      if (f.kind !== 'lookup' && f.kind !== 'budget') continue;
+      if (!f.keys.some((k) => rest.includes(k))) continue;
+      why.add(
+        f.kind === 'budget' && x.timeBudgetMs !== undefined
+          ? `time budget of ${Math.round(x.timeBudgetMs / 1000)} s ran out`
+          : (f.short ?? 'lookup failed')
+      );
+    }
+    gaps.push(
+      `${rest.length} of ${x.added} new package version${x.added === 1 ? '' : 's'} not looked up${why.size > 0 ? ` (${[...why].join('; ')})` : ''}`
+    );
+  }
+  const records = new Set([
+    ...x.sourceFailures.filter((f) => f.kind === 'record').map((f) => f.what),
+    ...x.recordFailures.map((f) => f.what)
+  ]);
+  if (records.size > 0)
+    gaps.push(
+      `${records.size} vulnerability record${records.size === 1 ? '' : 's'} unreadable or not evaluated`
+    );
+  return gaps;
+}
+
+interface ReadContext {
+  git: Pick<Git, 'showFile'>;
+  base: string;
+  head: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Parses one side of a lockfile, with what the parser of its kind may take. */
+async function parseSide(
+  kind: LockfileKind,
+  path: string,
+  text: string,
+  rev: string,
+  ctx: ReadContext
+): Promise<ParsedLockfile> {
+  const parse = kind.parse as ParserWithOptions;
+  if (kind.kind !== 'requirements-txt') return parse(text, path);
+  // -r / -c are followed inside the repository, at the same commit, when the parser can.
+  const includes = await loadRequirementIncludes(path, text, (p) => ctx.git.showFile(rev, p), {
+    env: ctx.env
+  });
+  return parse(text, path, { includes, env: ctx.env });
+}
+
+async function readSides(
   path: string,
   headText: string,
   baseText: string | undefined,
+  ctx: ReadContext,
   notes: string[],
   logger: Logger
-): LockfileSides {
+): Promise<LockfileSides> {
   const kind = lockfileKindFor(path)!;
-  // A corrupt lockfile at HEAD throws: the gate decides what that means.
-  const atHead = kind.parse(headText, path);
+  // A corrupt lockfile at HEAD throws: the caller makes it this file's failure.
+  const atHead = await parseSide(kind, path, headText, ctx.head, ctx);
   notes.push(...atHead.notes.map((n) => `${path}: ${n}`));
   let atBase: LockedPackage[] = [];
   if (baseText !== undefined) {
     try {
-      atBase = kind.parse(baseText, path).packages;
+      atBase = (await parseSide(kind, path, baseText, ctx.base, ctx)).packages;
     } catch (err) {
-      if (!(err instanceof LockfileError)) throw err;
       // The branch may be the fix for a broken lockfile; judge HEAD on its own.
-      notes.push(
-        `${path}: corrupt at base (${err.problem}); every package at HEAD is treated as new`
-      );
+      const problem = err instanceof LockfileError ? err.problem : describeError(err);
+      notes.push(`${path}: corrupt at base (${problem}); every package at HEAD is treated as new`);
     }
   }
   const baseKeys = new Set(atBase.map(pkgKey));
@@ -270,17 +505,46 @@ function groupByAlias(vulns: OsvVuln[]): OsvVuln[][] {
   return groups.map((g) => g.members);
 }
 
-function findingFor(group: OsvVuln[], pkg: LockedPackage, lockfile: string): VulnFinding {
+function findingFor(
+  group: OsvVuln[],
+  pkg: LockedPackage,
+  lockfile: string,
+  failures: AuditFailure[],
+  notes: string[]
+): VulnFinding {
   const sorted = [...group].sort(
     (a, b) => primaryRank(a.id) - primaryRank(b.id) || a.id.localeCompare(b.id)
   );
   const primary = sorted[0];
-  const assessed = sorted.map((v) => ({ v, s: assessSeverity(v, pkg) }));
+  // One record that cannot be evaluated is that record's failure: it counts as unscored
+  // (which blocks by default) and without fixes, and the finding is still reported.
+  const guarded = <T>(v: OsvVuln, what: string, fallback: T, f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      failures.push({
+        kind: 'record',
+        what: `OSV record ${v.id}`,
+        problem: `${what} could not be evaluated for ${pkg.name}@${pkg.version} (${describeError(err)})`
+      });
+      return fallback;
+    }
+  };
+  const assessed = sorted.map((v) => ({
+    v,
+    s: guarded(v, 'its severity', { level: 'unknown' as SeverityLevel, source: 'none' }, () =>
+      assessSeverity(v, pkg)
+    )
+  }));
+  for (const { s } of assessed)
+    for (const n of (s as { notes?: string[] }).notes ?? []) if (!notes.includes(n)) notes.push(n);
   // The group is as severe as its most severe scored member; unknown only if none is scored.
   const best = assessed.reduce((m, x) => (rankOf(x.s.level) > rankOf(m.s.level) ? x : m));
   const ids = new Set(sorted.flatMap(idsOf));
   ids.delete(primary.id);
-  const fixed = new Set(sorted.flatMap((v) => fixedVersionsFor(v, pkg)));
+  const fixed = new Set(
+    sorted.flatMap((v) => guarded(v, 'its fixed versions', [], () => fixedVersionsFor(v, pkg)))
+  );
   const finding: VulnFinding = {
     id: primary.id,
     aliases: [...ids].sort(),

@@ -1,10 +1,17 @@
-// CVSS base scores from vector strings, implemented from the FIRST
-// specifications: v3.0/v3.1 (section 7.1 formulas, Appendix A Roundup) and
-// v2 (section 3.2.1). CVSS v4 scores need FIRST's macro-vector lookup tables
-// and are not computed here; callers fall back to other severity data.
+// CVSS base scores from vector strings. v3.0/v3.1 (section 7.1 formulas,
+// Appendix A Roundup) and v2 (section 3.2.1) are implemented here from the
+// FIRST specifications. CVSS v4.0 has no closed formula: its score comes from
+// FIRST's MacroVector lookup table and a severity-distance interpolation, so
+// it is computed by ae-cvss-calculator, which agrees with the reference
+// implementation (github.com/RedHatProductSecurity/cvss-v4-calculator, after
+// its rounding fix) on every one of the 104,976 base vectors. The vector
+// grammar is checked here first, strictly: the library itself accepts
+// incomplete vectors (scoring them 0) and repeated metrics.
+
+import * as aeCvssExports from 'ae-cvss-calculator';
 
 export interface CvssScore {
-  version: '2.0' | '3.0' | '3.1';
+  version: '2.0' | '3.0' | '3.1' | '4.0';
   score: number;
 }
 
@@ -106,4 +113,103 @@ export function cvss2BaseScore(vector: string): CvssScore | undefined {
   const f = impact === 0 ? 0 : 1.176;
   const raw = (0.6 * impact + 0.4 * exploitability - 1.5) * f;
   return { version: '2.0', score: Math.round(raw * 10 + 1e-9) / 10 };
+}
+
+// CVSS v4.0 metrics and their values (FIRST's CVSS v4.0 specification, section
+// 7, and its JSON schema). Base metrics are mandatory and cannot be X.
+const V4_BASE: Record<string, readonly string[]> = {
+  AV: ['N', 'A', 'L', 'P'],
+  AC: ['L', 'H'],
+  AT: ['N', 'P'],
+  PR: ['N', 'L', 'H'],
+  UI: ['N', 'P', 'A'],
+  VC: ['H', 'L', 'N'],
+  VI: ['H', 'L', 'N'],
+  VA: ['H', 'L', 'N'],
+  SC: ['H', 'L', 'N'],
+  SI: ['H', 'L', 'N'],
+  SA: ['H', 'L', 'N']
+};
+const V4_OPTIONAL: Record<string, readonly string[]> = {
+  // Threat
+  E: ['X', 'A', 'P', 'U'],
+  // Environmental
+  CR: ['X', 'H', 'M', 'L'],
+  IR: ['X', 'H', 'M', 'L'],
+  AR: ['X', 'H', 'M', 'L'],
+  MAV: ['X', 'N', 'A', 'L', 'P'],
+  MAC: ['X', 'L', 'H'],
+  MAT: ['X', 'N', 'P'],
+  MPR: ['X', 'N', 'L', 'H'],
+  MUI: ['X', 'N', 'P', 'A'],
+  MVC: ['X', 'H', 'L', 'N'],
+  MVI: ['X', 'H', 'L', 'N'],
+  MVA: ['X', 'H', 'L', 'N'],
+  MSC: ['X', 'H', 'L', 'N'],
+  MSI: ['X', 'S', 'H', 'L', 'N'],
+  MSA: ['X', 'S', 'H', 'L', 'N'],
+  // Supplemental: no effect on the score, accepted so a full vector parses
+  S: ['X', 'N', 'P'],
+  AU: ['X', 'N', 'Y'],
+  R: ['X', 'A', 'U', 'I'],
+  V: ['X', 'D', 'C'],
+  RE: ['X', 'L', 'M', 'H'],
+  U: ['X', 'Clear', 'Green', 'Amber', 'Red']
+};
+
+/**
+ * Whether `vector` is a well-formed CVSS v4.0 vector: the `CVSS:4.0` prefix,
+ * every base metric once with a defined value, optional metrics at most once
+ * with one of their values, nothing else. Metric order is not enforced (the
+ * score does not depend on it, and real records are not always in order).
+ */
+export function isCvss4Vector(vector: string): boolean {
+  const [head, ...parts] = vector.trim().split('/');
+  if (head !== 'CVSS:4.0') return false;
+  const seen = new Set<string>();
+  for (const p of parts) {
+    const kv = /^([A-Z]+):([A-Za-z]+)$/.exec(p);
+    if (!kv || seen.has(kv[1])) return false;
+    const [, name, value] = kv;
+    const allowed = Object.hasOwn(V4_BASE, name)
+      ? V4_BASE[name]
+      : Object.hasOwn(V4_OPTIONAL, name)
+        ? V4_OPTIONAL[name]
+        : undefined;
+    if (!allowed?.includes(value)) return false;
+    seen.add(name);
+  }
+  return Object.keys(V4_BASE).every((k) => seen.has(k));
+}
+
+/**
+ * The library is webpack-built CommonJS whose names Node's ESM loader cannot
+ * see: under Node (and jest) they are on the default export, while ncc's
+ * bundle (dist/) exposes them as named exports and no default. Take whichever
+ * holds the class; finding neither is a packaging defect, and says so.
+ */
+function cvss4Class(): typeof aeCvssExports.Cvss4P0 {
+  const named = aeCvssExports as Partial<typeof aeCvssExports>;
+  const viaDefault = (aeCvssExports as { default?: Partial<typeof aeCvssExports> }).default;
+  const cls = named.Cvss4P0 ?? viaDefault?.Cvss4P0;
+  if (typeof cls !== 'function')
+    throw new Error('ae-cvss-calculator did not load: no Cvss4P0 class among its exports');
+  return cls;
+}
+
+/**
+ * The CVSS v4.0 score of a vector as written: CVSS-B for base metrics only,
+ * CVSS-BT/BE/BTE when the record also carries threat or environmental
+ * metrics (FIRST's nomenclature; v4.0 defines one score per vector, and it is
+ * the one osv-scanner computes). Undefined if the vector is malformed; a
+ * well-formed vector the library fails to score throws (a defect to see, not
+ * a severity to guess).
+ */
+export function cvss4Score(vector: string): CvssScore | undefined {
+  if (!isCvss4Vector(vector)) return undefined;
+  const Cvss4P0 = cvss4Class();
+  const score: unknown = new Cvss4P0(vector.trim()).calculateScores().overall;
+  if (typeof score !== 'number' || !Number.isFinite(score) || score < 0 || score > 10)
+    throw new Error(`ae-cvss-calculator scored ${vector} as ${String(score)}`);
+  return { version: '4.0', score };
 }

@@ -1,8 +1,26 @@
 // Whether an OSV record affects one package version, evaluated exactly as the
 // schema's IsVulnerable pseudocode says: listed in `versions`, or inside a
 // SEMVER/ECOSYSTEM range whose sorted events leave it vulnerable and below
-// any `limit`. A range we cannot evaluate counts as affecting, with a note:
-// an unreadable bound is not evidence of safety.
+// any `limit`. The schema's two special values are honoured where it puts
+// them and nowhere else: "0" in `introduced` sorts before every version, and
+// a `limit` containing "*" is infinity. Every other event value, a
+// `last_affected`, `fixed` or `limit` of "0" included, is a version of the
+// range's type ("0" is 0 in PEP 440, 0.0.0 in SemVer as osv.dev reads it):
+// `last_affected: "0"` leaves only version 0 (and its pre-releases) affected,
+// `limit: "0"` caps the range below version 0: neither covers 0.0.1 or above.
+//
+// Events are sorted by version before evaluation (records need not be
+// sorted); equal versions keep the record's order. Each range of the entry
+// is evaluated on its own, and any one that includes the version is enough.
+// GIT ranges need the repository's commit graph and are skipped; the schema
+// requires such entries to enumerate `versions`, which are matched.
+// `database_specific` (GHSA's `last_known_affected_version_range`) is never
+// read: the schema says it has no effect on evaluation.
+//
+// A range we cannot evaluate (a bound that is not a version of its type, or
+// anything else that stops the evaluation) counts as affecting, with a note
+// naming the record and the event: an unreadable bound is not evidence of
+// safety. Evaluation never throws.
 
 import type { OsvAffected, OsvEvent, OsvRange, OsvVuln } from './osv-record.ts';
 import { canonicalName, type PackageRef } from './package-ref.ts';
@@ -35,7 +53,13 @@ export function matchVuln(vuln: OsvVuln, pkg: PackageRef): MatchResult {
     if ((a.versions ?? []).some((v) => sameVersion(pkg.ecosystem, v, pkg.version)))
       return { affected: true, problems };
     for (const range of a.ranges ?? []) {
-      const r = rangeIncludes(range, pkg.ecosystem, pkg.version);
+      let r: boolean | string | undefined;
+      try {
+        r = rangeIncludes(range, pkg.ecosystem, pkg.version);
+      } catch (e) {
+        // Not expected: rangeIncludes checks every bound before comparing.
+        r = `${range.type} range could not be evaluated (${e instanceof Error ? e.message : String(e)})`;
+      }
       if (r === true) return { affected: true, problems };
       if (typeof r === 'string') {
         problems.push(`${vuln.id}: ${r}; counted as affecting ${pkg.name}@${pkg.version}`);
@@ -44,6 +68,19 @@ export function matchVuln(vuln: OsvVuln, pkg: PackageRef): MatchResult {
     }
   }
   return { affected: false, problems };
+}
+
+type EventKind = 'introduced' | 'fixed' | 'last_affected' | 'limit';
+
+/** One event as evaluated: its kind, and its bound as the order reads it. */
+interface Bound {
+  kind: EventKind;
+  /** The version text compared; undefined for the sentinels. */
+  version?: string;
+  /** `introduced: "0"`, before every version. */
+  beforeAll?: true;
+  /** A `limit` containing "*", after every version. */
+  infinite?: true;
 }
 
 /** true / false, or a string saying why the range cannot be evaluated; undefined for GIT and unknown types. */
@@ -55,20 +92,39 @@ export function rangeIncludes(
   const order = orderFor(ecosystem, range.type);
   if (!order) return undefined;
   if (order.parse(version) === undefined) return `${version} is not a ${order.name} version`;
-  const bad = range.events
-    .map(eventVersion)
-    .find((v) => !isInfinity(v) && v !== '0' && order.parse(v) === undefined);
-  if (bad !== undefined)
-    return `${range.type} range bound ${JSON.stringify(bad)} is not a ${order.name} version`;
-  if (!beforeLimits(range.events, order, version)) return false;
+  const bounds: Bound[] = [];
+  for (const e of range.events) {
+    const b = boundOf(e, order);
+    if (typeof b === 'string') return `${range.type} range ${b}`;
+    bounds.push(b);
+  }
+  if (!beforeLimits(bounds, order, version)) return false;
   let vulnerable = false;
-  for (const evt of sortEvents(range.events, order)) {
-    if (evt.introduced !== undefined && atLeast(order, version, evt.introduced)) vulnerable = true;
-    else if (evt.fixed !== undefined && atLeast(order, version, evt.fixed)) vulnerable = false;
-    else if (evt.last_affected !== undefined && order.compare(version, evt.last_affected) > 0)
+  for (const b of sortBounds(bounds, order)) {
+    if (b.kind === 'introduced' && (b.beforeAll || order.compare(version, b.version!) >= 0))
+      vulnerable = true;
+    else if (b.kind === 'fixed' && order.compare(version, b.version!) >= 0) vulnerable = false;
+    else if (b.kind === 'last_affected' && order.compare(version, b.version!) > 0)
       vulnerable = false;
   }
   return vulnerable;
+}
+
+/** The event's bound, or a string saying why it is not one (naming the event). */
+function boundOf(e: OsvEvent, order: VersionOrder): Bound | string {
+  const kinds = (['introduced', 'fixed', 'last_affected', 'limit'] as const).filter(
+    (k) => e[k] !== undefined
+  );
+  if (kinds.length !== 1 || typeof e[kinds[0]] !== 'string')
+    return `event ${JSON.stringify(e)} must have exactly one of introduced, fixed, last_affected, limit`;
+  const kind = kinds[0];
+  const raw = e[kind]!;
+  if (kind === 'introduced' && raw === '0') return { kind, beforeAll: true };
+  if (kind === 'limit' && raw.includes('*')) return { kind, infinite: true };
+  const v = raw === '0' ? order.zero : raw;
+  if (order.parse(v) === undefined)
+    return `bound ${JSON.stringify(raw)} (${kind}) is not a ${order.name} version`;
+  return { kind, version: v };
 }
 
 /** `fixed` versions above the installed one, lowest first: the upgrade targets. */
@@ -78,10 +134,11 @@ export function fixedVersionsFor(vuln: OsvVuln, pkg: PackageRef): string[] {
     for (const range of a.ranges ?? []) {
       const order = orderFor(pkg.ecosystem, range.type);
       for (const e of range.events) {
-        if (e.fixed === undefined || out.includes(e.fixed)) continue;
+        if (typeof e.fixed !== 'string' || out.includes(e.fixed)) continue;
+        const fixed = e.fixed === '0' && order ? order.zero : e.fixed;
         const comparable =
-          order && order.parse(e.fixed) !== undefined && order.parse(pkg.version) !== undefined;
-        if (!comparable || order.compare(e.fixed, pkg.version) > 0) out.push(e.fixed);
+          order && order.parse(fixed) !== undefined && order.parse(pkg.version) !== undefined;
+        if (!comparable || order.compare(fixed, pkg.version) > 0) out.push(e.fixed);
       }
     }
   }
@@ -93,36 +150,20 @@ export function fixedVersionsFor(vuln: OsvVuln, pkg: PackageRef): string[] {
   );
 }
 
-function eventVersion(e: OsvEvent): string {
-  return e.introduced ?? e.fixed ?? e.last_affected ?? e.limit ?? '';
-}
-
-function isInfinity(v: string): boolean {
-  return v.includes('*');
-}
-
-/** `introduced: "0"` sorts before, and is at or below, every version. */
-function atLeast(order: VersionOrder, v: string, bound: string): boolean {
-  return bound === '0' || order.compare(v, bound) >= 0;
-}
-
-function sortEvents(events: OsvEvent[], order: VersionOrder): OsvEvent[] {
-  const rank = (v: string): number => (v === '0' ? -1 : isInfinity(v) ? 1 : 0);
+/** Sorted by version, `introduced: "0"` first; limits are not part of the timeline. */
+function sortBounds(bounds: Bound[], order: VersionOrder): Bound[] {
   // Array.prototype.sort is stable: equal versions keep the record's order.
-  return [...events]
-    .filter((e) => e.limit === undefined)
+  return bounds
+    .filter((b) => b.kind !== 'limit')
     .sort((a, b) => {
-      const va = eventVersion(a);
-      const vb = eventVersion(b);
-      const ra = rank(va);
-      const rb = rank(vb);
-      if (ra !== 0 || rb !== 0) return ra - rb;
-      return order.compare(va, vb);
+      if (a.beforeAll || b.beforeAll) return (a.beforeAll ? -1 : 0) - (b.beforeAll ? -1 : 0);
+      return order.compare(a.version!, b.version!);
     });
 }
 
-function beforeLimits(events: OsvEvent[], order: VersionOrder, v: string): boolean {
-  const limits = events.filter((e) => e.limit !== undefined).map((e) => e.limit!);
-  if (limits.length === 0) return true; // an implicit limit of "*"
-  return limits.some((l) => isInfinity(l) || order.compare(v, l) < 0);
+/** Below at least one limit; with no limits, below the implicit "*". */
+function beforeLimits(bounds: Bound[], order: VersionOrder, v: string): boolean {
+  const limits = bounds.filter((b) => b.kind === 'limit');
+  if (limits.length === 0) return true;
+  return limits.some((l) => l.infinite || order.compare(v, l.version!) < 0);
 }

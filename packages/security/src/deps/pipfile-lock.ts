@@ -1,13 +1,14 @@
 // Pipfile.lock: JSON with `default` and `develop` maps of name -> {version: "==x"}.
 
-import { LockfileError, countedList, type ParsedLockfile } from './parsed-lockfile.ts';
+import { LockfileError, countedList, isBlank, type ParsedLockfile } from './parsed-lockfile.ts';
 import { isJsonObject } from './json-object.ts';
 import { normalizePypiName, type LockedPackage } from './package-ref.ts';
 
 export function parsePipfileLock(text: string, file: string): ParsedLockfile {
+  if (isBlank(text)) return { packages: [], notes: [] };
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     throw new LockfileError(file, `not valid JSON (${(err as Error).message})`);
   }
@@ -22,8 +23,11 @@ export function parsePipfileLock(text: string, file: string): ParsedLockfile {
       if (!isJsonObject(entry))
         throw new LockfileError(file, `${section}[${JSON.stringify(name)}] is not an object`);
       const v = entry.version;
-      // git, path and editable entries carry no version.
-      if (v === undefined) {
+      // git, path, file and editable entries carry no version, or not one from an index.
+      if (
+        v === undefined ||
+        ['git', 'hg', 'svn', 'bzr', 'path', 'file', 'editable'].some((k) => k in entry)
+      ) {
         unpinned.push(name);
         continue;
       }
@@ -43,7 +47,7 @@ export function parsePipfileLock(text: string, file: string): ParsedLockfile {
   const notes =
     unpinned.length > 0
       ? [
-          `${unpinned.length} entr(ies) without an exact version (git, path or editable) are not auditable: ${countedList(unpinned)}`
+          `${unpinned.length} entr(ies) without an exact version from an index (git, path, file or editable) are not auditable: ${countedList(unpinned)}`
         ]
       : [];
   return { packages, notes };

@@ -8,7 +8,7 @@ import { isJsonObject } from './json-object.ts';
 export function packageTables(text: string, file: string): Record<string, unknown>[] {
   let doc: Record<string, unknown>;
   try {
-    doc = parseToml(text) as Record<string, unknown>;
+    doc = parseToml(text.replace(/^\uFEFF/, '')) as Record<string, unknown>;
   } catch (err) {
     throw new LockfileError(file, `not valid TOML (${(err as Error).message})`);
   }

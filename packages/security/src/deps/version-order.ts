@@ -11,6 +11,12 @@ export interface VersionOrder {
   /** Sign of a - b for two versions this order parses. */
   compare(a: string, b: string): number;
   name: string;
+  /**
+   * How this order spells the version "0" of an OSV range event other than
+   * `introduced` (where "0" is the schema's sentinel, before every version).
+   * SemVer has no "0": osv.dev pads it to 0.0.0, and so do we.
+   */
+  zero: string;
 }
 
 function semverOf(v: string): SemVer | null {
@@ -19,12 +25,14 @@ function semverOf(v: string): SemVer | null {
 
 export const SEMVER_ORDER: VersionOrder = {
   name: 'SemVer',
+  zero: '0.0.0',
   parse: (v) => semverOf(v) ?? undefined,
   compare: (a, b) => semverCompare(semverOf(a)!, semverOf(b)!)
 };
 
 export const PEP440_ORDER: VersionOrder = {
   name: 'PEP 440',
+  zero: '0',
   parse: (v) => pep440Valid(v) ?? undefined,
   // The library returns any magnitude; callers rely on the sign only.
   compare: (a, b) => Math.sign(pep440Compare(a, b))
