@@ -4,7 +4,7 @@
 // (tests/fixtures/patch-projects/<kind>/main), then branches off that main
 // (<kind>/<branch>: files written over the tree, plus the deletions listed
 // here; a rename is a deletion plus the edited file at its new path), then main
-// moves on with an unrelated commit (<kind>/main-later) that edits a line the
+// moves on with an unrelated commit (<kind>/main-later.patch, git apply) that edits a line the
 // branches keep, so a two-dot diff would count it and the merge-base diff does
 // not. Every branch gets a clone of its own with the branch checked out, and
 // the project's real coverage tool runs there and writes its reports.
@@ -235,18 +235,24 @@ function toolEnv(scratch: string): NodeJS.ProcessEnv {
   };
 }
 
-/** The source files main's later commit edits (its fixture dir less CHANGES.md), repository paths. */
+/** The source files main's later commit edits (its patch's files less CHANGES.md), repository paths. */
 export function mainLaterSources(kind: ProjectKind): string[] {
-  const dir = join(FIXTURES, kind, 'main-later');
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name !== 'CHANGES.md')
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
+  const patch = readFileSync(join(FIXTURES, kind, 'main-later.patch'), 'utf8');
+  return [...patch.matchAll(/^\+\+\+ b\/(.+)$/gm)]
+    .map((m) => m[1])
+    .filter((p) => p !== 'CHANGES.md')
     .sort();
 }
 
-/** Writes a fixture dir's files over the work tree. */
+/**
+ * Changes the work tree as a fixture says: a dir's files written over it, or,
+ * for a small edit of main's files (main-later, docs-only), `<dir>.patch`
+ * applied with git apply.
+ */
 function overlay(kind: ProjectKind, dir: string, work: string): void {
-  cpSync(join(FIXTURES, kind, dir), work, { recursive: true });
+  const patch = join(FIXTURES, kind, `${dir}.patch`);
+  if (existsSync(patch)) git(work, 'apply', '--whitespace=nowarn', patch);
+  else cpSync(join(FIXTURES, kind, dir), work, { recursive: true });
 }
 
 /**
