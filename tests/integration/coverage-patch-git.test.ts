@@ -13,6 +13,24 @@ import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 
 afterAll(cleanupTempDirs);
 
+/** A clone of `feature` `depth` commits deep, with origin/main fetched `mainDepth` deep. */
+function shallowClone(repo: TestRepo, depth: number, mainDepth: number): string {
+  const dir = join(tempDir('qg-shallow-'), 'w');
+  git(
+    repo.root,
+    'clone',
+    '-q',
+    '--depth',
+    String(depth),
+    '--branch',
+    'feature',
+    `file://${repo.origin}`,
+    dir
+  );
+  git(dir, 'fetch', '-q', '--depth', String(mainDepth), 'origin', 'main:refs/remotes/origin/main');
+  return dir;
+}
+
 const ENV = { ...process.env, ...GIT_ENV };
 const PY = '/usr/bin/python3';
 const HAS_DIFF_COVER =
@@ -192,19 +210,7 @@ describe('changedLines on real repositories', () => {
   it('fails in one line when a shallow clone lacks the merge-base', async () => {
     const { repo } = branchAfterMainMoved();
     repo.git('push', '-q', 'origin', 'main', 'feature');
-    const dir = join(tempDir('qg-shallow-'), 'w');
-    git(
-      repo.root,
-      'clone',
-      '-q',
-      '--depth',
-      '1',
-      '--branch',
-      'feature',
-      `file://${repo.origin}`,
-      dir
-    );
-    git(dir, 'fetch', '-q', '--depth', '1', 'origin', 'main:refs/remotes/origin/main');
+    const dir = shallowClone(repo, 1, 1);
     const e = await rejection(changedLines(new Git(dir, { env: ENV }), 'origin/main', 'HEAD'));
     expect(e.message).toMatch(/no merge-base of "origin\/main" and "HEAD" in this shallow clone/);
     expect(e.message).toMatch(/fetch-depth: 0/);
@@ -214,19 +220,7 @@ describe('changedLines on real repositories', () => {
   it('works in a shallow clone deep enough to hold the merge-base', async () => {
     const { repo, forkPoint } = branchAfterMainMoved();
     repo.git('push', '-q', 'origin', 'main', 'feature');
-    const dir = join(tempDir('qg-shallow-'), 'w');
-    git(
-      repo.root,
-      'clone',
-      '-q',
-      '--depth',
-      '5',
-      '--branch',
-      'feature',
-      `file://${repo.origin}`,
-      dir
-    );
-    git(dir, 'fetch', '-q', '--depth', '3', 'origin', 'main:refs/remotes/origin/main');
+    const dir = shallowClone(repo, 5, 3);
     expect(existsSync(join(dir, '.git/shallow'))).toBe(true);
     const r = await changedLines(new Git(dir, { env: ENV }), 'origin/main', 'HEAD');
     expect(r.base).toBe(forkPoint);

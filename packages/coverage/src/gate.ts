@@ -80,7 +80,9 @@ export async function evaluateCoverage(
   }
   const report = measured.report;
   const patch = await patchOutcome(changed, report, config);
-  if (patch.error) notes.push(`patch coverage not measured: ${patch.error}`);
+  // git's and the mapping's words can carry the branch's file names: masked like every output.
+  if (patch.error)
+    notes.push(await redactText(`patch coverage not measured: ${patch.error}`, ctx.env));
   const backend = stateBackendFor(config.state, config.baseRef, ctx, cred);
   const repo = config.repository;
   const branch = ctx.event.headRef || rev.branch || 'HEAD';

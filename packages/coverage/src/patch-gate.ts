@@ -142,8 +142,7 @@ export function patchFields(o: PatchOutcome, config: CoverageGateConfig): Frontm
   const c = o.coverage;
   return {
     patch_floor: config.patchFloor,
-    patch_coverage:
-      c && c.percent !== null ? Math.round(Number((c.percent * 100).toPrecision(12))) / 100 : null,
+    patch_coverage: c && c.percent !== null ? toHundredths(c.percent) / 100 : null,
     patch_lines: c ? c.lines : null,
     patch_covered: c ? c.covered : null,
     patch_missing: c ? missingList(c) : [],
@@ -212,5 +211,4 @@ export async function renderPatchSection(
 /** Files the body's table lists. */
 const MAX_BODY_FILES = 50;
 
-const formatPercent = (x: number): string =>
-  `${(Math.round(Number((x * 100).toPrecision(12))) / 100).toFixed(2)}%`;
+const formatPercent = (x: number): string => `${(toHundredths(x) / 100).toFixed(2)}%`;

@@ -275,18 +275,27 @@ export class JsonStreamParser {
     return pm === MODE_EACH ? MODE_BUILD : MODES[this.visitor.select(this.path)];
   }
 
+  /**
+   * The end of the number starting at chunk[i] when the chunk holds all of
+   * it (checked: an invalid number fails), else -1 (the token path reads it).
+   */
+  private wholeNumber(chunk: Buffer, i: number): number {
+    const n = chunk.length;
+    let j = i + 1;
+    while (j < n && NUM_CHAR[chunk[j]]) j++;
+    if (j >= n) return -1;
+    if (!validNumber(chunk, i, j))
+      this.fail(`invalid number '${chunk.toString('latin1', i, j)}'`, this.base + i);
+    return j;
+  }
+
   private startValue(chunk: Buffer, i: number): number {
     const c = chunk[i];
     const d = this.types.length;
     if (d > 0 && this.modes[d - 1] === MODE_SKIP && (isDigit(c) || c === 0x2d)) {
       // Fast path for the bulk of coverage JSON: numbers in arrays nobody reads.
-      const n = chunk.length;
-      let j = i + 1;
-      while (j < n && NUM_CHAR[chunk[j]]) j++;
-      if (j < n) {
-        if (!validNumber(chunk, i, j)) {
-          this.fail(`invalid number '${chunk.toString('latin1', i, j)}'`, this.base + i);
-        }
+      const j = this.wholeNumber(chunk, i);
+      if (j >= 0) {
         this.expect = E_COMMA_OR_CLOSE;
         return j;
       }
@@ -298,13 +307,8 @@ export class JsonStreamParser {
       (isDigit(c) || c === 0x2d)
     ) {
       // Fast path for arrays of numbers read one by one: no token state, no select.
-      const n = chunk.length;
-      let j = i + 1;
-      while (j < n && NUM_CHAR[chunk[j]]) j++;
-      if (j < n) {
-        if (!validNumber(chunk, i, j)) {
-          this.fail(`invalid number '${chunk.toString('latin1', i, j)}'`, this.base + i);
-        }
+      const j = this.wholeNumber(chunk, i);
+      if (j >= 0) {
         const v = numberValue(chunk, i, j);
         this.path[d - 1] = this.indexes[d - 1]++;
         this.path.length = d;
