@@ -16,6 +16,7 @@ import { matchVuln } from '../../packages/security/src/deps/osv-match.ts';
 import type { OsvVuln } from '../../packages/security/src/deps/osv-record.ts';
 import type { VulnSource } from '../../packages/security/src/deps/vuln-source.ts';
 import { auditRepo, packageLock, type AuditRepo } from '../helpers/deps-repo.ts';
+import { osvRecord } from '../fixtures/osv-records/load.ts';
 import { cleanupTempDirs, tempDir } from '../helpers/tmp.ts';
 import {
   JINJA_GHSA,
@@ -292,5 +293,22 @@ describe('isolation: records and sources', () => {
       }
     ]);
     expect(res.gaps).toEqual(['1 of 1 new package version not looked up (lookup failed)']);
+  });
+});
+
+describe('the CVSS v4.0 calculator loads when there is something to score', () => {
+  // This file never loads it itself: the audit must (in a bundle it is a chunk of its own).
+  it('a v4-only critical record found by the audit is scored 9.3 from its vector, not unknown', async () => {
+    const r = await repo(
+      { 'requirements.txt': 'requests==2.31.0\n' },
+      { 'requirements.txt': 'requests==2.31.0\nv4-only-critical==1.1\n' }
+    );
+    const res = await audit(r, {
+      source: offlineDb([], [osvRecord('cvss-v4-only-critical.json')]).source
+    });
+    expect(res.failures).toEqual([]);
+    expect(res.blocking.map((f) => [f.id, f.severity])).toEqual([
+      ['GHSA-test-v4cr-it93', 'critical']
+    ]);
   });
 });

@@ -11,6 +11,10 @@ import {
   isCvss4Vector
 } from '../../packages/security/src/deps/cvss.ts';
 import { levelFromCvss } from '../../packages/security/src/deps/severity.ts';
+import { loadCvss4 } from '../../packages/security/src/deps/cvss.ts';
+
+// The calculator loads on demand (the audit loads it before scoring).
+beforeAll(loadCvss4);
 
 describe('CVSS v4.0 score (FIRST MacroVector lookup, via ae-cvss-calculator)', () => {
   it.each([

@@ -9,6 +9,10 @@ import {
 } from '../../packages/security/src/deps/severity.ts';
 import { record } from '../fixtures/osv/records.ts';
 import { osvRecord } from '../fixtures/osv-records/load.ts';
+import { loadCvss4 } from '../../packages/security/src/deps/cvss.ts';
+
+// The calculator loads on demand (the audit loads it before scoring).
+beforeAll(loadCvss4);
 
 const blocksAt = (file: string, threshold: SeverityThreshold): boolean =>
   blocks(assessSeverity(osvRecord(file)).level, threshold);

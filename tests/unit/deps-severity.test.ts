@@ -9,6 +9,10 @@ import {
   levelFromLabel
 } from '../../packages/security/src/deps/severity.ts';
 import { record } from '../fixtures/osv/records.ts';
+import { loadCvss4 } from '../../packages/security/src/deps/cvss.ts';
+
+// The calculator loads on demand (the audit loads it before scoring).
+beforeAll(loadCvss4);
 
 describe('CVSS v3.x base score (FIRST formulas)', () => {
   it.each([

@@ -67,6 +67,11 @@ export async function resolveBranchRange(
   log: Logger
 ): Promise<BranchRange> {
   const notes: string[] = [];
+  // Questions that do not wait for each other go to git at once (each is a process
+  // start): the remotes and where the shallow file is, while the tip is resolved.
+  const remotes = git.remotes();
+  remotes.catch(() => undefined); // awaited below, after the tip is known to exist
+  git.isShallow().catch(() => undefined); // only asks git where the file is; read again below
   const head = await git.resolveCommit(opts.headRef);
   if (!head)
     throw new ConfigurationError(
@@ -75,7 +80,7 @@ export async function resolveBranchRange(
       opts.headRef
     );
 
-  const hasRemote = (await git.remotes()).includes(opts.remote);
+  const hasRemote = (await remotes).includes(opts.remote);
   let fetched = false;
   if (hasRemote) {
     // Always refresh the target: the merge-base must be against current main.

@@ -36,6 +36,7 @@ import {
   type SeverityThreshold,
   type UnknownSeverityPolicy
 } from './severity.ts';
+import { loadCvss4 } from './cvss.ts';
 import type { LookupFailure, QueryResult, VulnSource } from './vuln-source.ts';
 
 export interface VulnFinding {
@@ -257,6 +258,8 @@ export async function auditDependencies(opts: AuditOptions): Promise<AuditResult
   const introduced: VulnFinding[] = [];
   const recordFailures: AuditFailure[] = [];
   let preexisting = 0;
+  // The CVSS v4.0 calculator is loaded only when there is a vulnerability to score.
+  if (sides.some((s) => s.added.some((p) => (answer(p)?.length ?? 0) > 0))) await loadCvss4();
   for (const s of sides) {
     const atBase = new Map<string, Set<string>>();
     const baseUnknown = new Set<string>();
