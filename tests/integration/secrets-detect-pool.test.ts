@@ -67,8 +67,9 @@ describe('secrets detection in worker threads', () => {
         head,
         timeoutMs: 120_000,
         workers,
-        // Small chunks: the range is dozens of them, cut inside files too.
-        limits: { targetChars: 4096, overlapChars: 1024 }
+        // Small chunks: the range is dozens of them, cut inside files too; small segments, so the workers start.
+        limits: { targetChars: 4096, overlapChars: 1024 },
+        segmentBytes: 4096
       });
     const alone = await run(0);
     const pooled = await run(2);

@@ -70,6 +70,17 @@ export interface AddedLinesParserOptions {
   binaryTextPerFile?: number;
   /** Printable text taken out of all binary files of the range at most. */
   binaryTextTotal?: number;
+  /**
+   * The caller knows the input holds no NUL byte (a segment checked with
+   * indexOf): every file is text, so added lines are not held back to sniff
+   * the file's kind (the result is the same; takeAddedRun needs it).
+   */
+  noNul?: boolean;
+  /**
+   * The binary text taken so far, for parsers that read one range's output
+   * in pieces, in order (each counts against binaryTextTotal).
+   */
+  binaryBudget?: { used: number };
 }
 
 /** A run of added text lines handed on as one record (`runs` option) holds at most this many characters. */
@@ -97,6 +108,18 @@ export interface AddedLinesStats {
 }
 
 export const MAX_LISTED_BINARIES = 1000;
+
+export function emptyAddedLinesStats(): AddedLinesStats {
+  return {
+    commits: 0,
+    linesAdded: 0,
+    bytesAdded: 0,
+    binaryFiles: 0,
+    binaries: [],
+    binaryTextCapped: 0,
+    utf16Files: 0
+  };
+}
 
 /** What git prints before each commit; \x01 can begin no diff line and no header git writes. */
 const MARKER = '\x01QG-COMMIT ';
@@ -277,15 +300,7 @@ export function sniffNulContent(
  * Feed it lines (without '\n'); it calls `emit` for every added line.
  */
 export class AddedLinesParser {
-  readonly stats: AddedLinesStats = {
-    commits: 0,
-    linesAdded: 0,
-    bytesAdded: 0,
-    binaryFiles: 0,
-    binaries: [],
-    binaryTextCapped: 0,
-    utf16Files: 0
-  };
+  readonly stats: AddedLinesStats = emptyAddedLinesStats();
   private readonly emit: (line: AddedLine) => void;
   private readonly opts: AddedLinesParserOptions;
   private commit = '';
@@ -298,7 +313,8 @@ export class AddedLinesParser {
   private sawNul = false;
   private binaryEntry: SkippedBinary | undefined;
   private fileText = 0;
-  private totalBinaryText = 0;
+  /** Printable text taken out of binary files so far (shared when the caller gives one: binaryBudget). */
+  private readonly budget: { used: number };
   private authorDate = '';
   private file: string | undefined;
   private inFile = false;
@@ -319,6 +335,7 @@ export class AddedLinesParser {
   constructor(emit: (line: AddedLine) => void, opts: AddedLinesParserOptions = {}) {
     this.emit = emit;
     this.opts = opts;
+    this.budget = opts.binaryBudget ?? { used: 0 };
   }
 
   /**
@@ -363,6 +380,46 @@ export class AddedLinesParser {
       return;
     }
     this.emitLine(lineNo, text, undefined, count);
+  }
+
+  /**
+   * Starts in the middle of the log, as if `commit`'s marker line had just
+   * been read and its message were over: for a segment of git's output that
+   * begins at a file's `diff` header (the commit is not counted again).
+   */
+  resume(commit: string, authorDate: string): void {
+    this.commit = commit;
+    this.authorDate = authorDate;
+    this.inMessage = false;
+  }
+
+  /**
+   * feedAddedRun for a caller that keeps the text itself (as bytes, '+'
+   * prefixes removed, lines joined by '\n', `byteLength` long): the record
+   * feedAddedRun would emit, without its text, with the same bookkeeping
+   * (line numbers, blocks, stats). Only when takesRun and with `noNul`.
+   */
+  takeAddedRun(count: number, byteLength: number): Omit<AddedLine, 'text'> {
+    if (!this.opts.noNul || !this.takesRun)
+      throw new Error('takeAddedRun needs a text file of a NUL-free input, inside a hunk');
+    const lineNo = this.nextLine;
+    this.nextLine += count;
+    const file = this.file as string;
+    const last = this.lastEmitted;
+    if (!last || (last.line + 1 !== lineNo && last.line !== lineNo) || last.file !== file)
+      this.block++;
+    this.lastEmitted = { file, line: lineNo + count - 1 };
+    this.stats.linesAdded += count;
+    this.stats.bytesAdded += byteLength + 1;
+    const rec: Omit<AddedLine, 'text'> = {
+      commit: this.commit,
+      authorDate: this.authorDate,
+      file,
+      line: lineNo,
+      block: this.block
+    };
+    if (count > 1) rec.lines = count;
+    return rec;
   }
 
   /**
@@ -443,7 +500,7 @@ export class AddedLinesParser {
     this.deleted = false;
     this.added = false;
     this.parents = parents;
-    this.sniffing = true;
+    this.sniffing = this.opts.noNul !== true;
     this.sniffed = 0;
     this.sawNul = false;
     this.mode = 'text';
@@ -540,7 +597,7 @@ export class AddedLinesParser {
     const total = this.opts.binaryTextTotal ?? BINARY_TEXT_TOTAL;
     if (this.binaryEntry?.capped) return;
     const fileRoom = perFile - this.fileText;
-    const totalRoom = total - this.totalBinaryText;
+    const totalRoom = total - this.budget.used;
     const binding = fileRoom <= totalRoom ? 'file' : 'total';
     const room = Math.min(fileRoom, totalRoom);
     if (room <= 0) {
@@ -550,7 +607,7 @@ export class AddedLinesParser {
     const { runs, cut } = printableRuns(bytes, MIN_TEXT_RUN, room);
     for (const r of runs) {
       this.fileText += r.length;
-      this.totalBinaryText += r.length;
+      this.budget.used += r.length;
       this.emitLine(lineNo, r, 'binary-text');
     }
     if (cut) this.capBinary(binding);
@@ -803,20 +860,231 @@ function endGroup(pgid: number, graceMs = 2000): void {
   t.unref();
 }
 
+/** A piece of git's output that a parser can start on by itself (see LogSegmenter). */
+export interface LogSegment {
+  /** Whole lines of git's output; the first is a commit marker or a file's `diff` header. */
+  bytes: Buffer;
+  /** The commit the first line belongs to ('' before the first marker): for AddedLinesParser.resume(). */
+  commit: string;
+  authorDate: string;
+  /** Whether a NUL byte occurs in it (binary or UTF-16 content, or text holding a NUL). */
+  nul: boolean;
+}
+
+/** Where a segment may start: a line beginning a commit or a file's diff (no body line can begin so). */
+const SEGMENT_STARTS = [Buffer.from(`\n${MARKER}`, 'latin1'), Buffer.from('\ndiff --', 'latin1')];
+const MARKER_BYTES = Buffer.from(MARKER, 'latin1');
+const EMPTY = Buffer.alloc(0);
+
 /**
- * Yields the added lines of base..head in batches, and returns the stats once
- * the range is exhausted. git runs in its own process group; a timeout, an
- * abort, or a consumer that stops early ends the group. Any failure throws GitError.
+ * Cuts git's `log -p` output (addedLinesArgs) into segments of at least
+ * `target` bytes, each starting at a commit marker or a file's `diff` line,
+ * so that each can be parsed on its own (by another thread) and a file is
+ * never split: every line of a diff body begins with '+', '-', ' ' or '\',
+ * and message lines with a space, so a line beginning with the marker or
+ * `diff --` is a header wherever it occurs. A file larger than `target` is
+ * one segment.
  */
-export async function* streamAddedLines(
-  opts: AddedLinesOptions
-): AsyncGenerator<AddedLine[], AddedLinesStats, undefined> {
+export class LogSegmenter {
+  private readonly target: number;
+  /** Bytes since the last cut, and how many. */
+  private parts: Buffer[] = [];
+  private size = 0;
+  /** Where in those bytes a cut may be (a segment is at least `target` bytes long). */
+  private searchFrom: number;
+  private commit = '';
+  private authorDate = '';
+
+  constructor(target = 1 << 20) {
+    this.target = Math.max(1, target);
+    this.searchFrom = this.target - 1;
+  }
+
+  /** Adds git's next bytes; returns the segments now complete. */
+  push(chunk: Buffer): LogSegment[] {
+    const out: LogSegment[] = [];
+    let data = chunk;
+    for (;;) {
+      const dataAt = this.size;
+      this.parts.push(data);
+      this.size += data.length;
+      if (this.size <= this.searchFrom) {
+        this.keepTail(data);
+        return out;
+      }
+      // Searched: the new bytes, and where they meet the last few before them (a needle may lie across).
+      let cut = -1;
+      const first = (hay: Buffer, hayAt: number, below = Infinity): void => {
+        const from = Math.max(0, this.searchFrom - hayAt);
+        for (const needle of SEGMENT_STARTS) {
+          const at = hay.indexOf(needle, from);
+          if (at >= 0 && at < below && (cut < 0 || hayAt + at < cut)) cut = hayAt + at;
+        }
+      };
+      if (this.tail.length > 0)
+        first(
+          Buffer.concat([this.tail, data.subarray(0, 16)]),
+          dataAt - this.tail.length,
+          this.tail.length
+        );
+      if (cut < 0) first(data, dataAt);
+      if (cut < 0) {
+        this.keepTail(data);
+        return out;
+      }
+      const at = cut + 1;
+      out.push(this.take(at));
+      data = this.rest;
+      this.rest = EMPTY;
+      if (data.length === 0) return out;
+    }
+  }
+
+  /** The rest of the output (undefined when there is none). */
+  end(): LogSegment | undefined {
+    return this.size === 0 ? undefined : this.take(this.size);
+  }
+
+  /** The last bytes before the next chunk (at most 16: a needle's length). */
+  private tail: Buffer = EMPTY;
+  /** After take(): the bytes past the cut. */
+  private rest: Buffer = EMPTY;
+
+  private keepTail(data: Buffer): void {
+    this.tail =
+      data.length >= 16
+        ? Buffer.from(data.subarray(data.length - 16))
+        : Buffer.concat([this.tail, data]).subarray(-16);
+  }
+
+  /** The first `at` pending bytes as a segment (copied once, into memory of their own: a segment may be transferred to another thread); the rest in `rest`. */
+  private take(at: number): LogSegment {
+    const bytes = Buffer.from(new ArrayBuffer(at));
+    let o = 0;
+    for (const part of this.parts) {
+      if (o >= at) {
+        this.rest = this.rest.length > 0 ? Buffer.concat([this.rest, part]) : part;
+        continue;
+      }
+      const n = Math.min(part.length, at - o);
+      part.copy(bytes, o, 0, n);
+      o += n;
+      if (n < part.length) this.rest = part.subarray(n);
+    }
+    const seg: LogSegment = {
+      bytes,
+      commit: this.commit,
+      authorDate: this.authorDate,
+      nul: bytes.includes(0)
+    };
+    // The commit the next segment starts in: the last marker of this one, if any.
+    const lastMarker = bytes.lastIndexOf(SEGMENT_STARTS[0]);
+    const markerAt = lastMarker >= 0 ? lastMarker + 1 : bytes.indexOf(MARKER_BYTES) === 0 ? 0 : -1;
+    if (markerAt >= 0) {
+      const eol = bytes.indexOf(10, markerAt);
+      const [sha, date] = bytes
+        .toString('utf8', markerAt + MARKER_BYTES.length, eol < 0 ? bytes.length : eol)
+        .split(' ');
+      this.commit = sha ?? '';
+      this.authorDate = date ?? '';
+    }
+    this.parts = [];
+    this.size = 0;
+    this.tail = EMPTY;
+    this.searchFrom = this.target - 1;
+    return seg;
+  }
+}
+
+/**
+ * Feeds whole lines of git's output to a parser (the text decoded once per
+ * call; each line's bytes at hand for the lines the parser wants raw), and
+ * added lines of a text file as runs (the `runs` option).
+ */
+export class LineFeeder {
+  private readonly parser: AddedLinesParser;
+  private readonly runs: boolean;
+  private readonly decoder = new StringDecoder('utf8');
+  private carry = '';
+  private rawCarry: Buffer[] = [];
+
+  constructor(parser: AddedLinesParser, runs: boolean) {
+    this.parser = parser;
+    this.runs = runs;
+  }
+
+  write(chunk: Buffer): void {
+    const parser = this.parser;
+    const text = this.decoder.write(chunk);
+    let start = 0;
+    let rawStart = 0;
+    let nl = text.indexOf('\n');
+    while (nl >= 0) {
+      if (this.runs && this.carry === '' && text.charCodeAt(start) === 43 && parser.takesRun) {
+        // Added lines of a text file: as many whole '+' lines of this chunk as fit one run.
+        let end = nl;
+        let count = 1;
+        for (;;) {
+          const after = end + 1;
+          if (after - start >= MAX_RUN_CHARS || text.charCodeAt(after) !== 43) break;
+          const next = text.indexOf('\n', after);
+          if (next < 0) break;
+          end = next;
+          count++;
+        }
+        const body = text.slice(start + 1, end);
+        // The bytes move on by as many newlines (a 0x0A byte is always a '\n' of the text).
+        const rawRunStart = rawStart;
+        for (let k = 0; k < count; k++) rawStart = chunk.indexOf(10, rawStart) + 1;
+        parser.feedAddedRun(
+          count > 1 ? body.replaceAll('\n+', '\n') : body,
+          count,
+          chunk.subarray(rawRunStart, rawStart - 1)
+        );
+        start = end + 1;
+        nl = text.indexOf('\n', start);
+        continue;
+      }
+      const rawNl = chunk.indexOf(10, rawStart);
+      const line = this.carry === '' ? text.slice(start, nl) : this.carry + text.slice(start, nl);
+      const raw = parser.wantsRaw ? this.rawLine(chunk, rawStart, rawNl) : undefined;
+      this.carry = '';
+      this.rawCarry = [];
+      parser.feed(line, raw);
+      start = nl + 1;
+      rawStart = rawNl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    this.carry += text.slice(start);
+    if (rawStart < chunk.length) this.rawCarry.push(chunk.subarray(rawStart));
+  }
+
+  /** The last line (without a newline), then the parser's end. */
+  end(): void {
+    this.carry += this.decoder.end();
+    if (this.carry !== '')
+      this.parser.feed(this.carry, this.parser.wantsRaw ? Buffer.concat(this.rawCarry) : undefined);
+    this.carry = '';
+    this.rawCarry = [];
+    this.parser.end();
+  }
+
+  private rawLine(chunk: Buffer, from: number, to: number): Buffer {
+    if (this.rawCarry.length === 0) return chunk.subarray(from, to);
+    return Buffer.concat([...this.rawCarry, chunk.subarray(from, to)]);
+  }
+}
+
+/**
+ * git's `log -p` output of base..head (addedLinesArgs), as git writes it.
+ * git runs in its own process group; a timeout, an abort, or a consumer that
+ * stops early ends the group. Any failure throws GitError.
+ */
+async function* gitLogOutput(opts: AddedLinesOptions): AsyncGenerator<Buffer, void, undefined> {
   if (!isSha(opts.base) || !isSha(opts.head)) {
     throw new GitError('added lines: base and head must be full commit shas', []);
   }
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const batchLines = opts.batchLines ?? 4096;
-  const batchChars = opts.batchChars ?? 1 << 20;
   const args = addedLinesArgs(opts.base, opts.head, { messages: opts.messages });
   const env: NodeJS.ProcessEnv = {
     ...(opts.env ?? process.env),
@@ -862,6 +1130,57 @@ export async function* streamAddedLines(
     child.on('close', (code) => resolve({ code }));
   });
 
+  let finished = false;
+  try {
+    try {
+      for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
+    } catch (err) {
+      // A destroyed stream (timeout/abort) ends the loop with an error; the cause is reported below.
+      if (!stopped) throw err;
+    }
+    const result = await exited;
+    if (stopped === 'timeout') throw new GitError(`git log timed out after ${timeoutMs} ms`, args);
+    if (stopped === 'abort') throw new GitError('git log was aborted', args);
+    if (result.error)
+      throw new GitError(`git could not be started (${result.error}); is git installed?`, args);
+    if (result.code !== 0) {
+      const line = firstErrorLine(stderr) ?? `exit code ${result.code}`;
+      throw new GitError(`git log failed: ${line}`, args);
+    }
+    finished = true;
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    // A consumer that stopped early (or threw) leaves git running: end it.
+    if (!finished && pgid !== undefined) stop(stopped ?? 'abort');
+    if (finished && pgid !== undefined) liveGroups.delete(pgid);
+  }
+}
+
+/**
+ * git's `log -p` output of base..head in segments (LogSegmenter) of at
+ * least `segmentBytes` (default 1 MiB), each of which a parser can read by
+ * itself. Failures as gitLogOutput's.
+ */
+export async function* streamLogSegments(
+  opts: AddedLinesOptions & { segmentBytes?: number }
+): AsyncGenerator<LogSegment, void, undefined> {
+  const segmenter = new LogSegmenter(opts.segmentBytes);
+  for await (const chunk of gitLogOutput(opts)) for (const seg of segmenter.push(chunk)) yield seg;
+  const last = segmenter.end();
+  if (last) yield last;
+}
+
+/**
+ * Yields the added lines of base..head in batches, and returns the stats once
+ * the range is exhausted. git runs in its own process group; a timeout, an
+ * abort, or a consumer that stops early ends the group. Any failure throws GitError.
+ */
+export async function* streamAddedLines(
+  opts: AddedLinesOptions
+): AsyncGenerator<AddedLine[], AddedLinesStats, undefined> {
+  const batchLines = opts.batchLines ?? 4096;
+  const batchChars = opts.batchChars ?? 1 << 20;
   let batch: AddedLine[] = [];
   let batchSize = 0;
   const ready: AddedLine[][] = [];
@@ -882,98 +1201,15 @@ export async function* streamAddedLines(
       binaryTextTotal: opts.binaryTextTotal
     }
   );
-
-  // The text is decoded per chunk; the bytes are kept alongside, line for
-  // line (a 0x0A byte is always a '\n' of the text and the other way round),
-  // for the lines the parser wants raw: binary and UTF-16 content.
-  const runs = opts.runs === true;
-  const decoder = new StringDecoder('utf8');
-  let carry = '';
-  let rawCarry: Buffer[] = [];
-  const rawLine = (chunk: Buffer, from: number, to: number): Buffer => {
-    if (rawCarry.length === 0) return chunk.subarray(from, to);
-    const b = Buffer.concat([...rawCarry, chunk.subarray(from, to)]);
-    return b;
-  };
-  const feedChunk = (chunk: Buffer): void => {
-    const text = decoder.write(chunk);
-    let start = 0;
-    let rawStart = 0;
-    let nl = text.indexOf('\n');
-    while (nl >= 0) {
-      if (runs && carry === '' && text.charCodeAt(start) === 43 && parser.takesRun) {
-        // Added lines of a text file: as many whole '+' lines of this chunk as fit one run.
-        let end = nl;
-        let count = 1;
-        for (;;) {
-          const after = end + 1;
-          if (after - start >= MAX_RUN_CHARS || text.charCodeAt(after) !== 43) break;
-          const next = text.indexOf('\n', after);
-          if (next < 0) break;
-          end = next;
-          count++;
-        }
-        const body = text.slice(start + 1, end);
-        // The bytes move on by as many newlines (a 0x0A byte is always a '\n' of the text).
-        const rawRunStart = rawStart;
-        for (let k = 0; k < count; k++) rawStart = chunk.indexOf(10, rawStart) + 1;
-        parser.feedAddedRun(
-          count > 1 ? body.replaceAll('\n+', '\n') : body,
-          count,
-          chunk.subarray(rawRunStart, rawStart - 1)
-        );
-        start = end + 1;
-        nl = text.indexOf('\n', start);
-        continue;
-      }
-      const rawNl = chunk.indexOf(10, rawStart);
-      const line = carry === '' ? text.slice(start, nl) : carry + text.slice(start, nl);
-      const raw = parser.wantsRaw ? rawLine(chunk, rawStart, rawNl) : undefined;
-      carry = '';
-      rawCarry = [];
-      parser.feed(line, raw);
-      start = nl + 1;
-      rawStart = rawNl + 1;
-      nl = text.indexOf('\n', start);
-    }
-    carry += text.slice(start);
-    if (rawStart < chunk.length) rawCarry.push(chunk.subarray(rawStart));
-  };
-
-  let finished = false;
-  try {
-    try {
-      for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-        feedChunk(chunk);
-        while (ready.length > 0) yield ready.shift() as AddedLine[];
-      }
-    } catch (err) {
-      // A destroyed stream (timeout/abort) ends the loop with an error; the cause is reported below.
-      if (!stopped) throw err;
-    }
-    const result = await exited;
-    if (stopped === 'timeout') throw new GitError(`git log timed out after ${timeoutMs} ms`, args);
-    if (stopped === 'abort') throw new GitError('git log was aborted', args);
-    if (result.error)
-      throw new GitError(`git could not be started (${result.error}); is git installed?`, args);
-    if (result.code !== 0) {
-      const line = firstErrorLine(stderr) ?? `exit code ${result.code}`;
-      throw new GitError(`git log failed: ${line}`, args);
-    }
-    carry += decoder.end();
-    if (carry !== '') parser.feed(carry, parser.wantsRaw ? Buffer.concat(rawCarry) : undefined);
-    parser.end();
-    if (batch.length > 0) ready.push(batch);
+  const feeder = new LineFeeder(parser, opts.runs === true);
+  for await (const chunk of gitLogOutput(opts)) {
+    feeder.write(chunk);
     while (ready.length > 0) yield ready.shift() as AddedLine[];
-    finished = true;
-    return parser.stats;
-  } finally {
-    clearTimeout(timer);
-    opts.signal?.removeEventListener('abort', onAbort);
-    // A consumer that stopped early (or threw) leaves git running: end it.
-    if (!finished && pgid !== undefined) stop(stopped ?? 'abort');
-    if (finished && pgid !== undefined) liveGroups.delete(pgid);
   }
+  feeder.end();
+  if (batch.length > 0) ready.push(batch);
+  while (ready.length > 0) yield ready.shift() as AddedLine[];
+  return parser.stats;
 }
 
 /** Callback form of streamAddedLines: awaits `onBatch` before reading on (back-pressure). */

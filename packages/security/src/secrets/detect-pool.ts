@@ -15,7 +15,10 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { LogSegment } from '../../../git/src/added-lines.ts';
+import type { Allowlist } from './allowlist.ts';
 import type { LoadedRules } from './ruleset/config.ts';
+import type { SegmentOptions, SegmentResult } from './segment-scan.ts';
 import type { DetectContext, SecretHit } from './ruleset/engine.ts';
 import type { GitleaksAllowlist, GitleaksRule } from './ruleset/schema.ts';
 import { recordIndexIn, type VirtualSource } from './virtual-source.ts';
@@ -43,7 +46,22 @@ export interface DetectJob {
   places: ChunkPlaces;
 }
 
-export type DetectReply = { id: number; hits: SecretHit[] } | { id: number; error: string };
+/** A segment of git's output to parse and scan (segment-scan.ts); its bytes are transferred, not copied. */
+export interface SegmentJob {
+  id: number;
+  segment: LogSegment;
+}
+
+/** What a worker needs besides the rules to scan segments. */
+export interface SegmentSetup {
+  allowlist: Allowlist;
+  options: SegmentOptions;
+}
+
+export type DetectReply =
+  | { id: number; hits: SecretHit[] }
+  | { id: number; segment: SegmentResult }
+  | { id: number; error: string };
 
 /** The places of a virtual source's records. */
 export function chunkPlaces(src: VirtualSource): ChunkPlaces {
@@ -108,7 +126,7 @@ export function defaultWorkers(): number {
 }
 
 interface Pending {
-  resolve: (hits: SecretHit[]) => void;
+  resolve: (reply: DetectReply) => void;
   reject: (err: Error) => void;
   worker: Worker;
 }
@@ -120,10 +138,15 @@ export class DetectPool {
   private nextId = 1;
   private failure: Error | undefined;
 
-  private constructor(script: string, rules: RulesSource, size: number) {
+  private constructor(
+    script: string,
+    rules: RulesSource,
+    size: number,
+    setup: SegmentSetup | undefined
+  ) {
     this.size = size;
     for (let i = 0; i < size; i++) {
-      const w = new Worker(script, { workerData: { rules } });
+      const w = new Worker(script, { workerData: { rules, setup } });
       w.on('message', (m: DetectReply) => this.reply(m));
       w.on('error', (e) => this.fail(w, e instanceof Error ? e : new Error(String(e))));
       w.on('exit', (code) => {
@@ -135,23 +158,46 @@ export class DetectPool {
   }
 
   /** A pool of `size` workers, or undefined when no worker script is at hand (detect on this thread). */
-  static start(rules: LoadedRules, size = defaultWorkers()): DetectPool | undefined {
+  static start(
+    rules: LoadedRules,
+    size = defaultWorkers(),
+    setup?: SegmentSetup
+  ): DetectPool | undefined {
     const script = workerScript();
     if (!script || size < 1) return undefined;
-    return new DetectPool(script, rulesSource(rules), size);
+    return new DetectPool(script, rulesSource(rules), size, setup);
   }
 
   /** The hits of `text` (offsets of the chunk), by the least busy worker. */
-  detect(text: string, places: ChunkPlaces): Promise<SecretHit[]> {
+  async detect(text: string, places: ChunkPlaces): Promise<SecretHit[]> {
+    const reply = await this.send((id) => ({ message: { id, text, places } satisfies DetectJob }));
+    if (!('hits' in reply)) throw new Error('secrets detection worker: unexpected reply');
+    return reply.hits;
+  }
+
+  /** A segment parsed and scanned by the least busy worker (the pool must have been started with a setup); its bytes move to the worker. */
+  async scanSegment(segment: LogSegment): Promise<SegmentResult> {
+    const reply = await this.send((id) => ({
+      message: { id, segment } satisfies SegmentJob,
+      transfer: [segment.bytes.buffer as ArrayBuffer]
+    }));
+    if (!('segment' in reply)) throw new Error('secrets detection worker: unexpected reply');
+    return reply.segment;
+  }
+
+  private send(
+    job: (id: number) => { message: DetectJob | SegmentJob; transfer?: ArrayBuffer[] }
+  ): Promise<DetectReply> {
     if (this.failure) return Promise.reject(this.failure);
     const load = (w: Worker): number =>
       [...this.pending.values()].filter((p) => p.worker === w).length;
     let worker = this.workers[0];
     for (const w of this.workers) if (load(w) < load(worker)) worker = w;
     const id = this.nextId++;
-    return new Promise<SecretHit[]>((resolve, reject) => {
+    const { message, transfer } = job(id);
+    return new Promise<DetectReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker });
-      worker.postMessage({ id, text, places } satisfies DetectJob);
+      worker.postMessage(message, transfer ?? []);
     });
   }
 
@@ -170,7 +216,7 @@ export class DetectPool {
     if (!p) return;
     this.pending.delete(m.id);
     if ('error' in m) p.reject(new Error(m.error));
-    else p.resolve(m.hits);
+    else p.resolve(m);
   }
 
   private fail(w: Worker, err: Error): void {

@@ -10,16 +10,16 @@
 
 import type { Logger } from '../../../core/src/logger.ts';
 import {
-  streamAddedLines,
-  type AddedLine,
+  streamLogSegments,
   type AddedLinesStats,
   type ChangedPath,
   BINARY_TEXT_PER_FILE,
-  BINARY_TEXT_TOTAL
+  BINARY_TEXT_TOTAL,
+  MAX_LISTED_BINARIES,
+  emptyAddedLinesStats
 } from '../../../git/src/added-lines.ts';
 import { Git, GitError, isSha } from '../../../git/src/git.ts';
 import {
-  COMMIT_MESSAGE_FILE,
   fingerprintOf,
   locationKey,
   makeRedactor,
@@ -39,7 +39,13 @@ import {
   type LoadedAllowlist
 } from './allowlist.ts';
 import { defaultRules, loadRules, type LoadedRules } from './ruleset/config.ts';
-import { chunkPlaces, DetectPool } from './detect-pool.ts';
+import { DetectPool } from './detect-pool.ts';
+import {
+  findingKey,
+  scanSegment,
+  type SegmentOptions,
+  type SegmentResult
+} from './segment-scan.ts';
 import { detectDecoded } from './ruleset/decoded-detect.ts';
 import type { DetectContext, SecretHit } from './ruleset/engine.ts';
 import { GITLEAKS_RULES_RELEASE } from './ruleset/release.ts';
@@ -74,6 +80,8 @@ export interface EmbeddedScanOptions {
   refNames?: readonly string[];
   /** Caps on the printable text taken out of binary files (tests). */
   binaryTextPerFile?: number;
+  /** Bytes of git's output per segment (tests; default SEGMENT_BYTES). */
+  segmentBytes?: number;
   binaryTextTotal?: number;
   /**
    * Worker threads that run the rules while this thread reads git (started
@@ -88,6 +96,9 @@ export interface EmbeddedScanOptions {
   namesAndMessagesOnly?: boolean;
 }
 
+/** Segments of git's output handed to a worker are about this big (whole files). */
+export const SEGMENT_BYTES = 1 << 20;
+
 /** Beyond this many, binary files are summed up in one note. */
 const MAX_BINARY_NOTES = 50;
 
@@ -100,18 +111,6 @@ export async function detectInText(
   ctx: DetectContext = {}
 ): Promise<RuleHit[]> {
   return detectDecoded(rules.ruleset, text, ctx);
-}
-
-/** The path and commit of a virtual source's text at an offset (none for a commit message line). */
-function sourceContext(src: VirtualSource): DetectContext {
-  const rec = (o: number): AddedLine => src.records[recordIndexAt(src, o)];
-  return {
-    pathAt: (o) => {
-      const r = rec(o);
-      return r.source === 'message' ? undefined : r.file;
-    },
-    commitAt: (o) => rec(o).commit
-  };
 }
 
 /**
@@ -156,10 +155,6 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
   const allowlistPath = normaliseRepoPath(opts.allowlistPath ?? DEFAULT_ALLOWLIST_PATH);
   const notes: string[] = [];
 
-  // Lines of one file arrive together: remember the last path's verdict.
-  let lastFile: string | undefined;
-  let lastSkipped = false;
-  let skippedBytes = 0;
   const controller = new AbortController();
   const onAbort = (): void => controller.abort();
   if (opts.signal?.aborted) controller.abort();
@@ -168,28 +163,28 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
   const paths = new Map<string, ChangedPath | null>();
   // Every path a commit writes, added or changed: path-only rules (a .p12 file) look at each.
   const changed = new Map<string, ChangedPath>();
-  const lines = streamAddedLines({
+  const onPath = (p: ChangedPath): void => {
+    changed.set(p.file, p);
+    // git log lists newest first: the last commit seen adding a path is the one that introduced it.
+    if (p.added || !paths.has(p.file)) paths.set(p.file, p.added ? p : null);
+  };
+  // Workers start with the first segment of at least half this (a smaller range is scanned here).
+  const segmentBytes = opts.segmentBytes ?? SEGMENT_BYTES;
+  const segments = streamLogSegments({
     repoDir: opts.repoDir,
     base: opts.base,
     head: opts.head,
     timeoutMs: Math.max(1, deadline - Date.now()),
     signal: controller.signal,
     messages: true,
-    runs: true,
-    binaryTextPerFile: opts.binaryTextPerFile,
-    binaryTextTotal: opts.binaryTextTotal,
-    onPath: (p) => {
-      changed.set(p.file, p);
-      // git log lists newest first: the last commit seen adding a path is the one that introduced it.
-      if (p.added || !paths.has(p.file)) paths.set(p.file, p.added ? p : null);
-    }
+    segmentBytes
   });
   // git starts on the range now: its first output is on the way while the rules are read and compiled.
-  let pending: ReturnType<typeof lines.next> | undefined = lines.next();
+  let pending: ReturnType<typeof segments.next> | undefined = segments.next();
   pending.catch(() => undefined); // awaited below, or given up with the generator
   const giveUp = async (): Promise<void> => {
     opts.signal?.removeEventListener('abort', onAbort);
-    await lines.return(undefined as never).catch(() => undefined);
+    await segments.return(undefined).catch(() => undefined);
   };
 
   // The target branch's allowlist, .gitleaks.toml and .gitleaksignore in one git process;
@@ -241,61 +236,63 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
 
   const findings = new Map<string, SecretFinding>();
   const limits = opts.limits ?? DEFAULT_LIMITS;
-  const builder = new VirtualSourceBuilder(limits);
   const timedOut = (): Error => new Error(`secrets scan timed out after ${timeoutMs} ms`);
-  // Chunks handed to workers, collected in the order they were built (the same findings as one thread).
-  let pool: DetectPool | undefined;
-  const inFlight: { src: VirtualSource; hits: Promise<SecretHit[]> }[] = [];
-  const collectNext = async (): Promise<void> => {
-    const job = inFlight.shift()!;
-    collect(job.src, await beforeDeadline(job.hits, deadline, timedOut), allowlist, findings);
+  const segmentOptions: SegmentOptions = {
+    namesAndMessagesOnly: opts.namesAndMessagesOnly,
+    limits,
+    binaryTextPerFile: opts.binaryTextPerFile,
+    binaryTextTotal: opts.binaryTextTotal,
+    deadline,
+    timeoutMs
   };
-  const scanChunk = async (chunk: VirtualSource, last = false): Promise<void> => {
-    if (Date.now() > deadline) throw timedOut();
-    // A range smaller than one chunk is done here: starting workers would cost more.
-    if (!pool && !last && opts.workers !== 0) pool = DetectPool.start(rules, opts.workers);
-    if (!pool) {
-      collect(
-        chunk,
-        await detectInText(chunk.text, rules, sourceContext(chunk)),
-        allowlist,
-        findings
-      );
-      return;
+  // Segments holding a NUL (binary, UTF-16) are read here, in order: they share the range's budget for binary text.
+  const binaryBudget = { used: 0 };
+  const stats: AddedLinesStats = emptyAddedLinesStats();
+  let skippedBytes = 0;
+  // Results are merged in segment order, whoever scanned them: the same findings as one pass.
+  const merge = (r: SegmentResult): void => {
+    for (const f of r.findings) {
+      const key = findingKey(f);
+      if (!findings.has(key)) findings.set(key, f);
     }
-    const hits = pool.detect(chunk.text, chunkPlaces(chunk));
-    hits.catch(() => undefined); // awaited in turn below; not an unhandled rejection meanwhile
-    inFlight.push({ src: chunk, hits });
-    // Two chunks per worker at most: memory stays bounded, every worker stays busy.
-    while (inFlight.length >= 2 * pool.size) await collectNext();
+    for (const p of r.paths) onPath(p);
+    stats.commits += r.stats.commits;
+    stats.linesAdded += r.stats.linesAdded;
+    stats.bytesAdded += r.stats.bytesAdded;
+    stats.binaryFiles += r.stats.binaryFiles;
+    stats.binaryTextCapped += r.stats.binaryTextCapped;
+    stats.utf16Files += r.stats.utf16Files;
+    for (const b of r.stats.binaries)
+      if (stats.binaries.length < MAX_LISTED_BINARIES) stats.binaries.push(b);
+    skippedBytes += r.skippedBytes;
   };
-
-  let stats: AddedLinesStats;
+  let pool: DetectPool | undefined;
+  const inFlight: Promise<SegmentResult>[] = [];
+  const collectNext = async (): Promise<void> => {
+    merge(await beforeDeadline(inFlight.shift()!, deadline, timedOut));
+  };
   try {
     for (;;) {
-      const next = await (pending ?? lines.next());
+      const next = await (pending ?? segments.next());
       pending = undefined;
-      if (next.done) {
-        stats = next.value;
-        break;
+      if (next.done) break;
+      const seg = next.value;
+      if (Date.now() > deadline) throw timedOut();
+      // A range smaller than one segment is done here: starting workers would cost more.
+      if (!pool && opts.workers !== 0 && seg.bytes.length >= segmentBytes / 2)
+        pool = DetectPool.start(rules, opts.workers, { allowlist, options: segmentOptions });
+      if (!pool || seg.nul) {
+        inFlight.push(
+          Promise.resolve(scanSegment(seg, rules.ruleset, allowlist, segmentOptions, binaryBudget))
+        );
+      } else {
+        const result = pool.scanSegment(seg);
+        result.catch(() => undefined); // awaited in turn below; not an unhandled rejection meanwhile
+        inFlight.push(result);
       }
-      for (const rec of next.value) {
-        // A commit message line: no path to allowlist, scanned as plain text.
-        const message = rec.source === 'message';
-        if (!message && rec.file !== lastFile) {
-          lastFile = rec.file;
-          lastSkipped = isPathAllowlisted(allowlist, rec.file);
-        }
-        if (!message && (lastSkipped || opts.namesAndMessagesOnly)) {
-          skippedBytes += Buffer.byteLength(rec.text, 'utf8') + 1;
-          continue;
-        }
-        const ready = builder.add(rec);
-        if (ready) await scanChunk(ready);
-      }
+      // Two segments per worker at most: memory stays bounded, every worker stays busy.
+      while (inFlight.length > 2 * (pool?.size ?? 0)) await collectNext();
     }
-    const rest = builder.finish();
-    if (rest) await scanChunk(rest, true);
     while (inFlight.length > 0) await collectNext();
   } finally {
     await giveUp();
@@ -386,49 +383,6 @@ async function beforeDeadline<T>(
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Maps hits to findings, dropping allowed ones and duplicates (per commit, file, line, rule). */
-function collect(
-  src: VirtualSource,
-  hits: RuleHit[],
-  allowlist: Allowlist,
-  out: Map<string, SecretFinding>
-): void {
-  for (const hit of hits) {
-    const idx = recordIndexAt(src, hit.start);
-    const rec: AddedLine = src.records[idx];
-    // A commit message line is reported as line n of the commit's message.
-    const message = rec.source === 'message';
-    const file = message ? COMMIT_MESSAGE_FILE : rec.file;
-    const loc = { commit: rec.commit, file, ruleId: hit.ruleId, line: lineAt(src, idx, hit.start) };
-    const key = (message ? 'message:' : '') + locationKey(loc);
-    if (out.has(key)) continue;
-    if (isAllowed(allowlist, loc, src.text.slice(hit.start, hit.end))) continue;
-    out.set(key, {
-      engine: 'embedded',
-      ...loc,
-      authorDate: rec.authorDate,
-      fingerprint: fingerprintOf(loc),
-      ...(message ? { source: 'commit-message' as const } : {}),
-      ...(hit.example ? { example: true as const } : {})
-    });
-  }
-}
-
-/** The line number at `offset`, inside record `idx` (a record may hold several lines). */
-function lineAt(src: VirtualSource, idx: number, offset: number): number {
-  const rec = src.records[idx];
-  if (!rec.lines) return rec.line;
-  const end = Math.min(offset, src.starts[idx] + rec.text.length);
-  let line = rec.line;
-  for (
-    let i = src.text.indexOf('\n', src.starts[idx]);
-    i >= 0 && i < end;
-    i = src.text.indexOf('\n', i + 1)
-  )
-    line++;
-  return line;
 }
 
 interface NameHit {
