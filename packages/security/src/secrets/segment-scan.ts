@@ -33,6 +33,7 @@ import type { DetectContext, Ruleset, SecretHit } from './ruleset/engine.ts';
 import {
   BLOCK_SEPARATOR,
   DEFAULT_LIMITS,
+  ChunkBuilder,
   VirtualSourceBuilder,
   recordIndexAt,
   type ChunkLimits,
@@ -130,20 +131,14 @@ let spare: Buffer | undefined;
  * buffer (blocks apart by the same separator, chunks cut by the same rules,
  * sizes counted in bytes), and a chunk's text is decoded once when it is taken.
  */
-class ByteSourceBuilder {
-  private readonly limits: ChunkLimits;
+class ByteSourceBuilder extends ChunkBuilder {
   private buf: Buffer;
-  private size = 0;
-  private records: AddedLine[] = [];
   /** [start, end) of each record's bytes in buf. */
   private spans: number[] = [];
-  private lastBlock = -1;
-  private blockBytes = 0;
 
   constructor(limits: ChunkLimits) {
-    this.limits = limits;
-    // One buffer for every chunk of every segment of this thread (a chunk's text is a copy):
-    // fresh megabytes per chunk cost page faults, measured as much as the copying.
+    super(limits);
+    // One buffer for every chunk of every segment of this thread (a chunk's text is a copy of it).
     const want = limits.targetChars + limits.overlapChars + MAX_RUN_CHARS;
     this.buf = spare !== undefined && spare.length >= want ? spare : Buffer.allocUnsafe(want);
     spare = undefined;
@@ -158,29 +153,13 @@ class ByteSourceBuilder {
     length: number,
     write: (to: Buffer, at: number) => void
   ): VirtualSource | undefined {
-    let ready: VirtualSource | undefined;
-    if (this.records.length > 0) {
-      if (rec.block !== this.lastBlock) {
-        if (this.size >= this.limits.targetChars) ready = this.take();
-        else this.append(SEPARATOR);
-        this.blockBytes = 0;
-      } else if (
-        this.size >= this.limits.targetChars &&
-        this.blockBytes >= this.limits.overlapChars
-      ) {
-        ready = this.cutWithOverlap();
-      }
-    } else {
-      this.blockBytes = 0;
-    }
-    this.blockBytes += length + 1;
+    const ready = this.begin(rec, length);
     this.room(length + 1);
     write(this.buf, this.size);
     this.records.push(rec);
     this.spans.push(this.size, this.size + length);
     this.size += length;
     this.buf[this.size++] = 10;
-    this.lastBlock = rec.block;
     return ready;
   }
 
@@ -198,6 +177,10 @@ class ByteSourceBuilder {
     this.buf = grown;
   }
 
+  protected separate(): void {
+    this.append(SEPARATOR);
+  }
+
   private append(b: Buffer): void {
     this.room(b.length);
     b.copy(this.buf, this.size);
@@ -211,7 +194,7 @@ class ByteSourceBuilder {
    * the UTF-8 text, and a non-ASCII character reads as two to four non-word,
    * non-space characters instead of one. Records hold their slices of it.
    */
-  private take(): VirtualSource {
+  protected take(): VirtualSource {
     const { buf, size, records, spans } = this;
     const text = buf.toString('latin1', 0, size);
     const starts: number[] = new Array<number>(records.length);
@@ -226,7 +209,7 @@ class ByteSourceBuilder {
   }
 
   /** Cut inside a big block: the next chunk starts again with up to overlapChars of its last records. */
-  private cutWithOverlap(): VirtualSource {
+  protected cutWithOverlap(): VirtualSource {
     const records = this.records;
     const spans = this.spans;
     let keep = records.length;
@@ -246,7 +229,7 @@ class ByteSourceBuilder {
     this.size = tailBytes.length;
     this.records = tail;
     this.spans = tailSpans;
-    this.blockBytes = tailBytes.length;
+    this.blockChars = tailBytes.length;
     return chunk;
   }
 }

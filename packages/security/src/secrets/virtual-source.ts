@@ -29,28 +29,33 @@ export interface ChunkLimits {
 
 export const DEFAULT_LIMITS: ChunkLimits = { targetChars: 1 << 20, overlapChars: 48 * 1024 };
 
-export class VirtualSourceBuilder {
-  private readonly limits: ChunkLimits;
-  /** The chunk's text so far: appended to (V8 ropes), flattened once by the first regex; an array join of a million lines measured 3x slower. */
-  private text = '';
-  private starts: number[] = [];
-  private records: AddedLine[] = [];
-  private size = 0;
+/**
+ * What the chunk builders share (this one over characters, segment-scan.ts's
+ * over bytes; sizes count in the builder's unit): a new block is kept apart
+ * from the last by a separator, or starts the next chunk once the chunk is
+ * full; a block is cut only when it outgrows a chunk by itself, the next
+ * chunk starting again with up to overlapChars of its last records.
+ */
+export abstract class ChunkBuilder {
+  protected readonly limits: ChunkLimits;
+  protected records: AddedLine[] = [];
+  /** The chunk's size so far. */
+  protected size = 0;
+  /** Size of the current block in this chunk. */
+  protected blockChars = 0;
   private lastBlock = -1;
-  /** Characters of the current block in this chunk. */
-  private blockChars = 0;
 
-  constructor(limits: ChunkLimits = DEFAULT_LIMITS) {
+  constructor(limits: ChunkLimits) {
     this.limits = limits;
   }
 
-  /** Adds one line; returns a full chunk when one is ready. */
-  add(rec: AddedLine): VirtualSource | undefined {
+  /** Before a record `length` long (without its newline) joins the chunk: the chunk that is full, if any. */
+  protected begin(rec: AddedLine, length: number): VirtualSource | undefined {
     let ready: VirtualSource | undefined;
     if (this.records.length > 0) {
       if (rec.block !== this.lastBlock) {
         if (this.size >= this.limits.targetChars) ready = this.take();
-        else this.append(BLOCK_SEPARATOR);
+        else this.separate();
         this.blockChars = 0;
       } else if (
         this.size >= this.limits.targetChars &&
@@ -63,13 +68,36 @@ export class VirtualSourceBuilder {
     } else {
       this.blockChars = 0;
     }
-    this.blockChars += rec.text.length + 1;
+    this.blockChars += length + 1;
+    this.lastBlock = rec.block;
+    return ready;
+  }
+
+  /** The chunk so far, and an empty one to go on with. */
+  protected abstract take(): VirtualSource;
+  /** The chunk so far; the next starts with the last records of its block (see ChunkLimits.overlapChars). */
+  protected abstract cutWithOverlap(): VirtualSource;
+  /** Appends BLOCK_SEPARATOR. */
+  protected abstract separate(): void;
+}
+
+export class VirtualSourceBuilder extends ChunkBuilder {
+  /** The chunk's text so far: appended to (V8 ropes), flattened once by the first regex; an array join of a million lines measured 3x slower. */
+  private text = '';
+  private starts: number[] = [];
+
+  constructor(limits: ChunkLimits = DEFAULT_LIMITS) {
+    super(limits);
+  }
+
+  /** Adds one line; returns a full chunk when one is ready. */
+  add(rec: AddedLine): VirtualSource | undefined {
+    const ready = this.begin(rec, rec.text.length);
     this.starts.push(this.size);
     this.records.push(rec);
     this.text += rec.text;
     this.text += '\n';
     this.size += rec.text.length + 1;
-    this.lastBlock = rec.block;
     return ready;
   }
 
@@ -78,12 +106,16 @@ export class VirtualSourceBuilder {
     return this.records.length > 0 ? this.take() : undefined;
   }
 
+  protected separate(): void {
+    this.append(BLOCK_SEPARATOR);
+  }
+
   private append(s: string): void {
     this.text += s;
     this.size += s.length;
   }
 
-  private take(): VirtualSource {
+  protected take(): VirtualSource {
     const chunk: VirtualSource = {
       text: this.text,
       starts: this.starts,
@@ -96,7 +128,7 @@ export class VirtualSourceBuilder {
     return chunk;
   }
 
-  private cutWithOverlap(): VirtualSource {
+  protected cutWithOverlap(): VirtualSource {
     const records = this.records;
     let keep = records.length;
     let kept = 0;
