@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCoverageReport } from '../packages/coverage/src/formats/index.ts';
+import { stringArg } from './bench-support.ts';
 
 export interface CoverageBenchOptions {
   /** Size of each generated report, in MiB. */
@@ -322,10 +323,7 @@ function ratio(a: ParseFigures, b: ParseFigures): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const arg = (name: string): string | undefined => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? process.argv[i + 1] : undefined;
-  };
+  const arg = stringArg;
   const childKind = arg('child');
   if (childKind !== undefined) {
     const i = process.argv.indexOf('--child');

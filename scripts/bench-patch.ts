@@ -21,7 +21,7 @@ import { changedLines } from '../packages/coverage/src/patch/changed-lines.ts';
 import { computePatchCoverage } from '../packages/coverage/src/patch/patch.ts';
 import { Git } from '../packages/git/src/git.ts';
 import { generateLcov } from './bench-coverage.ts';
-import { git, gitEnv } from './bench-support.ts';
+import { git, gitEnv, stringArg } from './bench-support.ts';
 
 /** The path generateLcov gives file n (module and sub folders from n). */
 const pathOf = (n: number): string => `src/module${n % 97}/sub${n % 13}/file${n}.ts`;
@@ -108,10 +108,7 @@ export async function benchPatch(opts: { mb?: number; files?: number; keep?: boo
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const arg = (name: string): string | undefined => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? process.argv[i + 1] : undefined;
-  };
+  const arg = stringArg;
   if (arg('child') !== undefined) {
     await child(arg('child') as string, process.argv[process.argv.indexOf('--child') + 2]);
   } else {

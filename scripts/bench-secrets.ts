@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { forEachAddedLines } from '../packages/git/src/added-lines.ts';
 import { scanRangeEmbedded } from '../packages/security/src/secrets/scan.ts';
 import { tokenSamples } from '../packages/security/src/secrets/token-samples.ts';
+import { stringArg } from './bench-support.ts';
 
 export interface SecretsBenchOptions {
   commits?: number;
@@ -238,10 +239,7 @@ export async function benchSecrets(opts: SecretsBenchOptions = {}): Promise<Secr
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const arg = (name: string): string | undefined => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? process.argv[i + 1] : undefined;
-  };
+  const arg = stringArg;
   const figures = await benchSecrets({
     commits: Number(arg('commits') ?? 2000),
     totalBytes: Number(arg('mb') ?? 20) * 1024 * 1024,

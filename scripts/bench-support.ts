@@ -127,8 +127,14 @@ export function fastImport(bare: string, stream: string): void {
 
 /** A numeric `--name N` option of a bench script. */
 export function numberArg(name: string, fallback: number): number {
+  const v = stringArg(name);
+  return v !== undefined ? Number(v) : fallback;
+}
+
+/** The value after `--<name>` on the command line, if given. */
+export function stringArg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  return i > 0 ? process.argv[i + 1] : undefined;
 }
 
 /** Milliseconds as seconds with two decimals. */

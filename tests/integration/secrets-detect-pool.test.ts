@@ -1,27 +1,58 @@
 // Detection in worker threads (detect-pool.ts, run here from source: the
-// workers load detect-worker.ts): the same findings as one thread, the
+// workers load detect-worker.ts): segments of git's output parsed and
+// scanned there give the same findings as on one thread, the
 // repository's own rules in the workers too, and a worker that fails or is
 // stopped never leaves a job looking clean.
 
 import { existsSync } from 'node:fs';
 import type { SecretFinding } from '../../packages/security/src/findings.ts';
+import { execFileSync } from 'node:child_process';
 import {
-  chunkPlaces,
-  DetectPool,
-  workerScript
-} from '../../packages/security/src/secrets/detect-pool.ts';
+  addedLinesArgs,
+  LogSegmenter,
+  type LogSegment
+} from '../../packages/git/src/added-lines.ts';
+import { EMPTY_ALLOWLIST } from '../../packages/security/src/secrets/allowlist.ts';
+import { DetectPool, workerScript } from '../../packages/security/src/secrets/detect-pool.ts';
+import { scanSegment } from '../../packages/security/src/secrets/segment-scan.ts';
 import { defaultRules } from '../../packages/security/src/secrets/ruleset/config.ts';
-import { detectDecoded } from '../../packages/security/src/secrets/ruleset/decoded-detect.ts';
 import { scanRangeEmbedded } from '../../packages/security/src/secrets/scan.ts';
 import { tokenSamples } from '../../packages/security/src/secrets/token-samples.ts';
-import { VirtualSourceBuilder } from '../../packages/security/src/secrets/virtual-source.ts';
-import { makeLocalRepo, tickingDate } from '../helpers/git-repo.ts';
+import { makeLocalRepo, tickingDate, type LocalRepo } from '../helpers/git-repo.ts';
 import { cleanupTempDirs } from '../helpers/tmp.ts';
 
 afterAll(cleanupTempDirs);
 
 const where = (f: SecretFinding): string =>
   `${f.ruleId} ${f.file}:${f.line} ${f.commit.slice(0, 8)}${f.example ? ' example' : ''}`;
+
+const SMALL = { targetChars: 2048, overlapChars: 512 };
+
+/** A repository whose one commit adds `n` token samples, each in a file of its own. */
+function samplesRepo(n: number): { repo: LocalRepo; base: string; head: string } {
+  const repo = makeLocalRepo({ date: tickingDate });
+  const base = repo.commitAll('base');
+  const files: Record<string, string> = {};
+  for (const [i, s] of tokenSamples().slice(0, n).entries())
+    files[`f${i}.env`] = ['# header', ...s.lines, 'tail'].join('\n') + '\n';
+  return { repo, base, head: repo.commitAll('samples', files) };
+}
+
+/** The range's `git log -p` output (as the scan asks for it) cut into segments of about `size` bytes. */
+function logSegments(
+  r: { repo: LocalRepo; base: string; head: string },
+  size: number
+): LogSegment[] {
+  const out = execFileSync('git', addedLinesArgs(r.base, r.head, { messages: true }), {
+    cwd: r.repo.work,
+    maxBuffer: 1 << 30
+  });
+  const cutter = new LogSegmenter(size);
+  const segments = cutter.push(out);
+  const last = cutter.end();
+  if (last) segments.push(last);
+  return segments;
+}
 
 describe('secrets detection in worker threads', () => {
   it('has a worker script beside the pool when run from source', () => {
@@ -81,32 +112,22 @@ describe('secrets detection in worker threads', () => {
     expect(alone.findings.some((f) => f.file.startsWith('fixtures/'))).toBe(false);
   }, 180_000);
 
-  it('answers each chunk with the hits of the chunk, offsets and places as on this thread', async () => {
+  it('answers each segment with what this thread finds in it', async () => {
     const rules = defaultRules();
-    const b = new VirtualSourceBuilder({ targetChars: 2048, overlapChars: 512 });
-    const chunks = [];
-    let block = 0;
-    for (const [i, s] of tokenSamples().slice(0, 30).entries()) {
-      for (const [k, text] of ['# header', ...s.lines, 'tail'].entries()) {
-        const ready = b.add({
-          commit: String(i % 3).repeat(40),
-          authorDate: '2026-01-01T00:00:00Z',
-          file: `f${i}.env`,
-          line: k + 1,
-          text,
-          block
-        });
-        if (ready) chunks.push(ready);
-      }
-      block++;
-    }
-    chunks.push(b.finish()!);
-    const pool = DetectPool.start(rules, 2)!;
+    const setup = { allowlist: EMPTY_ALLOWLIST, options: { limits: SMALL } };
+    const segments = logSegments(samplesRepo(30), 256);
+    expect(segments.length).toBeGreaterThan(10);
+    // The pool takes each segment's memory: this thread reads a copy first.
+    const here = segments.map((seg) =>
+      scanSegment({ ...seg, bytes: Buffer.from(seg.bytes) }, rules.ruleset, EMPTY_ALLOWLIST, {
+        limits: SMALL
+      })
+    );
+    const pool = DetectPool.start(rules, setup, 2)!;
     try {
-      const got = await Promise.all(chunks.map((c) => pool.detect(c.text, chunkPlaces(c))));
-      const want = chunks.map((c) => detectDecoded(rules.ruleset, c.text));
-      expect(got).toEqual(want);
-      expect(got.flat().length).toBeGreaterThan(20);
+      const got = await Promise.all(segments.map((seg) => pool.scanSegment(seg)));
+      expect(got).toEqual(here);
+      expect(got.flatMap((r) => r.findings).length).toBeGreaterThan(20);
     } finally {
       await pool.close();
     }
@@ -122,32 +143,22 @@ describe('secrets detection in worker threads', () => {
         globals: []
       }
     };
-    const pool = DetectPool.start(broken, 1)!;
+    const pool = DetectPool.start(broken, { allowlist: EMPTY_ALLOWLIST, options: {} }, 1)!;
     try {
-      await expect(
-        pool.detect('x', {
-          starts: Int32Array.from([0]),
-          ends: Int32Array.from([1]),
-          file: Int32Array.from([0]),
-          commit: Int32Array.from([0]),
-          names: ['f']
-        })
-      ).rejects.toThrow(/broken|regex|Invalid/i);
+      await expect(pool.scanSegment(logSegments(samplesRepo(1), 1 << 20)[0])).rejects.toThrow(
+        /broken|regex|Invalid/i
+      );
     } finally {
       await pool.close();
     }
   }, 60_000);
 
   it('stops: a job still running is rejected, not dropped', async () => {
-    const pool = DetectPool.start(defaultRules(), 1)!;
-    const text = 'api_key = "' + 'A1b2C3d4'.repeat(200_000) + '"\n';
-    const job = pool.detect(text, {
-      starts: Int32Array.from([0]),
-      ends: Int32Array.from([text.length]),
-      file: Int32Array.from([0]),
-      commit: Int32Array.from([0]),
-      names: ['f']
-    });
+    const pool = DetectPool.start(defaultRules(), { allowlist: EMPTY_ALLOWLIST, options: {} }, 1)!;
+    const repo = makeLocalRepo({ date: tickingDate });
+    const base = repo.commitAll('base');
+    repo.commitAll('slow', { 'k.env': `api_key = "${'A1b2C3d4'.repeat(200_000)}"\n` });
+    const job = pool.scanSegment(logSegments({ repo, base, head: repo.sha('HEAD') }, 1 << 20)[0]);
     await pool.close();
     await expect(job).rejects.toThrow(/stopped/);
   }, 60_000);

@@ -1,14 +1,12 @@
-// Detection in worker threads: while the main thread reads `git log` and
-// builds the next chunk, workers run the rules over the chunks already built
-// (on a 2-core runner, reading and detecting then overlap; detection is most
-// of the work). Each worker compiles the same rules; a chunk goes with what
-// its offsets mean (which file and commit each record is), and its hits come
-// back in the order the chunks went out, so findings are the same as when
-// one thread does it all.
+// Detection in worker threads: the main thread cuts git's output into
+// segments (LogSegmenter) and hands each segment's bytes to a worker, which
+// parses and scans it (segment-scan.ts); results come back per segment, and
+// the caller merges them in segment order, so findings are the same as when
+// one thread does it all. Each worker compiles the same rules.
 //
 // The worker script is detect-worker.ts beside this module (run from source)
 // or the secrets-detect-worker bundle beside this bundle's folder in dist/;
-// without it, detection stays on the main thread.
+// without it, everything stays on the main thread.
 
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -19,32 +17,12 @@ import type { LogSegment } from '../../../git/src/added-lines.ts';
 import type { Allowlist } from './allowlist.ts';
 import type { LoadedRules } from './ruleset/config.ts';
 import type { SegmentOptions, SegmentResult } from './segment-scan.ts';
-import type { DetectContext, SecretHit } from './ruleset/engine.ts';
 import type { GitleaksAllowlist, GitleaksRule } from './ruleset/schema.ts';
-import { recordIndexIn, type VirtualSource } from './virtual-source.ts';
 
 /** What a worker compiles: the default ruleset, or a repository's rules (already validated by the main thread). */
 export type RulesSource =
   | { defaults: true }
   | { defaults: false; rules: readonly GitleaksRule[]; globals: readonly GitleaksAllowlist[] };
-
-/** A chunk's offsets mapped to files and commits, in a form a worker can be sent. */
-export interface ChunkPlaces {
-  starts: Int32Array;
-  /** starts[i] + the length of record i's text. */
-  ends: Int32Array;
-  /** Per record: index into `names` of its file (-1: none, a commit message line). */
-  file: Int32Array;
-  /** Per record: index into `names` of its commit. */
-  commit: Int32Array;
-  names: string[];
-}
-
-export interface DetectJob {
-  id: number;
-  text: string;
-  places: ChunkPlaces;
-}
 
 /** A segment of git's output to parse and scan (segment-scan.ts); its bytes are transferred, not copied. */
 export interface SegmentJob {
@@ -58,48 +36,7 @@ export interface SegmentSetup {
   options: SegmentOptions;
 }
 
-export type DetectReply =
-  | { id: number; hits: SecretHit[] }
-  | { id: number; segment: SegmentResult }
-  | { id: number; error: string };
-
-/** The places of a virtual source's records. */
-export function chunkPlaces(src: VirtualSource): ChunkPlaces {
-  const n = src.records.length;
-  const names: string[] = [];
-  const index = new Map<string, number>();
-  const id = (s: string): number => {
-    let i = index.get(s);
-    if (i === undefined) index.set(s, (i = names.push(s) - 1));
-    return i;
-  };
-  const places: ChunkPlaces = {
-    starts: Int32Array.from(src.starts),
-    ends: new Int32Array(n),
-    file: new Int32Array(n),
-    commit: new Int32Array(n),
-    names
-  };
-  for (let i = 0; i < n; i++) {
-    const r = src.records[i];
-    places.ends[i] = src.starts[i] + r.text.length;
-    places.file[i] = r.source === 'message' ? -1 : id(r.file);
-    places.commit[i] = id(r.commit);
-  }
-  return places;
-}
-
-/** The detect context of a chunk's places (the same answers as the virtual source's own). */
-export function placesContext(p: ChunkPlaces): DetectContext {
-  const at = (o: number): number => recordIndexIn(p.starts, (i) => p.ends[i], o);
-  return {
-    pathAt: (o) => {
-      const f = p.file[at(o)];
-      return f < 0 ? undefined : p.names[f];
-    },
-    commitAt: (o) => p.names[p.commit[at(o)]]
-  };
-}
+export type DetectReply = { id: number; segment: SegmentResult } | { id: number; error: string };
 
 /** The rules in a form a worker can be sent. */
 export function rulesSource(rules: LoadedRules): RulesSource {
@@ -130,7 +67,7 @@ export function defaultWorkers(): number {
 }
 
 interface Pending {
-  resolve: (reply: DetectReply) => void;
+  resolve: (result: SegmentResult) => void;
   reject: (err: Error) => void;
   worker: Worker;
 }
@@ -142,12 +79,7 @@ export class DetectPool {
   private nextId = 1;
   private failure: Error | undefined;
 
-  private constructor(
-    script: string,
-    rules: RulesSource,
-    size: number,
-    setup: SegmentSetup | undefined
-  ) {
+  private constructor(script: string, rules: RulesSource, size: number, setup: SegmentSetup) {
     this.size = size;
     for (let i = 0; i < size; i++) {
       const w = new Worker(script, { workerData: { rules, setup } });
@@ -164,44 +96,27 @@ export class DetectPool {
   /** A pool of `size` workers, or undefined when no worker script is at hand (detect on this thread). */
   static start(
     rules: LoadedRules,
-    size = defaultWorkers(),
-    setup?: SegmentSetup
+    setup: SegmentSetup,
+    size = defaultWorkers()
   ): DetectPool | undefined {
     const script = workerScript();
     if (!script || size < 1) return undefined;
     return new DetectPool(script, rulesSource(rules), size, setup);
   }
 
-  /** The hits of `text` (offsets of the chunk), by the least busy worker. */
-  async detect(text: string, places: ChunkPlaces): Promise<SecretHit[]> {
-    const reply = await this.send((id) => ({ message: { id, text, places } satisfies DetectJob }));
-    if (!('hits' in reply)) throw new Error('secrets detection worker: unexpected reply');
-    return reply.hits;
-  }
-
-  /** A segment parsed and scanned by the least busy worker (the pool must have been started with a setup); its bytes move to the worker. */
-  async scanSegment(segment: LogSegment): Promise<SegmentResult> {
-    const reply = await this.send((id) => ({
-      message: { id, segment } satisfies SegmentJob,
-      transfer: [segment.bytes.buffer as ArrayBuffer]
-    }));
-    if (!('segment' in reply)) throw new Error('secrets detection worker: unexpected reply');
-    return reply.segment;
-  }
-
-  private send(
-    job: (id: number) => { message: DetectJob | SegmentJob; transfer?: ArrayBuffer[] }
-  ): Promise<DetectReply> {
+  /** A segment parsed and scanned by the least busy worker; its bytes move to the worker (the caller's copy is emptied). */
+  scanSegment(segment: LogSegment): Promise<SegmentResult> {
     if (this.failure) return Promise.reject(this.failure);
     const load = (w: Worker): number =>
       [...this.pending.values()].filter((p) => p.worker === w).length;
     let worker = this.workers[0];
     for (const w of this.workers) if (load(w) < load(worker)) worker = w;
     const id = this.nextId++;
-    const { message, transfer } = job(id);
-    return new Promise<DetectReply>((resolve, reject) => {
+    return new Promise<SegmentResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker });
-      worker.postMessage(message, transfer ?? []);
+      worker.postMessage({ id, segment } satisfies SegmentJob, [
+        segment.bytes.buffer as ArrayBuffer
+      ]);
     });
   }
 
@@ -220,7 +135,7 @@ export class DetectPool {
     if (!p) return;
     this.pending.delete(m.id);
     if ('error' in m) p.reject(new Error(m.error));
-    else p.resolve(m);
+    else p.resolve(m.segment);
   }
 
   private fail(w: Worker, err: Error): void {

@@ -280,7 +280,7 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
       if (Date.now() > deadline) throw timedOut();
       // A range smaller than one segment is done here: starting workers would cost more.
       if (!pool && opts.workers !== 0 && seg.bytes.length >= segmentBytes / 2)
-        pool = DetectPool.start(rules, opts.workers, { allowlist, options: segmentOptions });
+        pool = DetectPool.start(rules, { allowlist, options: segmentOptions }, opts.workers);
       if (!pool || seg.nul) {
         inFlight.push(
           Promise.resolve(scanSegment(seg, rules.ruleset, allowlist, segmentOptions, binaryBudget))

@@ -152,15 +152,7 @@ export class VirtualSourceBuilder extends ChunkBuilder {
 
 /** Index of the record a text offset falls in (a separator belongs to the record after it). */
 export function recordIndexAt(src: VirtualSource, offset: number): number {
-  return recordIndexIn(src.starts, (i) => src.starts[i] + src.records[i].text.length, offset);
-}
-
-/** recordIndexAt over record starts and ends alone (`end(i)`: where record i's text ends). */
-export function recordIndexIn(
-  starts: ArrayLike<number>,
-  end: (i: number) => number,
-  offset: number
-): number {
+  const { starts } = src;
   let lo = 0;
   let hi = starts.length - 1;
   while (lo < hi) {
@@ -168,6 +160,6 @@ export function recordIndexIn(
     if (starts[mid] <= offset) lo = mid;
     else hi = mid - 1;
   }
-  if (offset > end(lo) && lo + 1 < starts.length) return lo + 1;
+  if (offset > starts[lo] + src.records[lo].text.length && lo + 1 < starts.length) return lo + 1;
   return lo;
 }
