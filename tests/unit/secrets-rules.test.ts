@@ -4,6 +4,11 @@
 // secret stays quiet.
 import { EMPTY_ALLOWLIST, isAllowed } from '../../packages/security/src/secrets/allowlist.ts';
 import { defaultRules } from '../../packages/security/src/secrets/ruleset/config.ts';
+import {
+  DEFAULT_GLOBAL_ALLOWLISTS,
+  DEFAULT_RULES
+} from '../../packages/security/src/secrets/ruleset/defaults.ts';
+import { compileRule, Ruleset } from '../../packages/security/src/secrets/ruleset/engine.ts';
 import { GITLEAKS_RULES_RELEASE } from '../../packages/security/src/secrets/ruleset/release.ts';
 import { detectInText, type RuleHit } from '../../packages/security/src/secrets/scan.ts';
 import {
@@ -120,6 +125,36 @@ describe('the default ruleset', () => {
     const ours = defaultRules().ids;
     expect(ids.filter((id) => !ours.has(id))).toEqual([]);
     for (const id of ours) expect(id).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+  });
+
+  it('compiles every rule whole under the checks a repository rule gets (RE2 syntax, secretGroup within the groups)', () => {
+    const problems: string[] = [];
+    for (const r of DEFAULT_RULES) {
+      try {
+        compileRule(r, true);
+      } catch (err) {
+        problems.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('compiles a trusted rule when a text first needs it, and finds the same', async () => {
+    const rules = new Ruleset(DEFAULT_RULES, DEFAULT_GLOBAL_ALLOWLISTS, new Set(DEFAULT_RULES));
+    expect(rules.rules.filter((r) => r.re !== undefined || r.path !== undefined)).toEqual([]);
+    const token = `ghp_${randomString(36)}`;
+    const text = `const a = 1;\ngithub_token = "${token}"\n`;
+    const hits = rules.detect(text);
+    expect(hits.map((h) => [h.ruleId, text.slice(h.start, h.end)])).toEqual(
+      (await detectInText(text)).map((h) => [h.ruleId, text.slice(h.start, h.end)])
+    );
+    expect(hits.map((h) => h.ruleId)).toContain('github-pat');
+    // Only the rules the text's keywords let run were compiled.
+    const compiled = rules.rules.filter((r) => r.re !== undefined).map((r) => r.id);
+    expect(compiled).toContain('github-pat');
+    expect(compiled.length).toBeLessThan(DEFAULT_RULES.length / 4);
+    expect(rules.matchPath('certs/client.p12')).toEqual(['pkcs12-file']);
+    expect(rules.rules.find((r) => r.id === 'pkcs12-file')!.path).toBeInstanceOf(RegExp);
   });
 
   it('keeps offsets right when the text starts with a byte order mark', async () => {

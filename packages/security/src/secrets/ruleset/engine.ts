@@ -68,6 +68,16 @@ export interface CompiledRule {
   backOver?: number;
   /** GitleaksRule.endsWith, compiled. */
   endsWith?: RegExp;
+  /** Whether the rule has a content regex (`re` once compiled). */
+  hasRegex: boolean;
+  /** A trusted rule's patterns are compiled when the rule is first used: ready() does it. */
+  pending?: () => void;
+}
+
+/** `r` with its patterns compiled (a trusted rule's are compiled on first use). */
+export function ready(r: CompiledRule): CompiledRule {
+  r.pending?.();
+  return r;
 }
 
 export class RuleError extends Error {
@@ -155,48 +165,58 @@ export function compileRule(rule: GitleaksRule, validate = true): CompiledRule {
     secretGroup: rule.secretGroup ?? 0,
     entropy: rule.entropy ?? 0,
     keywords: [...new Set((rule.keywords ?? []).map((k) => k.toLowerCase()).filter(Boolean))],
-    multiLine: false,
-    allowlists: (rule.allowlists ?? []).map((a, i) => compileAllowlist(a, id, i, validate))
+    multiLine: rule.regex ? MULTILINE_HINT.test(rule.regex) : false,
+    allowlists: [],
+    hasRegex: Boolean(rule.regex)
   };
-  try {
-    if (rule.regex) {
-      // A named value's regex opens with up to 50 identifier characters before the name
-      // (`[\w.-]{0,50}?`): tried lazily at every position, that prefix is most of the
-      // engine's time. The match is found without it, then extended back over the
-      // identifier characters before it (at most 50): the same match, leftmost-first.
-      const named = rule.regex.startsWith(NAMED_PREFIX)
-        ? rule.regex.slice(NAMED_PREFIX.length)
-        : undefined;
-      c.re = compileRe2(named !== undefined ? `(?i)${named}` : rule.regex, 'gd', validate);
-      if (named !== undefined) {
-        if (validate) compileRe2(rule.regex, '', true);
-        c.backOver = 50;
+  // A named value's regex opens with up to 50 identifier characters before the name
+  // (`[\w.-]{0,50}?`): tried lazily at every position, that prefix is most of the
+  // engine's time. The match is found without it, then extended back over the
+  // identifier characters before it (at most 50): the same match, leftmost-first.
+  const named = rule.regex?.startsWith(NAMED_PREFIX)
+    ? rule.regex.slice(NAMED_PREFIX.length)
+    : undefined;
+  if (named !== undefined) c.backOver = 50;
+  const compile = (): void => {
+    c.allowlists = (rule.allowlists ?? []).map((a, i) => compileAllowlist(a, id, i, validate));
+    try {
+      if (rule.regex) {
+        c.re = compileRe2(named !== undefined ? `(?i)${named}` : rule.regex, 'gd', validate);
+        if (named !== undefined && validate) compileRe2(rule.regex, '', true);
       }
-      c.multiLine = MULTILINE_HINT.test(rule.regex);
+    } catch (err) {
+      throw new RuleError(id, 'regex', err instanceof Error ? err.message : String(err));
     }
-  } catch (err) {
-    throw new RuleError(id, 'regex', err instanceof Error ? err.message : String(err));
-  }
-  try {
-    if (rule.path) c.path = compileRe2(rule.path, '', validate);
-  } catch (err) {
-    throw new RuleError(id, 'path', err instanceof Error ? err.message : String(err));
-  }
-  try {
-    if (rule.endsWith) c.endsWith = compileRe2(rule.endsWith, 'g', validate);
-  } catch (err) {
-    throw new RuleError(id, 'endsWith', err instanceof Error ? err.message : String(err));
-  }
-  if (c.re && c.secretGroup > 0) {
-    const groups =
-      new RegExp(`${c.re.source}|`, c.re.flags.replace(/[gd]/g, '')).exec('')!.length - 1;
-    if (c.secretGroup > groups)
-      throw new RuleError(
-        id,
-        'secretGroup',
-        `${c.secretGroup} is more than the regex's ${groups} groups`
-      );
-  }
+    try {
+      if (rule.path) c.path = compileRe2(rule.path, '', validate);
+    } catch (err) {
+      throw new RuleError(id, 'path', err instanceof Error ? err.message : String(err));
+    }
+    try {
+      if (rule.endsWith) c.endsWith = compileRe2(rule.endsWith, 'g', validate);
+    } catch (err) {
+      throw new RuleError(id, 'endsWith', err instanceof Error ? err.message : String(err));
+    }
+    // The group count is a check of the rule (a trusted rule passed it in this project's tests).
+    if (validate && c.re && c.secretGroup > 0) {
+      const groups =
+        new RegExp(`${c.re.source}|`, c.re.flags.replace(/[gd]/g, '')).exec('')!.length - 1;
+      if (c.secretGroup > groups)
+        throw new RuleError(
+          id,
+          'secretGroup',
+          `${c.secretGroup} is more than the regex's ${groups} groups`
+        );
+    }
+  };
+  // A rule given by a repository is checked whole now (a bad pattern is a configuration error
+  // before anything is scanned); a trusted one is compiled when a text first needs it.
+  if (validate) compile();
+  else
+    c.pending = (): void => {
+      c.pending = undefined;
+      compile();
+    };
   return c;
 }
 
@@ -220,7 +240,7 @@ export class Ruleset {
     );
     const index = new Map<string, number>();
     for (const r of this.rules) {
-      if (!r.re) continue;
+      if (!r.hasRegex) continue;
       // A keyword the automaton cannot read (not ASCII): the rule runs everywhere, a superset.
       if (r.keywords.length === 0 || r.keywords.some((k) => !ASCII_KEYWORD.test(k))) {
         this.always.push(r);
@@ -242,7 +262,7 @@ export class Ruleset {
   matchPath(path: string, commit?: string): string[] {
     const out: string[] = [];
     for (const r of this.rules) {
-      if (r.re || !r.path || !r.path.test(path)) continue;
+      if (r.hasRegex || !r.rule.path || !ready(r).path!.test(path)) continue;
       if (this.pathOrCommitAllowed(r, path, commit)) continue;
       out.push(r.id);
     }
@@ -277,14 +297,17 @@ export class Ruleset {
   ): SecretHit[] {
     const hits: SecretHit[] = [];
     // Which rules run, and where: everywhere, or over the lines holding one of their keywords.
-    const jobs: [CompiledRule, [number, number][] | 'all'][] = this.always.map((r) => [r, 'all']);
+    const jobs: [CompiledRule, [number, number][] | 'all'][] = this.always.map((r) => [
+      ready(r),
+      'all'
+    ]);
     if (this.automaton && found) {
       const seen = new Set<CompiledRule>();
       found.at.forEach((positions, ki) => {
         if (positions === undefined) return;
         for (const r of this.byKeyword[ki]) {
           if (seen.has(r)) continue;
-          seen.add(r);
+          seen.add(ready(r));
           if (r.multiLine) {
             jobs.push([r, 'all']);
             continue;
