@@ -268,8 +268,16 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
   };
   let pool: DetectPool | undefined;
   const inFlight: Promise<SegmentResult>[] = [];
+  const nameScanner = new NameScanner(async (text) => {
+    if (Date.now() > deadline) throw timedOut();
+    return detectInText(text, rules);
+  }, limits);
   const collectNext = async (): Promise<void> => {
-    merge(await beforeDeadline(inFlight.shift()!, deadline, timedOut));
+    const r = await beforeDeadline(inFlight.shift()!, deadline, timedOut);
+    merge(r);
+    // The names this segment brought are scanned now, while the workers are still busy.
+    for (const p of r.paths) await nameScanner.add(p.file);
+    await nameScanner.flush();
   };
   try {
     for (;;) {
@@ -299,16 +307,9 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
     await pool?.close();
   }
 
-  // Names: every path the range writes, and the branch's own names.
-  const names = await scanNames(
-    paths,
-    opts.refNames ?? [],
-    async (text) => {
-      if (Date.now() > deadline) throw new Error(`secrets scan timed out after ${timeoutMs} ms`);
-      return detectInText(text, rules);
-    },
-    limits
-  );
+  // Names: every path the range writes (most scanned already, segment by segment), and the branch's own names.
+  for (const ref of opts.refNames ?? []) await nameScanner.add(ref, true);
+  const names = await nameScanner.finish(paths);
   const headDate =
     names.refHits.length > 0
       ? (
@@ -402,24 +403,73 @@ interface ScannedNames {
 }
 
 /**
- * Scans names as text: the paths the range writes and the branch names.
- * Batched like added lines, one name per line ('\n' and '\r' in a name read
- * as spaces), so the rules run a few times however many files there are.
+ * Scans names as text: the paths the range writes and the branch names,
+ * one name per line ('\n' and '\r' in a name read as spaces), each name
+ * once. Paths are added as segment results bring them and scanned in a
+ * batch per segment (flush()), while the workers still scan content; the
+ * branch names come last. finish() says which names hold a secret.
  */
-async function scanNames(
-  paths: Map<string, ChangedPath | null>,
-  refs: readonly string[],
-  detect: (text: string) => Promise<RuleHit[]>,
-  limits: ChunkLimits
-): Promise<ScannedNames> {
-  const names: { name: string; path?: ChangedPath | null; ref?: boolean }[] = [];
-  for (const [name, path] of paths) names.push({ name, path });
-  for (const ref of new Set(refs)) if (ref !== '') names.push({ name: ref, ref: true });
-  const spans = new Map<number, [number, number][]>();
-  const hitsOf = new Map<number, NameHit[]>();
-  const secrets: string[] = [];
-  const run = async (src: VirtualSource): Promise<void> => {
-    for (const hit of await detect(src.text)) {
+class NameScanner {
+  private readonly names: { name: string; ref: boolean }[] = [];
+  private readonly seen = new Set<string>();
+  private readonly spans = new Map<number, [number, number][]>();
+  private readonly hitsOf = new Map<number, NameHit[]>();
+  private readonly secrets: string[] = [];
+  private readonly builder: VirtualSourceBuilder;
+  private readonly detect: (text: string) => Promise<RuleHit[]>;
+
+  constructor(detect: (text: string) => Promise<RuleHit[]>, limits: ChunkLimits) {
+    this.detect = detect;
+    this.builder = new VirtualSourceBuilder(limits);
+  }
+
+  /** A path (or with `ref`, a branch name) to scan; one already added is not added again. */
+  async add(name: string, ref = false): Promise<void> {
+    const key = `${ref ? 'ref' : 'path'}:${name}`;
+    if (name === '' || this.seen.has(key)) return;
+    this.seen.add(key);
+    const i = this.names.length;
+    this.names.push({ name, ref });
+    const ready = this.builder.add({
+      commit: '',
+      authorDate: '',
+      file: '',
+      // The index of the name, so a hit finds its way back.
+      line: i,
+      text: name.replace(/[\r\n]/g, ' '),
+      block: i
+    });
+    if (ready) await this.run(ready);
+  }
+
+  /** Scans the names added since the last batch. */
+  async flush(): Promise<void> {
+    const rest = this.builder.finish();
+    if (rest) await this.run(rest);
+  }
+
+  /** Every name scanned; `paths`: what the range did to each path (for the findings of added ones). */
+  async finish(paths: ReadonlyMap<string, ChangedPath | null>): Promise<ScannedNames> {
+    await this.flush();
+    const out: ScannedNames = {
+      masked: new Map(),
+      pathHits: [],
+      refHits: [],
+      secrets: this.secrets
+    };
+    for (const [idx, s] of this.spans) {
+      const n = this.names[idx];
+      out.masked.set(n.name, maskSpans(n.name, s));
+      const hits = this.hitsOf.get(idx) ?? [];
+      const path = n.ref ? undefined : paths.get(n.name);
+      if (n.ref) out.refHits.push({ ref: n.name, hits });
+      else if (path) out.pathHits.push({ path, hits });
+    }
+    return out;
+  }
+
+  private async run(src: VirtualSource): Promise<void> {
+    for (const hit of await this.detect(src.text)) {
       const i = recordIndexAt(src, hit.start);
       const rec = src.records[i];
       const at = src.starts[i];
@@ -427,36 +477,15 @@ async function scanNames(
       const end = Math.min(rec.text.length, hit.end - at);
       if (end <= start) continue;
       const idx = rec.line;
-      const secret = names[idx].name.slice(start, end);
-      secrets.push(secret);
-      (spans.get(idx) ?? spans.set(idx, []).get(idx)!).push([start, end]);
-      (hitsOf.get(idx) ?? hitsOf.set(idx, []).get(idx)!).push({ ruleId: hit.ruleId, secret });
+      const secret = this.names[idx].name.slice(start, end);
+      this.secrets.push(secret);
+      (this.spans.get(idx) ?? this.spans.set(idx, []).get(idx)!).push([start, end]);
+      (this.hitsOf.get(idx) ?? this.hitsOf.set(idx, []).get(idx)!).push({
+        ruleId: hit.ruleId,
+        secret
+      });
     }
-  };
-  const builder = new VirtualSourceBuilder(limits);
-  for (let i = 0; i < names.length; i++) {
-    const ready = builder.add({
-      commit: '',
-      authorDate: '',
-      file: '',
-      // The index of the name, so a hit finds its way back.
-      line: i,
-      text: names[i].name.replace(/[\r\n]/g, ' '),
-      block: i
-    });
-    if (ready) await run(ready);
   }
-  const rest = builder.finish();
-  if (rest) await run(rest);
-  const out: ScannedNames = { masked: new Map(), pathHits: [], refHits: [], secrets };
-  for (const [idx, s] of spans) {
-    const n = names[idx];
-    out.masked.set(n.name, maskSpans(n.name, s));
-    const hits = hitsOf.get(idx) ?? [];
-    if (n.ref) out.refHits.push({ ref: n.name, hits });
-    else if (n.path) out.pathHits.push({ path: n.path, hits });
-  }
-  return out;
 }
 
 /** Content findings in files whose names hold a secret: the name masked, the fingerprint re-derived from it. */
