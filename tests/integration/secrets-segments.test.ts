@@ -8,17 +8,25 @@
 // binary file, a key spanning lines of a file larger than a segment, secrets
 // in commit messages, an allowlisted path.
 
+import { execFileSync } from 'node:child_process';
 import type { SecretFinding } from '../../packages/security/src/findings.ts';
 import {
+  addedLinesArgs,
   LogSegmenter,
+  splitNulFiles,
   streamAddedLines,
   type AddedLinesStats
 } from '../../packages/git/src/added-lines.ts';
-import { allowlistFrom } from '../../packages/security/src/secrets/allowlist.ts';
+import { allowlistFrom, EMPTY_ALLOWLIST } from '../../packages/security/src/secrets/allowlist.ts';
 import { defaultRules } from '../../packages/security/src/secrets/ruleset/config.ts';
 import { detectDecoded } from '../../packages/security/src/secrets/ruleset/decoded-detect.ts';
 import { scanRangeEmbedded } from '../../packages/security/src/secrets/scan.ts';
-import { collect, sourceContext } from '../../packages/security/src/secrets/segment-scan.ts';
+import {
+  collect,
+  findingKey,
+  scanSegment,
+  sourceContext
+} from '../../packages/security/src/secrets/segment-scan.ts';
 import { tokenSamples } from '../../packages/security/src/secrets/token-samples.ts';
 import {
   VirtualSourceBuilder,
@@ -150,11 +158,13 @@ describe('segments of the log, scanned one by one', () => {
     expect(expected.some((f) => f.includes('src/crlf.env'))).toBe(true);
     expect(expected.some((f) => f.includes('fixtures/'))).toBe(false);
     let firstAll: string[] | undefined;
-    for (const [segmentBytes, workers] of [
-      [1 << 20, 0],
-      [512, 0],
-      [2048, 2],
-      [1, 1]
+    for (const [segmentBytes, workers, helpAfterBytes] of [
+      [1 << 20, 0, undefined],
+      [512, 0, undefined],
+      [2048, 2, undefined],
+      [1, 1, undefined],
+      // This thread scanning segments too, as it does in a long range while the worker is busy.
+      [256, 1, 0]
     ] as const) {
       const got = await scanRangeEmbedded({
         repoDir: repo.work,
@@ -163,7 +173,8 @@ describe('segments of the log, scanned one by one', () => {
         timeoutMs: 120_000,
         limits,
         segmentBytes,
-        workers
+        workers,
+        helpAfterBytes
       });
       const content = got.findings
         .filter((f) => f.source === undefined || f.source === 'commit-message')
@@ -183,6 +194,48 @@ describe('segments of the log, scanned one by one', () => {
       expect(got.commitsScanned).toBe(ref.stats.commits);
     }
   }, 180_000);
+});
+
+describe('splitNulFiles', () => {
+  it('reads only the files holding a NUL the slow way: the same findings, the text files in pieces of their own', () => {
+    const { repo, base, head } = tortureRepo();
+    const out = execFileSync('git', addedLinesArgs(base, head, { messages: true }), {
+      cwd: repo.work,
+      maxBuffer: 1 << 30
+    });
+    const cutter = new LogSegmenter(1 << 30);
+    const [whole] = [...cutter.push(out), cutter.end()!].filter(Boolean);
+    expect(whole.nul).toBe(true);
+    const pieces = splitNulFiles(whole);
+    // Nothing lost or moved, pieces alternate, each holds a NUL exactly when it says so.
+    expect(Buffer.concat(pieces.map((p) => p.bytes)).equals(whole.bytes)).toBe(true);
+    expect(pieces.map((p) => p.nul)).toEqual(pieces.map((p) => p.bytes.includes(0)));
+    for (let i = 1; i < pieces.length; i++) expect(pieces[i].nul).not.toBe(pieces[i - 1].nul);
+    expect(pieces.filter((p) => p.nul).length).toBeGreaterThan(0);
+    expect(pieces.filter((p) => !p.nul).length).toBeGreaterThan(1);
+    // The binary and UTF-16 files alone take the slow path, not the text around them.
+    const slow = pieces.filter((p) => p.nul).reduce((n, p) => n + p.bytes.length, 0);
+    expect(slow).toBeLessThan(whole.bytes.length / 4);
+    // A piece to hand to another thread has memory of its own.
+    for (const p of pieces.filter((q) => !q.nul))
+      expect([p.bytes.byteOffset, p.bytes.buffer.byteLength]).toEqual([0, p.bytes.length]);
+    // Each piece parsed alone (from its commit) finds what the whole segment finds.
+    const rules = defaultRules();
+    const keys = (r: { findings: SecretFinding[] }[]): string[] => [
+      ...new Set(r.flatMap((x) => x.findings.map(findingKey)))
+    ];
+    const budget = { used: 0 };
+    const parts = pieces.map((p) =>
+      scanSegment(p, rules.ruleset, EMPTY_ALLOWLIST, {}, p.nul ? budget : undefined)
+    );
+    const one = scanSegment(whole, rules.ruleset, EMPTY_ALLOWLIST, {}, { used: 0 });
+    expect(keys(parts).sort()).toEqual(keys([one]).sort());
+    expect(parts.reduce((n, r) => n + r.stats.linesAdded, 0)).toBe(one.stats.linesAdded);
+    expect(parts.flatMap((r) => r.paths)).toEqual(one.paths);
+    // A segment without a NUL is left as it is.
+    const text = pieces.find((p) => !p.nul)!;
+    expect(splitNulFiles(text)).toEqual([text]);
+  }, 60_000);
 });
 
 describe('LogSegmenter', () => {

@@ -997,6 +997,63 @@ export class LogSegmenter {
 }
 
 /**
+ * A segment holding a NUL split at its file (and commit) boundaries into
+ * runs of whole files with and without a NUL, in order: a segment takes
+ * the slow path only for the files that need it (binary or UTF-16 content),
+ * its text files the fast one. A segment without a NUL is returned as it
+ * is. Each piece without a NUL has memory of its own (it may be transferred
+ * to another thread).
+ */
+export function splitNulFiles(seg: LogSegment): LogSegment[] {
+  if (!seg.nul) return [seg];
+  const b = seg.bytes;
+  // Where each file or commit starts: at 0, and after a newline before a marker or a `diff --` line.
+  const starts = [0];
+  for (const needle of SEGMENT_STARTS)
+    for (let at = b.indexOf(needle); at >= 0; at = b.indexOf(needle, at + 1)) starts.push(at + 1);
+  starts.sort((x, y) => x - y);
+  starts.push(b.length);
+  const out: LogSegment[] = [];
+  let commit = seg.commit;
+  let authorDate = seg.authorDate;
+  let from = 0;
+  let fromCommit = commit;
+  let fromDate = authorDate;
+  let fromNul = false;
+  const cut = (to: number): void => {
+    if (to <= from) return;
+    const view = b.subarray(from, to);
+    const bytes = fromNul ? view : Buffer.from(new ArrayBuffer(view.length));
+    if (!fromNul) view.copy(bytes);
+    out.push({ bytes, commit: fromCommit, authorDate: fromDate, nul: fromNul });
+  };
+  for (let i = 0; i + 1 < starts.length; i++) {
+    const [a, z] = [starts[i], starts[i + 1]];
+    if (a === z) continue;
+    const nul = b.subarray(a, z).includes(0);
+    if (a === 0) fromNul = nul;
+    else if (nul !== fromNul) {
+      cut(a);
+      from = a;
+      fromCommit = commit;
+      fromDate = authorDate;
+      fromNul = nul;
+    }
+    // A piece that is a commit's header: the commit the pieces after it are in.
+    if (b.indexOf(MARKER_BYTES, a) === a) {
+      const eol = b.indexOf(10, a);
+      const [sha, date] = b
+        .toString('utf8', a + MARKER_BYTES.length, eol < 0 || eol > z ? z : eol)
+        .split(' ');
+      commit = sha ?? '';
+      authorDate = date ?? '';
+    }
+  }
+  cut(b.length);
+  return out;
+}
+
+/**
  * Feeds whole lines of git's output to a parser (the text decoded once per
  * call; each line's bytes at hand for the lines the parser wants raw), and
  * added lines of a text file as runs (the `runs` option).

@@ -120,6 +120,11 @@ export class DetectPool {
     });
   }
 
+  /** Jobs handed on and not answered yet. */
+  backlog(): number {
+    return this.pending.size;
+  }
+
   /** Ends every worker (a job still running is cut off; its promise rejects). */
   async close(): Promise<void> {
     const all = this.workers.splice(0);

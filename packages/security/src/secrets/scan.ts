@@ -10,6 +10,7 @@
 
 import type { Logger } from '../../../core/src/logger.ts';
 import {
+  splitNulFiles,
   streamLogSegments,
   type AddedLinesStats,
   type ChangedPath,
@@ -82,6 +83,8 @@ export interface EmbeddedScanOptions {
   binaryTextPerFile?: number;
   /** Bytes of git's output per segment (tests; default SEGMENT_BYTES). */
   segmentBytes?: number;
+  /** Bytes of git's output past which this thread helps the workers (tests; default HELP_AFTER_BYTES). */
+  helpAfterBytes?: number;
   binaryTextTotal?: number;
   /**
    * Worker threads that run the rules while this thread reads git (started
@@ -140,6 +143,9 @@ function rulesFrom(
     .filter((l) => l !== '');
   return { rules, ignores, notes };
 }
+
+/** Output of git past which this thread helps the workers (see the scan loop). */
+const HELP_AFTER_BYTES = 64 << 20;
 
 export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<SecretScanResult> {
   const started = Date.now();
@@ -267,6 +273,8 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
     skippedBytes += r.skippedBytes;
   };
   let pool: DetectPool | undefined;
+  // Bytes of git's output so far.
+  let handed = 0;
   const inFlight: Promise<SegmentResult>[] = [];
   const nameScanner = new NameScanner(async (text) => {
     if (Date.now() > deadline) throw timedOut();
@@ -289,17 +297,31 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
       // A range smaller than one segment is done here: starting workers would cost more.
       if (!pool && opts.workers !== 0 && seg.bytes.length >= segmentBytes / 2)
         pool = DetectPool.start(rules, { allowlist, options: segmentOptions }, opts.workers);
-      if (!pool || seg.nul) {
-        inFlight.push(
-          Promise.resolve(scanSegment(seg, rules.ruleset, allowlist, segmentOptions, binaryBudget))
-        );
-      } else {
-        const result = pool.scanSegment(seg);
-        result.catch(() => undefined); // awaited in turn below; not an unhandled rejection meanwhile
-        inFlight.push(result);
+      handed += seg.bytes.length;
+      // Only the files holding a NUL are read here; the segment's text files go to the workers.
+      for (const piece of pool ? splitNulFiles(seg) : [seg]) {
+        // Pieces holding a NUL are read here, in order (they share the range's binary-text budget).
+        // In a long range this thread also scans a text piece while the workers have two each
+        // waiting: measured, on 453 MB of a real history 15.7 s instead of 17.3 s; on 33 MB it
+        // cost 80 ms (this thread's rules and code warm up for too little work), hence the wait.
+        const help =
+          pool !== undefined &&
+          handed >= (opts.helpAfterBytes ?? HELP_AFTER_BYTES) &&
+          pool.backlog() >= 2 * pool.size;
+        if (!pool || piece.nul || help) {
+          inFlight.push(
+            Promise.resolve(
+              scanSegment(piece, rules.ruleset, allowlist, segmentOptions, binaryBudget)
+            )
+          );
+        } else {
+          const result = pool.scanSegment(piece);
+          result.catch(() => undefined); // awaited in turn below; not an unhandled rejection meanwhile
+          inFlight.push(result);
+        }
+        // Two segments per worker at most: memory stays bounded, every worker stays busy.
+        while (inFlight.length > 2 * (pool?.size ?? 0)) await collectNext();
       }
-      // Two segments per worker at most: memory stays bounded, every worker stays busy.
-      while (inFlight.length > 2 * (pool?.size ?? 0)) await collectNext();
     }
     while (inFlight.length > 0) await collectNext();
   } finally {
