@@ -12,9 +12,12 @@ import { execFileSync } from 'node:child_process';
 import type { SecretFinding } from '../../packages/security/src/findings.ts';
 import {
   addedLinesArgs,
+  AddedLinesParser,
+  LineFeeder,
   LogSegmenter,
   splitNulFiles,
   streamAddedLines,
+  type AddedLine,
   type AddedLinesStats
 } from '../../packages/git/src/added-lines.ts';
 import { allowlistFrom, EMPTY_ALLOWLIST } from '../../packages/security/src/secrets/allowlist.ts';
@@ -196,13 +199,48 @@ describe('segments of the log, scanned one by one', () => {
   }, 180_000);
 });
 
+/** The torture history's `git log -p` output, as the scan asks for it. */
+function tortureLog(): Buffer {
+  const { repo, base, head } = tortureRepo();
+  return execFileSync('git', addedLinesArgs(base, head, { messages: true }), {
+    cwd: repo.work,
+    maxBuffer: 1 << 30
+  });
+}
+
+describe('LineFeeder', () => {
+  it('gives the parser the same lines whatever the chunks git writes: UTF-8 split across chunks, binary and UTF-16 lines as bytes', () => {
+    const out = tortureLog();
+    const parse = (size: number): { recs: AddedLine[]; stats: AddedLinesStats } => {
+      const recs: AddedLine[] = [];
+      const parser = new AddedLinesParser((r) => recs.push({ ...r }), {
+        messages: true,
+        onPath: () => undefined
+      });
+      const feeder = new LineFeeder(parser, true);
+      for (let i = 0; i < out.length; i += size) feeder.write(out.subarray(i, i + size));
+      feeder.end();
+      return { recs, stats: parser.stats };
+    };
+    const whole = parse(out.length);
+    expect(whole.stats.binaryFiles).toBeGreaterThan(0);
+    expect(whole.stats.utf16Files).toBeGreaterThan(0);
+    expect(whole.recs.some((r) => r.source === 'binary-text')).toBe(true);
+    expect(whole.recs.some((r) => r.text.includes('🎉'))).toBe(true);
+    expect(whole.recs.some((r) => r.text.includes('\ufffd'))).toBe(true);
+    // Lines of one record per run or per line: compare the lines themselves.
+    const lines = (recs: AddedLine[]): string[] =>
+      recs.flatMap((r) =>
+        r.text.split('\n').map((t, i) => `${r.commit.slice(0, 7)} ${r.file}:${r.line + i} ${t}`)
+      );
+    for (const size of [1, 3, 7, 64, 4096])
+      expect({ size, lines: lines(parse(size).recs) }).toEqual({ size, lines: lines(whole.recs) });
+  }, 60_000);
+});
+
 describe('splitNulFiles', () => {
   it('reads only the files holding a NUL the slow way: the same findings, the text files in pieces of their own', () => {
-    const { repo, base, head } = tortureRepo();
-    const out = execFileSync('git', addedLinesArgs(base, head, { messages: true }), {
-      cwd: repo.work,
-      maxBuffer: 1 << 30
-    });
+    const out = tortureLog();
     const cutter = new LogSegmenter(1 << 30);
     const [whole] = [...cutter.push(out), cutter.end()!].filter(Boolean);
     expect(whole.nul).toBe(true);

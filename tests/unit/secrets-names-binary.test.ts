@@ -5,6 +5,7 @@ import {
   AddedLinesParser,
   addedLinesArgs,
   decodeUtf16Line,
+  pickRuns,
   printableRuns,
   sniffNulContent,
   type AddedLine,
@@ -51,6 +52,86 @@ describe('printableRuns', () => {
       Buffer.from([0xff])
     ]);
     expect(printableRuns(b).runs).toEqual(['long enough text', 'wide string', 'big endian!']);
+  });
+
+  it('finds what a pass over every offset at both alignments and byte orders finds, on any bytes', () => {
+    // The obvious reading, `strings` and `strings -el`/`-eb` at both alignments, merged as printableRuns merges (pickRuns).
+    const isP = (c: number): boolean => (c >= 0x20 && c <= 0x7e) || c === 9;
+    const obvious = (
+      b: Uint8Array,
+      min: number,
+      maxChars: number
+    ): ReturnType<typeof printableRuns> => {
+      const found: { at: number; end: number; text: string }[] = [];
+      const n = b.length;
+      for (let i = 0; i < n;) {
+        let j = i;
+        while (j < n && isP(b[j])) j++;
+        if (j - i >= min)
+          found.push({ at: i, end: j, text: Buffer.from(b.subarray(i, j)).toString('latin1') });
+        i = j + 1;
+      }
+      for (const le of [true, false])
+        for (let p = 0; p < 2; p++) {
+          let start = -1;
+          let codes: number[] = [];
+          const flush = (end: number): void => {
+            if (codes.length >= min)
+              found.push({ at: start, end, text: String.fromCharCode(...codes) });
+            codes = [];
+            start = -1;
+          };
+          for (let i = p; i < n; i += 2) {
+            const ok = le
+              ? isP(b[i]) && (i + 1 === n || b[i + 1] === 0)
+              : b[i] === 0 && i + 1 < n && isP(b[i + 1]);
+            if (!ok) {
+              if (start >= 0) flush(i);
+              continue;
+            }
+            if (start < 0) start = i;
+            codes.push(le ? b[i] : b[i + 1]);
+            if (codes.length >= 65536) flush(i + 2);
+          }
+          if (start >= 0) flush(n);
+        }
+      return pickRuns(found, min, maxChars);
+    };
+    let seed = 0x9e3779b9;
+    const rnd = (k: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const pieces = [
+      () => Buffer.from([rnd(256)]),
+      () => Buffer.alloc(rnd(40)),
+      () => Buffer.from('text run ' + 'x'.repeat(rnd(12))),
+      () => Buffer.from('wide ' + 'w'.repeat(rnd(12)), 'utf16le'),
+      () => Buffer.from('big ' + 'b'.repeat(rnd(12)), 'utf16le').swap16(),
+      () => Buffer.from([0, 0x41, 0, 0x42, 0x43, 0]),
+      () => Buffer.from('\t\t ~~ ')
+    ];
+    let compared = 0;
+    for (let round = 0; round < 400; round++) {
+      const parts: Buffer[] = [];
+      for (let i = rnd(30); i > 0; i--) parts.push(pieces[rnd(pieces.length)]());
+      if (round % 7 === 0) parts.push(Buffer.from('wide', 'utf16le').subarray(0, 7)); // a printable last byte, no NUL after
+      const b = Buffer.concat(parts);
+      for (const [min, maxChars] of [
+        [8, Infinity],
+        [2, Infinity],
+        [1, Infinity],
+        [4, 30]
+      ]) {
+        expect(printableRuns(b, min, maxChars)).toEqual(obvious(b, min, maxChars));
+        compared++;
+      }
+    }
+    expect(compared).toBe(1600);
+    // A run longer than 65,536 characters is cut in pieces at the same places.
+    const long = Buffer.from('L'.repeat(70_000), 'utf16le');
+    expect(printableRuns(long, 8)).toEqual(obvious(long, 8, Infinity));
+    expect(printableRuns(long, 8).runs.map((r) => r.length)).toEqual([65536, 70_000 - 65536]);
   });
 
   it('stops at maxChars and says it cut', () => {

@@ -5,7 +5,6 @@
 // and which files are binary (noted, never silently dropped).
 
 import { spawn } from 'node:child_process';
-import { StringDecoder } from 'node:string_decoder';
 import { groupAlive, killGroup } from '../../proc/src/run.ts';
 import { GitError, firstErrorLine, isSha } from './git.ts';
 
@@ -164,7 +163,7 @@ export function printableRuns(
   min = MIN_TEXT_RUN,
   maxChars = Infinity
 ): { runs: string[]; cut: boolean } {
-  const found: { at: number; end: number; text: string }[] = [];
+  const found: FoundRun[] = [];
   const n = b.length;
   for (let i = 0; i < n;) {
     if (!isPrintable(b[i])) {
@@ -182,30 +181,62 @@ export function printableRuns(
     i = j;
   }
   // Two-byte runs, at both alignments: a printable byte then a NUL
-  // (little-endian), a NUL then a printable byte (big-endian).
-  for (const le of [true, false]) {
-    for (let p = 0; p < 2; p++) {
-      let start = -1;
-      const codes: number[] = [];
-      const flush = (end: number): void => {
-        if (codes.length >= min)
-          found.push({ at: start, end, text: String.fromCharCode(...codes) });
+  // (little-endian), a NUL then a printable byte (big-endian). Every such run
+  // starts next to a NUL, so the NULs are the only places a run is looked
+  // for (one pass; a binary file is mostly not text): lists in the order
+  // little-endian at even and odd offsets, then big-endian.
+  const wide: FoundRun[][] = [[], [], [], []];
+  const covered = [-1, -1, -1, -1];
+  const okLe = (i: number): boolean => isPrintable(b[i]) && (i + 1 === n || b[i + 1] === 0);
+  const okBe = (i: number): boolean => b[i] === 0 && i + 1 < n && isPrintable(b[i + 1]);
+  /** The maximal run from pair `i0` on (ok, and in no run found before), cut every 65,536 characters. */
+  const run = (le: boolean, i0: number): void => {
+    const k = (le ? 0 : 2) + (i0 & 1);
+    if (i0 < covered[k] || !(le ? okLe(i0) : okBe(i0))) return;
+    const codes: number[] = [];
+    let start = i0;
+    let i = i0;
+    while (i < n && (le ? okLe(i) : okBe(i))) {
+      codes.push(le ? b[i] : b[i + 1]);
+      i += 2;
+      if (codes.length >= 65536) {
+        wide[k].push({ at: start, end: i, text: String.fromCharCode(...codes) });
         codes.length = 0;
-        start = -1;
-      };
-      for (let i = p; i < n; i += 2) {
-        const ok = le
-          ? isPrintable(b[i]) && (i + 1 === n || b[i + 1] === 0)
-          : b[i] === 0 && i + 1 < n && isPrintable(b[i + 1]);
-        if (ok) {
-          if (start < 0) start = i;
-          codes.push(le ? b[i] : b[i + 1]);
-          if (codes.length >= 65536) flush(i + 2);
-        } else if (start >= 0) flush(i);
+        start = i;
       }
-      if (start >= 0) flush(n);
     }
+    const end = Math.min(i, n);
+    if (codes.length >= min) wide[k].push({ at: start, end, text: String.fromCharCode(...codes) });
+    covered[k] = i;
+  };
+  for (let z = 0; z < n; z++) {
+    if (b[z] !== 0) continue;
+    if (z > 0) run(true, z - 1);
+    run(false, z);
   }
+  // A printable last byte reads as a little-endian character without its NUL.
+  if (n > 0) run(true, n - 1);
+  for (const list of wide) for (const f of list) found.push(f);
+  return pickRuns(found, min, maxChars);
+}
+
+/** A printable run printableRuns() found: [at, end) of the bytes, and the text. */
+export interface FoundRun {
+  at: number;
+  end: number;
+  text: string;
+}
+
+/**
+ * The runs printableRuns() keeps of those found (in the order found at
+ * equal places): in order of place, longest first among runs that start
+ * together, a run inside another dropped, up to `maxChars` characters.
+ */
+export function pickRuns(
+  found: FoundRun[],
+  min: number,
+  maxChars: number
+): { runs: string[]; cut: boolean } {
   // Longest first among runs that start together; a run inside another is dropped
   // (little- and big-endian passes see most of the same text one byte apart).
   found.sort((x, y) => x.at - y.at || y.end - x.end);
@@ -345,6 +376,15 @@ export class AddedLinesParser {
    */
   get wantsRaw(): boolean {
     return this.inHunk && (this.sniffing || this.mode !== 'text');
+  }
+
+  /**
+   * Whether a body line's text matters only for its first characters (its
+   * kind: '+', '-', ' ' per parent): inside a hunk of a binary or UTF-16
+   * file whose kind is known, where the line's bytes are what is read.
+   */
+  get rawOnly(): boolean {
+    return this.inHunk && !this.sniffing && this.mode !== 'text';
   }
 
   /**
@@ -1061,8 +1101,7 @@ export function splitNulFiles(seg: LogSegment): LogSegment[] {
 export class LineFeeder {
   private readonly parser: AddedLinesParser;
   private readonly runs: boolean;
-  private readonly decoder = new StringDecoder('utf8');
-  private carry = '';
+  /** The bytes of a line not ended yet (it began in earlier chunks). */
   private rawCarry: Buffer[] = [];
 
   constructor(parser: AddedLinesParser, runs: boolean) {
@@ -1072,63 +1111,61 @@ export class LineFeeder {
 
   write(chunk: Buffer): void {
     const parser = this.parser;
-    const text = this.decoder.write(chunk);
     let start = 0;
-    let rawStart = 0;
-    let nl = text.indexOf('\n');
+    let nl = chunk.indexOf(10);
     while (nl >= 0) {
-      if (this.runs && this.carry === '' && text.charCodeAt(start) === 43 && parser.takesRun) {
+      if (this.runs && this.rawCarry.length === 0 && chunk[start] === 43 && parser.takesRun) {
         // Added lines of a text file: as many whole '+' lines of this chunk as fit one run.
         let end = nl;
         let count = 1;
         for (;;) {
           const after = end + 1;
-          if (after - start >= MAX_RUN_CHARS || text.charCodeAt(after) !== 43) break;
-          const next = text.indexOf('\n', after);
+          if (after - start >= MAX_RUN_CHARS || chunk[after] !== 43) break;
+          const next = chunk.indexOf(10, after);
           if (next < 0) break;
           end = next;
           count++;
         }
-        const body = text.slice(start + 1, end);
-        // The bytes move on by as many newlines (a 0x0A byte is always a '\n' of the text).
-        const rawRunStart = rawStart;
-        for (let k = 0; k < count; k++) rawStart = chunk.indexOf(10, rawStart) + 1;
+        const body = chunk.toString('utf8', start + 1, end);
         parser.feedAddedRun(
           count > 1 ? body.replaceAll('\n+', '\n') : body,
           count,
-          chunk.subarray(rawRunStart, rawStart - 1)
+          chunk.subarray(start, end)
         );
         start = end + 1;
-        nl = text.indexOf('\n', start);
+        nl = chunk.indexOf(10, start);
         continue;
       }
-      const rawNl = chunk.indexOf(10, rawStart);
-      const line = this.carry === '' ? text.slice(start, nl) : this.carry + text.slice(start, nl);
-      const raw = parser.wantsRaw ? this.rawLine(chunk, rawStart, rawNl) : undefined;
-      this.carry = '';
+      const raw =
+        this.rawCarry.length === 0
+          ? chunk.subarray(start, nl)
+          : Buffer.concat([...this.rawCarry, chunk.subarray(start, nl)]);
       this.rawCarry = [];
-      parser.feed(line, raw);
+      this.feedLine(raw);
       start = nl + 1;
-      rawStart = rawNl + 1;
-      nl = text.indexOf('\n', start);
+      nl = chunk.indexOf(10, start);
     }
-    this.carry += text.slice(start);
-    if (rawStart < chunk.length) this.rawCarry.push(chunk.subarray(rawStart));
+    if (start < chunk.length) this.rawCarry.push(chunk.subarray(start));
   }
 
   /** The last line (without a newline), then the parser's end. */
   end(): void {
-    this.carry += this.decoder.end();
-    if (this.carry !== '')
-      this.parser.feed(this.carry, this.parser.wantsRaw ? Buffer.concat(this.rawCarry) : undefined);
-    this.carry = '';
+    if (this.rawCarry.length > 0) this.feedLine(Buffer.concat(this.rawCarry));
     this.rawCarry = [];
     this.parser.end();
   }
 
-  private rawLine(chunk: Buffer, from: number, to: number): Buffer {
-    if (this.rawCarry.length === 0) return chunk.subarray(from, to);
-    return Buffer.concat([...this.rawCarry, chunk.subarray(from, to)]);
+  /**
+   * One line: decoded, with its bytes when the parser wants them; a body
+   * line of a binary or UTF-16 file goes as its bytes and its kind alone
+   * (megabytes of binary content are never decoded as UTF-8 for nothing).
+   */
+  private feedLine(raw: Buffer): void {
+    const parser = this.parser;
+    const c = raw[0];
+    if (parser.rawOnly && (c === 43 || c === 45 || c === 32))
+      parser.feed(raw.toString('latin1', 0, Math.min(raw.length, 2)), raw);
+    else parser.feed(raw.toString('utf8'), parser.wantsRaw ? raw : undefined);
   }
 }
 
