@@ -1094,9 +1094,10 @@ export function splitNulFiles(seg: LogSegment): LogSegment[] {
 }
 
 /**
- * Feeds whole lines of git's output to a parser (the text decoded once per
- * call; each line's bytes at hand for the lines the parser wants raw), and
- * added lines of a text file as runs (the `runs` option).
+ * Feeds whole lines of git's output to a parser, split at newline bytes and
+ * decoded one line (or run) at a time, with the line's bytes for the lines
+ * the parser wants raw (a binary or UTF-16 file's lines are not decoded at
+ * all), and added lines of a text file as runs (the `runs` option).
  */
 export class LineFeeder {
   private readonly parser: AddedLinesParser;
