@@ -133,7 +133,7 @@ describe('secrets detection in worker threads', () => {
     }
   }, 60_000);
 
-  it('rejects every job when a worker cannot start, so a scan fails instead of passing', async () => {
+  it('rejects every job when a worker cannot compile its rules, so a scan fails instead of passing', async () => {
     // A ruleset whose regex only this thread's check would have refused: the worker fails on it.
     const broken = {
       ...defaultRules(),

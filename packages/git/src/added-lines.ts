@@ -1019,21 +1019,30 @@ export class LogSegmenter {
     };
     // The commit the next segment starts in: the last marker of this one, if any.
     const lastMarker = bytes.lastIndexOf(SEGMENT_STARTS[0]);
-    const markerAt = lastMarker >= 0 ? lastMarker + 1 : bytes.indexOf(MARKER_BYTES) === 0 ? 0 : -1;
-    if (markerAt >= 0) {
-      const eol = bytes.indexOf(10, markerAt);
-      const [sha, date] = bytes
-        .toString('utf8', markerAt + MARKER_BYTES.length, eol < 0 ? bytes.length : eol)
-        .split(' ');
-      this.commit = sha ?? '';
-      this.authorDate = date ?? '';
-    }
+    const markerAt = lastMarker >= 0 ? lastMarker + 1 : markerStartsAt(bytes, 0) ? 0 : -1;
+    if (markerAt >= 0)
+      ({ commit: this.commit, authorDate: this.authorDate } = readMarker(bytes, markerAt));
     this.parts = [];
     this.size = 0;
     this.tail = EMPTY;
     this.searchFrom = this.target - 1;
     return seg;
   }
+}
+
+/** Whether a commit marker line starts at `at`. */
+function markerStartsAt(b: Buffer, at: number): boolean {
+  const end = at + MARKER_BYTES.length;
+  return end <= b.length && b.compare(MARKER_BYTES, 0, MARKER_BYTES.length, at, end) === 0;
+}
+
+/** The commit and author date of the marker line at `at` (it ends at a newline, or at `end`). */
+function readMarker(b: Buffer, at: number, end = b.length): { commit: string; authorDate: string } {
+  const eol = b.indexOf(10, at);
+  const [sha, date] = b
+    .toString('utf8', at + MARKER_BYTES.length, eol < 0 || eol > end ? end : eol)
+    .split(' ');
+  return { commit: sha ?? '', authorDate: date ?? '' };
 }
 
 /**
@@ -1080,14 +1089,7 @@ export function splitNulFiles(seg: LogSegment): LogSegment[] {
       fromNul = nul;
     }
     // A piece that is a commit's header: the commit the pieces after it are in.
-    if (b.indexOf(MARKER_BYTES, a) === a) {
-      const eol = b.indexOf(10, a);
-      const [sha, date] = b
-        .toString('utf8', a + MARKER_BYTES.length, eol < 0 || eol > z ? z : eol)
-        .split(' ');
-      commit = sha ?? '';
-      authorDate = date ?? '';
-    }
+    if (markerStartsAt(b, a)) ({ commit, authorDate } = readMarker(b, a, z));
   }
   cut(b.length);
   return out;

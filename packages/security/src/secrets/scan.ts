@@ -273,8 +273,8 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
     skippedBytes += r.skippedBytes;
   };
   let pool: DetectPool | undefined;
-  // Bytes of git's output so far.
-  let handed = 0;
+  // Bytes of git's output read so far.
+  let outputBytes = 0;
   const inFlight: Promise<SegmentResult>[] = [];
   const nameScanner = new NameScanner(async (text) => {
     if (Date.now() > deadline) throw timedOut();
@@ -297,18 +297,19 @@ export async function scanRangeEmbedded(opts: EmbeddedScanOptions): Promise<Secr
       // A range smaller than one segment is done here: starting workers would cost more.
       if (!pool && opts.workers !== 0 && seg.bytes.length >= segmentBytes / 2)
         pool = DetectPool.start(rules, { allowlist, options: segmentOptions }, opts.workers);
-      handed += seg.bytes.length;
+      outputBytes += seg.bytes.length;
       // Only the files holding a NUL are read here; the segment's text files go to the workers.
       for (const piece of pool ? splitNulFiles(seg) : [seg]) {
         // Pieces holding a NUL are read here, in order (they share the range's binary-text budget).
         // In a long range this thread also scans a text piece while the workers have two each
         // waiting: measured, on 453 MB of a real history 15.7 s instead of 17.3 s; on 33 MB it
         // cost 80 ms (this thread's rules and code warm up for too little work), hence the wait.
-        const help =
-          pool !== undefined &&
-          handed >= (opts.helpAfterBytes ?? HELP_AFTER_BYTES) &&
-          pool.backlog() >= 2 * pool.size;
-        if (!pool || piece.nul || help) {
+        if (
+          !pool ||
+          piece.nul ||
+          (outputBytes >= (opts.helpAfterBytes ?? HELP_AFTER_BYTES) &&
+            pool.backlog() >= 2 * pool.size)
+        ) {
           inFlight.push(
             Promise.resolve(
               scanSegment(piece, rules.ruleset, allowlist, segmentOptions, binaryBudget)
@@ -483,9 +484,12 @@ class NameScanner {
       const n = this.names[idx];
       out.masked.set(n.name, maskSpans(n.name, s));
       const hits = this.hitsOf.get(idx) ?? [];
-      const path = n.ref ? undefined : paths.get(n.name);
       if (n.ref) out.refHits.push({ ref: n.name, hits });
-      else if (path) out.pathHits.push({ path, hits });
+      else {
+        // Only a path the range added is a finding; a changed one is masked all the same.
+        const path = paths.get(n.name);
+        if (path) out.pathHits.push({ path, hits });
+      }
     }
     return out;
   }

@@ -68,8 +68,6 @@ export interface CompiledRule {
   backOver?: number;
   /** GitleaksRule.endsWith, compiled. */
   endsWith?: RegExp;
-  /** Whether the rule has a content regex (`re` once compiled). */
-  hasRegex: boolean;
   /** A trusted rule's patterns are compiled when the rule is first used: ready() does it. */
   pending?: () => void;
 }
@@ -166,8 +164,7 @@ export function compileRule(rule: GitleaksRule, validate = true): CompiledRule {
     entropy: rule.entropy ?? 0,
     keywords: [...new Set((rule.keywords ?? []).map((k) => k.toLowerCase()).filter(Boolean))],
     multiLine: rule.regex ? MULTILINE_HINT.test(rule.regex) : false,
-    allowlists: [],
-    hasRegex: Boolean(rule.regex)
+    allowlists: []
   };
   // A named value's regex opens with up to 50 identifier characters before the name
   // (`[\w.-]{0,50}?`): tried lazily at every position, that prefix is most of the
@@ -240,7 +237,7 @@ export class Ruleset {
     );
     const index = new Map<string, number>();
     for (const r of this.rules) {
-      if (!r.hasRegex) continue;
+      if (!r.rule.regex) continue;
       // A keyword the automaton cannot read (not ASCII): the rule runs everywhere, a superset.
       if (r.keywords.length === 0 || r.keywords.some((k) => !ASCII_KEYWORD.test(k))) {
         this.always.push(r);
@@ -262,7 +259,7 @@ export class Ruleset {
   matchPath(path: string, commit?: string): string[] {
     const out: string[] = [];
     for (const r of this.rules) {
-      if (r.hasRegex || !r.rule.path || !ready(r).path!.test(path)) continue;
+      if (r.rule.regex || !r.rule.path || !ready(r).path!.test(path)) continue;
       if (this.pathOrCommitAllowed(r, path, commit)) continue;
       out.push(r.id);
     }
